@@ -1,0 +1,98 @@
+"""`python -m deepviz train`: the tutorial, headless, with the same knobs as the Build page."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from deepviz.config import OPTIMIZERS, ConfigError, ModelConfig, parse_layers
+from deepviz.data import DataError, load_mnist, read_dir
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad option costs one line on stderr, not a usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"deepviz: error: {message}\n")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m deepviz", description="deepviz command line")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    train = commands.add_parser("train", help="train a model on MNIST and print its test accuracy")
+    default = ModelConfig()
+    train.add_argument(
+        "--layers",
+        default=",".join(layer.token() for layer in default.layers),
+        help="hidden layers, comma-separated: 128 or dense-128-relu[-0.2], conv-16-3-relu, pool-2 "
+        "(default: %(default)s; '' for none)",
+    )
+    train.add_argument("--epochs", type=int, default=default.epochs)
+    train.add_argument("--batch-size", type=int, default=default.batch_size)
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=default.optimizer)
+    train.add_argument("--learning-rate", type=float, default=default.learning_rate)
+    train.add_argument("--validation-split", type=float, default=default.validation_split)
+    train.add_argument("--train-images", type=int, default=default.train_images)
+    train.add_argument("--data-dir", help="folder with the four MNIST .gz files or mnist.npz")
+    train.add_argument("--save", metavar="PATH", help="write the trained model to PATH (a .keras file)")
+    train.add_argument("--seed", type=int, help="seed every random generator, for a repeatable run")
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> ModelConfig:
+    return replace(
+        ModelConfig(),
+        layers=parse_layers(args.layers),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        validation_split=args.validation_split,
+        train_images=args.train_images,
+    )
+
+
+def run_train(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    if args.save and not args.save.endswith(".keras"):
+        raise ConfigError(f"--save needs a path ending in .keras, got {args.save!r}")
+    mnist = read_dir(args.data_dir) if args.data_dir else load_mnist()
+    for note in mnist.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"Training {config.describe()} on {min(config.train_images, len(mnist.x_train))} images from {mnist.source}")
+
+    from deepviz.training import train
+
+    if args.seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(args.seed)
+
+    printed = 0
+
+    def report(history):
+        nonlocal printed
+        for row in history.rows[printed:]:
+            metrics = " - ".join(f"{k}: {v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds"))
+            print(f"Epoch {row['epoch']}/{history.epochs} - {row['seconds']:.1f}s - {metrics}", flush=True)
+        printed = len(history.rows)
+
+    trained = train(config, mnist, report)
+    print(f"Test accuracy: {trained.test_accuracy:.4f}")
+    if args.save:
+        trained.model.save(args.save)
+        print(f"Saved the model to {args.save}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run_train(args)
+    except (ConfigError, DataError) as error:
+        print(f"deepviz: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"deepviz: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1

@@ -1,0 +1,261 @@
+"""One validated object describes a model: its layers, optimizer and training settings.
+
+It round-trips to a flat dict of strings (the URL query string), so any configuration
+can be shared as a link, and parsing a garbled link never fails: bad fields fall back
+to their defaults and come back as messages the UI can show.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import ClassVar
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "linear")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+IMAGE_SIDE = 28
+MNIST_TRAIN_IMAGES = 60_000
+MAX_HIDDEN_LAYERS = 8
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or garbled; the message says which and why."""
+
+
+def _check_int(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+
+
+def _check_float(name: str, value: float, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Dense:
+    units: int = 128
+    activation: str = "relu"
+    dropout: float = 0.0
+    kind: ClassVar[str] = "dense"
+
+    def __post_init__(self) -> None:
+        _check_int("Dense units", self.units, 1, 1024)
+        _check_choice("Dense activation", self.activation, ACTIVATIONS)
+        _check_float("Dropout", self.dropout, 0.0, 0.9)
+
+    def token(self) -> str:
+        parts = [self.kind, str(self.units), self.activation]
+        if self.dropout:
+            parts.append(f"{self.dropout:g}")
+        return "-".join(parts)
+
+    def describe(self) -> str:
+        text = f"Dense {self.units} {self.activation}"
+        return f"{text}, dropout {self.dropout:g}" if self.dropout else text
+
+
+@dataclass(frozen=True)
+class Conv:
+    filters: int = 16
+    kernel: int = 3
+    activation: str = "relu"
+    kind: ClassVar[str] = "conv"
+
+    def __post_init__(self) -> None:
+        _check_int("Conv filters", self.filters, 1, 128)
+        _check_int("Conv kernel size", self.kernel, 1, 7)
+        _check_choice("Conv activation", self.activation, ACTIVATIONS)
+
+    def token(self) -> str:
+        return f"{self.kind}-{self.filters}-{self.kernel}-{self.activation}"
+
+    def describe(self) -> str:
+        return f"Conv {self.filters}x{self.kernel}x{self.kernel} {self.activation}"
+
+
+@dataclass(frozen=True)
+class Pool:
+    size: int = 2
+    kind: ClassVar[str] = "pool"
+
+    def __post_init__(self) -> None:
+        _check_int("Pool size", self.size, 2, 4)
+
+    def token(self) -> str:
+        return f"{self.kind}-{self.size}"
+
+    def describe(self) -> str:
+        return f"MaxPool {self.size}x{self.size}"
+
+
+Layer = Dense | Conv | Pool
+
+
+def parse_layer(token: str) -> Layer:
+    """`dense-128-relu[-0.2]`, `conv-16-3-relu`, `pool-2`, or a bare `128` for a relu Dense."""
+    parts = token.strip().lower().split("-")
+    try:
+        if len(parts) == 1:
+            return Dense(int(parts[0]))
+        kind, args = parts[0], parts[1:]
+        if kind == "dense" and len(args) in (2, 3):
+            return Dense(int(args[0]), args[1], float(args[2]) if len(args) == 3 else 0.0)
+        if kind == "conv" and len(args) == 3:
+            return Conv(int(args[0]), int(args[1]), args[2])
+        if kind == "pool" and len(args) == 1:
+            return Pool(int(args[0]))
+    except ValueError as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"layer {token!r} has a value that is not a number") from None
+    raise ConfigError(
+        f"layer {token!r} is not one of dense-UNITS-ACTIVATION[-DROPOUT], "
+        "conv-FILTERS-KERNEL-ACTIVATION, pool-SIZE"
+    )
+
+
+def parse_layers(text: str) -> tuple[Layer, ...]:
+    tokens = [token for token in text.split(",") if token.strip()]
+    return tuple(parse_layer(token) for token in tokens)
+
+
+def feature_map_sides(layers: tuple[Layer, ...]) -> list[int]:
+    """Side of the square feature map after each conv/pool layer ('same' padding, floor pooling)."""
+    side, sides = IMAGE_SIDE, []
+    for layer in layers:
+        if isinstance(layer, Pool):
+            side //= layer.size
+        if not isinstance(layer, Dense):
+            sides.append(side)
+    return sides
+
+
+def _default_layers() -> tuple[Layer, ...]:
+    return (Dense(128), Dense(64))
+
+
+# Query-string keys, one per field: short so that links stay readable.
+QUERY_KEYS = {
+    "layers": "layers",
+    "optimizer": "opt",
+    "learning_rate": "lr",
+    "batch_size": "batch",
+    "epochs": "epochs",
+    "validation_split": "val",
+    "train_images": "images",
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The defaults are the tutorial MLP: 128 relu, 64 relu, adam, 3 epochs, batch 32, 10% validation."""
+
+    layers: tuple[Layer, ...] = field(default_factory=_default_layers)
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    batch_size: int = 32
+    epochs: int = 3
+    validation_split: float = 0.1
+    train_images: int = MNIST_TRAIN_IMAGES
+
+    def __post_init__(self) -> None:
+        if len(self.layers) > MAX_HIDDEN_LAYERS:
+            raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(self.layers)}")
+        kinds = [layer.kind for layer in self.layers]
+        if "dense" in kinds and any(k != "dense" for k in kinds[kinds.index("dense") :]):
+            raise ConfigError("Conv and MaxPool layers must come before the Dense layers")
+        if any(side < 1 for side in feature_map_sides(self.layers)):
+            raise ConfigError("too much pooling: the feature maps would shrink below 1x1")
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_float("learning rate", self.learning_rate, 1e-5, 1.0)
+        _check_int("batch size", self.batch_size, 1, 2048)
+        _check_int("epochs", self.epochs, 1, 50)
+        _check_float("validation split", self.validation_split, 0.0, 0.5)
+        _check_int("training images", self.train_images, 100, MNIST_TRAIN_IMAGES)
+
+    @property
+    def has_conv(self) -> bool:
+        return any(not isinstance(layer, Dense) for layer in self.layers)
+
+    def with_layers(self, layers: tuple[Layer, ...]) -> ModelConfig:
+        return replace(self, layers=tuple(layers))
+
+    def to_query(self) -> dict[str, str]:
+        values = {
+            "layers": ",".join(layer.token() for layer in self.layers),
+            "optimizer": self.optimizer,
+            "learning_rate": f"{self.learning_rate:g}",
+            "batch_size": str(self.batch_size),
+            "epochs": str(self.epochs),
+            "validation_split": f"{self.validation_split:g}",
+            "train_images": str(self.train_images),
+        }
+        return {QUERY_KEYS[name]: value for name, value in values.items()}
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> tuple[ModelConfig, list[str]]:
+        """Never raises: each bad value is replaced by its default and reported in the messages."""
+        default = cls()
+        values, problems = {}, []
+        for f in fields(cls):
+            key = QUERY_KEYS[f.name]
+            if key not in query:
+                continue
+            raw = str(query[key])
+            try:
+                value = _parse_field(f.name, raw, getattr(default, f.name))
+                replace(default, **{f.name: value})  # validate this field on its own
+            except (ConfigError, ValueError) as error:
+                problems.append(f"Ignored {key}={_shorten(raw)}: {_reason(error)}. Using the default.")
+                continue
+            values[f.name] = value
+        try:
+            return replace(default, **values), problems
+        except ConfigError as error:  # fields valid alone but not together
+            return default, [*problems, f"Ignored the link's configuration: {error}. Using the default."]
+
+    def describe(self) -> str:
+        hidden = " -> ".join(layer.describe() for layer in self.layers) or "no hidden layers"
+        return f"{hidden}; {self.optimizer} lr {self.learning_rate:g}, {self.epochs} epochs"
+
+
+def _parse_field(name: str, raw: str, default: object) -> object:
+    if name == "layers":
+        return parse_layers(raw)
+    if isinstance(default, str):
+        return raw.strip().lower()
+    if isinstance(default, int):
+        return int(raw)
+    return float(raw)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ConfigError):
+        return str(error)
+    return "not a number"
+
+
+def _shorten(raw: str, limit: int = 40) -> str:
+    return repr(raw if len(raw) <= limit else raw[:limit] + "...")
+
+
+PRESETS: dict[str, ModelConfig] = {
+    "Tutorial MLP": ModelConfig(),
+    "Shallow net": ModelConfig(layers=(Dense(32),)),
+    "Deep net": ModelConfig(
+        layers=(Dense(256), Dense(128), Dense(128), Dense(64), Dense(32)),
+    ),
+    "Small CNN": ModelConfig(
+        layers=(Conv(16, 3), Pool(2), Conv(32, 3), Pool(2), Dense(64)),
+    ),
+}

@@ -1,0 +1,139 @@
+"""Plotly figures: layer heatmaps, class probabilities and training curves.
+
+Each layer is one heatmap (feature maps are tiled into a single grid, not drawn as
+subplots) so the Draw page stays cheap to render on every stroke. Cividis is the
+colour scale throughout: it was designed to read the same with colour-vision deficiency.
+"""
+
+from __future__ import annotations
+
+from math import ceil, isqrt
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from deepviz.activations import LayerActivation
+
+if TYPE_CHECKING:
+    from deepviz.training import History
+
+COLOR_SCALE = "Cividis"
+HIGHLIGHT = "#ffd43b"
+MUTED = "#4c6a92"
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """Rows and columns of a near-square grid for n cells: 128 -> 8x16, 64 -> 8x8.
+
+    Uses an exact factorisation when one is close to square, else pads the last row."""
+    side = isqrt(n)
+    rows = max(d for d in range(1, side + 1) if n % d == 0)
+    if rows * 2 >= side:
+        return rows, n // rows
+    return side, ceil(n / side)
+
+
+def unit_grid(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 1-D layer laid out row by row in a near-square grid, NaN-padded, with each cell's unit index."""
+    rows, cols = grid_shape(values.size)
+    z = np.full(rows * cols, np.nan)
+    z[: values.size] = values
+    index = np.arange(rows * cols).reshape(rows, cols)
+    return z.reshape(rows, cols), np.where(index < values.size, index, -1)
+
+
+def tile_maps(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(h, w, channels) feature maps tiled into one image with 1-px NaN gaps, plus each pixel's channel."""
+    height, width, channels = maps.shape
+    rows, cols = grid_shape(channels)
+    z = np.full((rows * (height + 1) - 1, cols * (width + 1) - 1), np.nan)
+    channel = np.full(z.shape, -1)
+    for k in range(channels):
+        top, left = (k // cols) * (height + 1), (k % cols) * (width + 1)
+        z[top : top + height, left : left + width] = maps[..., k]
+        channel[top : top + height, left : left + width] = k
+    return z, channel
+
+
+def _heatmap(z, customdata, hovertemplate, zmin, zmax, colorscale=COLOR_SCALE) -> go.Heatmap:
+    return go.Heatmap(
+        z=z,
+        customdata=customdata,
+        hovertemplate=hovertemplate + "<extra></extra>",
+        colorscale=colorscale,
+        zmin=zmin,
+        zmax=zmax,
+        showscale=False,
+        xgap=0,
+        ygap=0,
+    )
+
+
+def activation_figure(activation: LayerActivation, title: str, height: int = 260) -> go.Figure:
+    values = activation.values
+    finite = values[np.isfinite(values)]
+    zmin, zmax = min(0.0, float(finite.min())), max(float(finite.max()), 1e-6)
+    if activation.kind == "input":
+        trace = _heatmap(values, None, "row %{y}, column %{x}: %{z:.2f}", 0.0, 1.0, "Greys_r")
+    elif activation.kind == "output":
+        trace = _heatmap(
+            values[np.newaxis, :], np.arange(10)[np.newaxis, :], "digit %{customdata}: %{z:.3f}", 0.0, 1.0
+        )
+    elif values.ndim == 3:
+        z, channel = tile_maps(values)
+        trace = _heatmap(z, channel, "filter %{customdata}: %{z:.3f}", zmin, zmax)
+    else:
+        z, index = unit_grid(values)
+        trace = _heatmap(z, index, "unit %{customdata}: %{z:.3f}", zmin, zmax)
+    figure = go.Figure(trace)
+    figure.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=height,
+        margin={"l": 4, "r": 4, "t": 36, "b": 4},
+        xaxis={"visible": activation.kind == "output", "tickvals": list(range(10))},
+        yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+    )
+    if activation.kind == "output":
+        figure.update_yaxes(scaleanchor=None)
+    return figure
+
+
+def probability_figure(probabilities: np.ndarray, height: int = 260) -> go.Figure:
+    best = int(np.argmax(probabilities))
+    colors = [HIGHLIGHT if digit == best else MUTED for digit in range(10)]
+    figure = go.Figure(
+        go.Bar(
+            x=list(range(10)),
+            y=probabilities,
+            marker_color=colors,
+            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=height,
+        margin={"l": 4, "r": 4, "t": 8, "b": 4},
+        xaxis={"tickvals": list(range(10)), "title": "digit"},
+        yaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"},
+    )
+    return figure
+
+
+def curves_figure(history: History, height: int = 300) -> go.Figure:
+    """Running training loss and accuracy as it trains; validation after each epoch."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    x = [point[0] for point in history.points]
+    epochs = [row["epoch"] for row in history.rows]
+    for col, metric in ((1, "loss"), (2, "accuracy")):
+        values = [point[col] for point in history.points]
+        figure.add_scatter(x=x, y=values, name=f"train {metric}", line_color=MUTED, row=1, col=col)
+        if any(f"val_{metric}" in row for row in history.rows):
+            validation = [row[f"val_{metric}"] for row in history.rows]
+            figure.add_scatter(
+                x=epochs, y=validation, name=f"validation {metric}", mode="lines+markers",
+                line_color=HIGHLIGHT, row=1, col=col,
+            )
+    figure.update_xaxes(title_text="epoch", range=[0, history.epochs])
+    figure.update_layout(height=height, margin={"l": 4, "r": 4, "t": 36, "b": 4}, legend={"orientation": "h"})
+    return figure

@@ -1,0 +1,73 @@
+"""Prepare a canvas drawing the way MNIST's digits were prepared.
+
+MNIST scaled each digit so its bounding box's longest side is 20 px (anti-aliased,
+aspect ratio kept) and placed it in a 28x28 field with its centre of mass at the centre.
+Measured on the real test set: every digit's box is 20 px on its long side and the mean
+centre of mass sits at (row, column) index (14.0, 14.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+SIDE = 28
+BOX = 20
+CENTRE = 14.0
+INK_THRESHOLD = 0.05  # fraction of full brightness; below it a pixel is background
+
+
+@dataclass(frozen=True)
+class Prepared:
+    ink: np.ndarray  # the canvas as float brightness in [0, 1]
+    crop: np.ndarray  # the ink's bounding box
+    scaled: np.ndarray  # longest side 20 px
+    image: np.ndarray  # 28x28 float32 in [0, 1], centre of mass at the centre: the network's input
+
+
+def ink_of(canvas: np.ndarray) -> np.ndarray:
+    """Brightness in [0, 1] of an RGBA, RGB or grey canvas image; transparent counts as dark."""
+    canvas = np.asarray(canvas)
+    if canvas.ndim == 2:
+        return canvas.astype(np.float32) / 255.0
+    if canvas.ndim != 3 or canvas.shape[2] not in (3, 4):
+        raise ValueError(f"expected a grey, RGB or RGBA image, got shape {canvas.shape}")
+    grey = canvas[..., :3].astype(np.float32).max(axis=2) / 255.0
+    if canvas.shape[2] == 4:
+        grey *= canvas[..., 3].astype(np.float32) / 255.0
+    return grey
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    rows, cols = np.indices(image.shape)
+    total = image.sum()
+    return float((rows * image).sum() / total), float((cols * image).sum() / total)
+
+
+def prepare(canvas: np.ndarray) -> Prepared | None:
+    """The drawing as MNIST would have it, or None when there is no ink to read."""
+    ink = ink_of(canvas)
+    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    if rows.size == 0:
+        return None
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height, width = crop.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    scaled = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX))
+    scaled = np.clip(scaled, 0.0, 1.0)
+    return Prepared(ink, crop, scaled, place(scaled))
+
+
+def place(scaled: np.ndarray) -> np.ndarray:
+    """Put `scaled` into a 28x28 field with its centre of mass at (14, 14), never cut off."""
+    com_row, com_col = centre_of_mass(scaled)
+    height, width = scaled.shape
+    top = int(np.clip(round(CENTRE - com_row), 0, SIDE - height))
+    left = int(np.clip(round(CENTRE - com_col), 0, SIDE - width))
+    image = np.zeros((SIDE, SIDE), np.float32)
+    image[top : top + height, left : left + width] = scaled
+    return image

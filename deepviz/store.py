@@ -1,0 +1,79 @@
+"""The default model: trained once on first use, then loaded from the user's cache folder.
+
+So the Draw page works at once, before anyone trains anything. A cache folder that
+cannot be written only costs a retrain next time; it never stops the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from deepviz.config import ModelConfig
+from deepviz.data import Mnist
+from deepviz.training import History, TrainedModel, train
+
+CACHE_ENV = "DEEPVIZ_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "deepviz"
+
+
+def model_path(config: ModelConfig, mnist: Mnist, directory: Path) -> Path:
+    """One file per configuration and dataset, so a changed default or data set retrains."""
+    import keras
+
+    key = json.dumps([config.to_query(), mnist.source if not mnist.full else "mnist", keras.__version__])
+    return directory / f"model-{hashlib.sha256(key.encode()).hexdigest()[:16]}.keras"
+
+
+def save(trained: TrainedModel, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "config": trained.config.to_query(),
+        "history": trained.history.to_dict(),
+        "test_accuracy": trained.test_accuracy,
+        "data_source": trained.data_source,
+    }
+    # Write beside, then rename: another session never reads a half-written file.
+    partial = path.with_name(f".{os.getpid()}-{path.name}")
+    trained.model.save(partial)
+    partial.with_suffix(".json").write_text(json.dumps(meta))
+    partial.with_suffix(".json").replace(path.with_suffix(".json"))
+    partial.replace(path)
+
+
+def load(path: Path) -> TrainedModel:
+    import keras
+
+    meta = json.loads(path.with_suffix(".json").read_text())
+    config, problems = ModelConfig.from_query(meta["config"])
+    if problems:
+        raise ValueError(f"{path}: {problems[0]}")
+    model = keras.models.load_model(path)
+    return TrainedModel(
+        config, model, History.from_dict(meta["history"]), meta["test_accuracy"], True, meta["data_source"]
+    )
+
+
+def default_model(mnist: Mnist, directory: Path | None = None) -> TrainedModel:
+    """The tutorial MLP, from the cache folder if it was trained before, else trained now."""
+    config = ModelConfig()
+    path = model_path(config, mnist, directory or cache_dir())
+    try:
+        return load(path)
+    except FileNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - a damaged cache file can fail in zipfile, h5py or Keras: retrain
+        pass
+    trained = train(config, mnist)
+    try:
+        save(trained, path)
+    except OSError:
+        pass  # read-only or full disk: keep it in memory only
+    return trained

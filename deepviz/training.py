@@ -1,0 +1,163 @@
+"""Train a configured model with live progress, and keep a consistent result if it is cut short.
+
+The progress callback writes into a plain `History` as it goes, so whoever holds the run
+(a Streamlit session, the CLI) still has the curves and the partly trained model when
+`fit` is interrupted by an exception raised in `report` (Stop button, page change).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
+
+import keras
+
+from deepviz.config import ModelConfig
+from deepviz.data import Mnist
+from deepviz.network import build_model
+
+REPORT_EVERY_S = 0.25
+
+
+@dataclass
+class History:
+    epochs: int
+    steps_per_epoch: int
+    steps: int = 0
+    seconds: float = 0.0
+    # (fractional epoch, running loss, running accuracy) every time Keras hands control back
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+    # one dict per finished epoch: epoch, loss, accuracy, val_loss, val_accuracy, seconds
+    rows: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    @property
+    def fraction(self) -> float:
+        return self.steps / self.total_steps
+
+    @property
+    def epoch_progress(self) -> float:
+        return self.steps / self.steps_per_epoch
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        return cls(**{**data, "points": [tuple(p) for p in data["points"]]})
+
+
+class LiveProgress(keras.callbacks.Callback):
+    """Fills `history` and calls `report` at most every REPORT_EVERY_S, and after each epoch.
+
+    With steps_per_execution, Keras calls back once per group of batches, so the step count
+    comes from the batch index Keras reports, never from counting calls."""
+
+    def __init__(self, history: History, report: Callable[[History], None] | None):
+        super().__init__()
+        self.record = history
+        self.report = report
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+        self.last_report = 0.0
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.epoch_started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        history = self.record
+        # Keras reports the last group of an epoch as a full one: clamp to the epoch's end.
+        history.steps = self.epoch * history.steps_per_epoch + min(batch + 1, history.steps_per_epoch)
+        history.seconds = time.perf_counter() - self.started
+        history.points.append((history.epoch_progress, float(logs["loss"]), float(logs["accuracy"])))
+        if self.report and history.seconds - self.last_report >= REPORT_EVERY_S:
+            self.last_report = history.seconds
+            self.report(history)
+
+    def on_epoch_end(self, epoch, logs=None):
+        history = self.record
+        row = {"epoch": epoch + 1, **{name: float(value) for name, value in logs.items()}}
+        row["seconds"] = time.perf_counter() - self.epoch_started
+        history.rows.append(row)
+        history.seconds = time.perf_counter() - self.started
+        if self.report:
+            self.report(history)
+
+
+@dataclass
+class TrainedModel:
+    config: ModelConfig
+    model: Any  # keras.Model
+    history: History
+    test_accuracy: float
+    complete: bool
+    data_source: str
+
+    @property
+    def label(self) -> str:
+        if self.complete:
+            epochs = "1 epoch" if self.history.epochs == 1 else f"{self.history.epochs} epochs"
+            return f"trained for {epochs}, test accuracy {self.test_accuracy:.4f}"
+        return (
+            f"partly trained: stopped at epoch {self.history.epoch_progress:.1f} of "
+            f"{self.history.epochs}, test accuracy {self.test_accuracy:.4f}"
+        )
+
+    @cached_property
+    def probe(self):
+        from deepviz.activations import Probe
+
+        return Probe(self.model)
+
+
+class TrainingRun:
+    def __init__(self, config: ModelConfig, mnist: Mnist):
+        self.config = config
+        self.mnist = mnist
+        self.model = build_model(config)
+        images = min(config.train_images, len(mnist.x_train))
+        self.x = mnist.scaled(mnist.x_train[:images])
+        self.y = mnist.y_train[:images]
+        train_images = images - int(images * config.validation_split)
+        self.history = History(config.epochs, math.ceil(train_images / config.batch_size))
+        self.finished = False
+
+    def fit(self, report: Callable[[History], None] | None = None) -> None:
+        """Train; an exception raised by `report` stops training and propagates."""
+        self.model.fit(
+            self.x,
+            self.y,
+            batch_size=self.config.batch_size,
+            epochs=self.config.epochs,
+            validation_split=self.config.validation_split,
+            verbose=0,
+            callbacks=[LiveProgress(self.history, report)],
+        )
+        self.finished = True
+
+    def finish(self) -> TrainedModel | None:
+        """The model as it stands, scored on the test set; None if not one step was taken."""
+        if self.history.steps == 0:
+            return None
+        score = self.model.evaluate(
+            self.mnist.scaled(self.mnist.x_test), self.mnist.y_test, batch_size=1024, verbose=0, return_dict=True
+        )
+        return TrainedModel(
+            self.config, self.model, self.history, score["accuracy"], self.finished, self.mnist.source
+        )
+
+
+def train(config: ModelConfig, mnist: Mnist, report: Callable[[History], None] | None = None) -> TrainedModel:
+    run = TrainingRun(config, mnist)
+    run.fit(report)
+    return run.finish()

@@ -1,0 +1,85 @@
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from deepviz.figures import activation_figure, probability_figure
+from deepviz.network import summarize
+from deepviz.preprocess import prepare
+from pages.common import data_banner, default_model, mnist
+
+LAYERS_PER_ROW = 4
+st.session_state.setdefault("canvas_version", 0)
+
+
+def choose_model():
+    own = st.session_state.get("model")
+    if own is None:
+        data_banner(mnist())
+        trained = default_model()
+        st.caption(f"Using the default model (the tutorial MLP), {trained.label}. Train your own on the Train page.")
+        return trained
+    choice = st.radio(
+        "Model", ["Your model", "Default model (tutorial MLP)"], horizontal=True,
+        help=f"Your model is {own.label}.",
+    )
+    return own if choice == "Your model" else default_model()
+
+
+def clear_canvas() -> None:
+    st.session_state.canvas_version += 1  # a new key gives a fresh, empty canvas
+
+
+def layer_titles(trained) -> dict[str, str]:
+    return {row.name: f"{row.name}: {row.description}" for row in summarize(trained.config)} | {
+        "pixels": "Input: the 28x28 pixels",
+        "output": "Output: one score per digit",
+    }
+
+
+@st.fragment
+def draw_and_explain(trained) -> None:
+    pad, prediction, seen = st.columns([3, 3, 2], gap="medium")
+    with pad:
+        stroke = st.slider("Stroke width", 5, 40, 20, help="Thicker strokes look more like MNIST's pen.")
+        canvas = st_canvas(
+            stroke_width=stroke,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=280,
+            width=280,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key=f"canvas-{st.session_state.canvas_version}",
+        )
+        st.button("Clear", on_click=clear_canvas, icon="🧽")
+    prepared = prepare(canvas.image_data) if canvas.image_data is not None else None
+    if prepared is None:
+        prediction.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon="✏️")
+        return
+
+    activations = trained.probe(prepared.image)
+    probabilities = activations[-1].values
+    digit = int(np.argmax(probabilities))
+    with prediction:
+        st.metric("Prediction", digit, help="The digit with the highest output score.")
+        st.caption(f"{probabilities[digit]:.0%} sure")
+        st.plotly_chart(probability_figure(probabilities, height=220))
+    with seen:
+        st.write("**What the network receives**")
+        st.plotly_chart(activation_figure(activations[0], "28x28, centred like MNIST", height=240))
+
+    st.subheader("Layer by layer: from pixels to a decision")
+    st.caption(
+        "Each square is one unit (a neuron); brighter means more active for your drawing. "
+        "Conv layers show one small map per filter. Hover a cell for its unit number and value."
+    )
+    titles = layer_titles(trained)
+    for start in range(0, len(activations), LAYERS_PER_ROW):
+        row = activations[start : start + LAYERS_PER_ROW]
+        for column, activation in zip(st.columns(LAYERS_PER_ROW), row):
+            with column:
+                st.plotly_chart(activation_figure(activation, titles.get(activation.name, activation.name)))
+
+
+st.title("Draw a digit")
+draw_and_explain(choose_model())

@@ -1,0 +1,22 @@
+import streamlit as st
+
+st.title("deepviz")
+st.subheader("Why does deep learning handle complex patterns?")
+st.markdown(
+    """
+A neural network reads a handwritten digit in stages. The first layer sees only pixels;
+each layer after it combines what the layer before found into something more complex,
+from dots to strokes to whole shapes, until the last layer names a digit.
+
+deepviz lets you watch that happen. Build a network, train it live on MNIST's 60,000
+handwritten digits, then draw a digit yourself and see every layer light up on the way
+from your pixels to the network's decision.
+"""
+)
+st.page_link("pages/build.py", label="**Build** a network: layers, units, activations", icon="🧱")
+st.page_link("pages/train.py", label="**Train** it and watch loss and accuracy change", icon="🏋️")
+st.page_link("pages/draw.py", label="**Draw** a digit and see each layer's activations", icon="✏️")
+st.caption(
+    "New here? Go straight to Draw: a ready-trained copy of the tutorial network "
+    "(two hidden layers of 128 and 64 units) is waiting there."
+)

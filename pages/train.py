@@ -1,0 +1,75 @@
+import pandas as pd
+import streamlit as st
+
+from deepviz.figures import curves_figure
+from deepviz.network import count_params
+from pages.common import config, data_banner, mnist
+
+
+def show_progress(history, bar, chart) -> None:
+    bar.progress(
+        history.fraction,
+        text=f"Epoch {min(int(history.epoch_progress) + 1, history.epochs)} of {history.epochs} · "
+        f"{history.fraction:.0%} · {history.seconds:.1f} s elapsed",
+    )
+    chart.plotly_chart(curves_figure(history))
+
+
+def train_now(current, data) -> None:
+    from deepviz.training import TrainingRun
+
+    # Clicking Stop (or leaving the page) reruns the script, which interrupts `fit` at its next
+    # progress report; the `finally` below then keeps the partly trained model, labelled as such.
+    st.button("Stop", icon="⏹️")
+    bar = st.progress(0.0, text="Preparing the network...")
+    chart = st.empty()
+    run = TrainingRun(current, data)
+    try:
+        run.fit(lambda history: show_progress(history, bar, chart))
+    finally:
+        trained = run.finish()
+        if trained is not None:
+            st.session_state.model = trained
+
+
+def show_result(trained) -> None:
+    history = trained.history
+    if trained.complete:
+        st.success(f"Your model: {trained.label}. Trained in {history.seconds:.1f} s.")
+    else:
+        st.warning(f"Your model is {trained.label}. Train again to finish it.")
+    accuracy, params, images = st.columns(3)
+    accuracy.metric("Test accuracy", f"{trained.test_accuracy:.2%}", help="On the 10,000 test digits, never seen in training.")
+    params.metric("Parameters", f"{trained.model.count_params():,}")
+    images.metric("Epochs done", f"{history.epoch_progress:.1f} of {history.epochs}")
+    st.plotly_chart(curves_figure(history))
+    if history.rows:
+        table = pd.DataFrame(history.rows).set_index("epoch")
+        st.dataframe(table.style.format("{:.4f}").format("{:.1f}", subset=["seconds"]), width="stretch")
+    st.caption(
+        "Validation accuracy well below training accuracy means the network memorises its training "
+        "images instead of learning digits: that is overfitting."
+    )
+    st.page_link("pages/draw.py", label="Draw a digit for this model", icon="✏️")
+
+
+st.title("Train")
+current = config()
+st.markdown(f"**Network:** {current.describe()} · {count_params(current):,} parameters")
+st.page_link("pages/build.py", label="Change the network", icon="🧱")
+
+data = mnist()
+data_banner(data)
+images = min(current.train_images, len(data.x_train))
+st.caption(
+    f"Trains on {images:,} images from {data.source} ({current.validation_split:.0%} held back for "
+    f"validation), then tests on {len(data.x_test):,} images it has never seen."
+)
+
+if st.button("Train", type="primary", icon="🏋️"):
+    train_now(current, data)
+    st.rerun()  # show the finished result on its own, without the live progress above it
+if "model" in st.session_state:
+    show_result(st.session_state.model)
+else:
+    st.info("Press **Train** to train this network. Until then, the Draw page uses the default model.")
