@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
             return {name: npz[name] for name in SHAPES}
     except FileNotFoundError:
         raise DataError(f"{path} is missing") from None
-    except (OSError, ValueError, zlib.error, EOFError) as error:
+    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as error:
         raise DataError(f"{path} is not a readable .npz file ({error})") from None
 
 

@@ -1,0 +1,97 @@
+from dataclasses import replace
+
+import pytest
+
+from deepviz.config import PRESETS, ConfigError, Conv, Dense, ModelConfig, Pool, parse_layers
+
+
+def test_default_is_the_tutorial_mlp():
+    config = ModelConfig()
+    assert config.layers == (Dense(128, "relu"), Dense(64, "relu"))
+    assert (config.optimizer, config.learning_rate, config.batch_size) == ("adam", 0.001, 32)
+    assert (config.epochs, config.validation_split, config.train_images) == (3, 0.1, 60_000)
+    assert PRESETS["Tutorial MLP"] == config
+
+
+@pytest.mark.parametrize("config", PRESETS.values(), ids=PRESETS.keys())
+def test_every_preset_round_trips_through_the_query_string(config):
+    restored, problems = ModelConfig.from_query(config.to_query())
+    assert problems == []
+    assert restored == config
+
+
+def test_a_custom_config_round_trips():
+    config = ModelConfig(
+        layers=(Conv(8, 5, "tanh"), Pool(3), Dense(300, "gelu", 0.25), Dense(7, "linear")),
+        optimizer="rmsprop", learning_rate=0.0003, batch_size=100, epochs=12,
+        validation_split=0.0, train_images=1234,
+    )
+    assert ModelConfig.from_query(config.to_query()) == (config, [])
+
+
+def test_query_keys_are_short_and_readable():
+    assert ModelConfig().to_query() == {
+        "layers": "dense-128-relu,dense-64-relu", "opt": "adam", "lr": "0.001", "batch": "32",
+        "epochs": "3", "val": "0.1", "images": "60000",
+    }
+
+
+def test_missing_keys_take_defaults():
+    assert ModelConfig.from_query({"epochs": "5"}) == (replace(ModelConfig(), epochs=5), [])
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("epochs", "-3", "between 1 and 50"),
+        ("epochs", "1e9", "not a number"),
+        ("batch", "99999", "between 1 and 2048"),
+        ("lr", "abc", "not a number"),
+        ("lr", "nan", "must be a number"),
+        ("val", "0.9", "between 0 and 0.5"),
+        ("opt", "adagrad", "one of adam, sgd, rmsprop"),
+        ("layers", "dense-128-swish", "Dense activation"),
+        ("layers", "dense-0-relu", "Dense units"),
+        ("layers", "blob-3", "is not one of"),
+        ("layers", "dense-x-relu", "not a number"),
+        ("layers", "dense-64-relu,conv-8-3-relu", "must come before"),
+        ("layers", ",".join(["pool-2"] * 5), "shrink below 1x1"),
+        ("layers", ",".join(["16"] * 9), "at most 8"),
+        ("images", "50", "between 100 and 60000"),
+    ],
+)
+def test_bad_values_are_refused_with_a_reason_and_the_default_used(key, value, reason):
+    good_key, good_field = ("batch", "batch_size") if key == "epochs" else ("epochs", "epochs")
+    config, problems = ModelConfig.from_query({key: value, good_key: "4"})
+    assert len(problems) == 1
+    assert key in problems[0] and reason in problems[0]
+    assert config == replace(ModelConfig(), **{good_field: 4})  # the good field still applies
+
+
+def test_very_long_values_are_shortened_in_the_message():
+    _, problems = ModelConfig.from_query({"lr": "9" * 5000})
+    assert len(problems[0]) < 200
+
+
+def test_layer_shorthand_and_case():
+    assert parse_layers(" 128, Dense-64-TANH-0.5 ,conv-4-7-sigmoid, pool-4,") == (
+        Dense(128), Dense(64, "tanh", 0.5), Conv(4, 7, "sigmoid"), Pool(4),
+    )
+    assert parse_layers("") == ()
+
+
+def test_invalid_objects_cannot_be_made():
+    with pytest.raises(ConfigError, match="whole number"):
+        Dense(12.5)
+    with pytest.raises(ConfigError, match="Dropout"):
+        Dense(10, dropout=1.0)
+    with pytest.raises(ConfigError, match="Conv kernel"):
+        Conv(kernel=9)
+    with pytest.raises(ConfigError, match="must come before"):
+        ModelConfig(layers=(Dense(10), Pool(2)))
+
+
+def test_describe_reads_like_the_network():
+    assert ModelConfig().describe() == "Dense 128 relu -> Dense 64 relu; adam lr 0.001, 3 epochs"
+    assert Dense(32, dropout=0.2).describe() == "Dense 32 relu, dropout 0.2"
+    assert ModelConfig(layers=()).describe().startswith("no hidden layers")

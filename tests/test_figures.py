@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+
+from deepviz.activations import LayerActivation
+from deepviz.figures import (
+    COLOR_SCALE,
+    activation_figure,
+    curves_figure,
+    grid_shape,
+    probability_figure,
+    tile_maps,
+    unit_grid,
+)
+from deepviz.training import History
+
+
+@pytest.mark.parametrize(
+    ("units", "shape"), [(128, (8, 16)), (64, (8, 8)), (10, (2, 5)), (32, (4, 8)), (256, (16, 16)), (1, (1, 1))]
+)
+def test_dense_layers_fold_into_near_square_grids(units, shape):
+    assert grid_shape(units) == shape
+
+
+def test_awkward_sizes_are_padded_not_stretched():
+    assert grid_shape(127) == (11, 12)  # a prime: a 1x127 strip would be unreadable
+    z, index = unit_grid(np.arange(127.0))
+    assert np.isnan(z).sum() == 5 and (index == -1).sum() == 5
+    assert z[3, 4] == index[3, 4] == 3 * 12 + 4  # row-major: hover shows the unit's own index
+
+
+def test_feature_maps_are_tiled_with_gaps():
+    maps = np.arange(14 * 14 * 16, dtype=float).reshape(14, 14, 16)
+    z, channel = tile_maps(maps)
+    assert z.shape == (4 * 15 - 1, 4 * 15 - 1)
+    assert np.isnan(z[14, :]).all() and (channel[14, :] == -1).all()
+    np.testing.assert_array_equal(z[15:29, 30:44], maps[..., 6])
+    assert (channel[15:29, 30:44] == 6).all()
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "z_shape", "hover"),
+    [
+        ("input", np.random.default_rng(0).random((28, 28)), (28, 28), "row"),
+        ("dense", np.random.default_rng(1).random(128), (8, 16), "unit"),
+        ("conv", np.random.default_rng(2).random((28, 28, 8)), (2 * 29 - 1, 4 * 29 - 1), "filter"),
+        ("output", np.full(10, 0.1), (1, 10), "digit"),
+    ],
+)
+def test_each_layer_is_one_heatmap(kind, values, z_shape, hover):
+    figure = activation_figure(LayerActivation("x", kind, values), "title")
+    (trace,) = figure.data
+    assert trace.type == "heatmap"
+    assert np.asarray(trace.z).shape == z_shape
+    assert hover in trace.hovertemplate
+    assert figure.layout.title.text == "title"
+
+
+def test_hidden_layers_use_the_colour_blind_safe_scale_and_include_zero():
+    import plotly.colors
+
+    figure = activation_figure(LayerActivation("d", "dense", np.array([-2.0, 1.0, 3.0, 0.5])), "t")
+    cividis = [color for _, color in plotly.colors.get_colorscale(COLOR_SCALE)]
+    assert COLOR_SCALE == "Cividis" and [color for _, color in figure.data[0].colorscale] == cividis
+    assert (figure.data[0].zmin, figure.data[0].zmax) == (-2.0, 3.0)
+    positive = activation_figure(LayerActivation("d", "dense", np.array([0.5, 2.0])), "t")
+    assert (positive.data[0].zmin, positive.data[0].zmax) == (0.0, 2.0)  # zero is always the darkest
+
+
+def test_probabilities_highlight_the_prediction():
+    probabilities = np.full(10, 0.05)
+    probabilities[7] = 0.55
+    colors = probability_figure(probabilities).data[0].marker.color
+    assert colors[7] != colors[0] and len(set(colors)) == 2
+
+
+def test_curves_show_training_and_validation():
+    history = History(epochs=2, steps_per_epoch=10, steps=20)
+    history.points = [(0.5, 1.0, 0.6), (1.0, 0.5, 0.8), (1.5, 0.4, 0.85), (2.0, 0.3, 0.9)]
+    history.rows = [
+        {"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.78},
+        {"epoch": 2, "loss": 0.3, "accuracy": 0.9, "val_loss": 0.4, "val_accuracy": 0.88},
+    ]
+    names = [trace.name for trace in curves_figure(history).data]
+    assert names == ["train loss", "validation loss", "train accuracy", "validation accuracy"]
+    no_validation = History(epochs=1, steps_per_epoch=1, steps=1, points=[(1.0, 0.5, 0.8)],
+                            rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8}])
+    assert [trace.name for trace in curves_figure(no_validation).data] == ["train loss", "train accuracy"]

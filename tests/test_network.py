@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from deepviz.activations import Probe
+from deepviz.config import PRESETS, Conv, Dense, ModelConfig, Pool
+from deepviz.network import STEPS_PER_EXECUTION, build_model, count_params, layer_names, summarize
+
+CONFIGS = {
+    **PRESETS,
+    "odd": ModelConfig(layers=(Conv(3, 5, "tanh"), Pool(3), Conv(5, 1, "gelu"), Dense(17, "sigmoid", 0.3))),
+    "conv only": ModelConfig(layers=(Conv(4, 3), Pool(4))),
+    "no hidden layers": ModelConfig(layers=()),
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+def test_summary_matches_keras(config):
+    model = build_model(config)
+    keras_rows = [(layer.name, tuple(layer.output.shape[1:]), layer.count_params()) for layer in model.layers]
+    keras_rows = [row for row in keras_rows if row[0] != "channels" and not row[0].endswith("_dropout")]
+    assert [(row.name, row.output_shape, row.params) for row in summarize(config)] == keras_rows
+    assert count_params(config) == model.count_params()
+
+
+def test_the_tutorial_mlp_has_the_tutorial_shape():
+    rows = summarize(ModelConfig())
+    assert [row.name for row in rows] == ["pixels", "flatten", "dense1", "dense2", "output"]
+    assert count_params(ModelConfig()) == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+
+
+def test_layers_get_stable_explicit_names():
+    config = PRESETS["Small CNN"]
+    assert layer_names(config) == ["conv1", "pool1", "conv2", "pool2", "dense1"]
+    assert [layer.name for layer in build_model(config).layers][-3:] == ["flatten", "dense1", "output"]
+
+
+def test_compiled_as_the_tutorial_plus_fused_steps():
+    config = ModelConfig(optimizer="rmsprop", learning_rate=0.01)
+    model = build_model(config)
+    assert type(model.optimizer).__name__ == "RMSprop"
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    assert model.loss == "sparse_categorical_crossentropy"
+    assert model.steps_per_execution == STEPS_PER_EXECUTION
+
+
+@pytest.mark.parametrize("name", ["Tutorial MLP", "Small CNN"])
+def test_probe_returns_every_visible_layer_with_its_shape(name):
+    config = PRESETS[name]
+    model = build_model(config)
+    image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    activations = Probe(model)(image)
+    expected = [(row.name, row.output_shape) for row in summarize(config) if row.name != "flatten"]
+    assert [(a.name, a.values.shape) for a in activations] == expected
+    assert [a.kind for a in activations][0] == "input" and activations[-1].kind == "output"
+    np.testing.assert_allclose(activations[-1].values, model(image[np.newaxis]).numpy()[0], rtol=1e-5, atol=1e-6)
+    assert activations[-1].values.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_probe_skips_dropout_and_reads_inference_values():
+    model = build_model(ModelConfig(layers=(Dense(32, dropout=0.5),)))
+    probe = Probe(model)
+    image = np.ones((28, 28), np.float32)
+    assert [a.name for a in probe(image)] == ["pixels", "dense1", "output"]
+    np.testing.assert_array_equal(probe(image)[1].values, probe(image)[1].values)  # no dropout noise
+
+
+def test_probe_works_on_a_model_loaded_from_disk(tmp_path):
+    import keras
+
+    model = build_model(PRESETS["Small CNN"])
+    model.save(tmp_path / "cnn.keras")
+    loaded = keras.models.load_model(tmp_path / "cnn.keras")
+    image = np.zeros((28, 28), np.float32)
+    assert [a.name for a in Probe(loaded)(image)] == [a.name for a in Probe(model)(image)]

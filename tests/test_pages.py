@@ -1,0 +1,190 @@
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from deepviz.config import PRESETS, ModelConfig
+
+APP = str(Path(__file__).parent.parent / "app.py")
+QUICK = {"images": "1000", "epochs": "1"}  # page tests train on a small subset
+
+
+def app(query=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query or {})
+    return at.run()
+
+
+def open_page(query, page) -> AppTest:
+    return app(query).switch_page(f"pages/{page}.py").run()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+class FakeCanvas:
+    """streamlit-drawable-canvas renders only in a browser: stand in for it with a fixed drawing."""
+
+    def __init__(self, image):
+        self.image = image
+        self.calls = []
+
+    def __call__(self, **kwargs):
+        self.calls.append(kwargs)
+        return types.SimpleNamespace(image_data=self.image)
+
+
+@pytest.fixture
+def canvas(monkeypatch):
+    def install(image):
+        fake = FakeCanvas(image)
+        monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", types.SimpleNamespace(st_canvas=fake))
+        return fake
+    return install
+
+
+def drawn(digit: np.ndarray) -> np.ndarray:
+    """An MNIST digit as the canvas would return it: 280x280 RGBA, white on opaque black."""
+    grey = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+
+
+def test_home_page_explains_and_links_without_loading_tensorflow():
+    # A fresh interpreter: in this one, other tests have imported TensorFlow already.
+    script = (
+        "import sys; from streamlit.testing.v1 import AppTest;"
+        f"at = AppTest.from_file({APP!r}, default_timeout=30).run();"
+        "assert not at.exception, at.exception;"
+        "print(at.title[0].value, len(at.get('page_link')), 'tensorflow' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["deepviz", "3", "False"]
+
+
+def test_build_page_shows_the_default_and_its_summary():
+    at = open_page({}, "build")
+    no_errors(at)
+    assert at.session_state.config == ModelConfig()
+    table = at.dataframe[0].value
+    assert list(table["Layer"]) == ["pixels", "flatten", "dense1", "dense2", "output"]
+    assert at.metric[0].value == "109,386"
+    assert at.query_params["layers"] == "dense-128-relu,dense-64-relu"
+
+
+def test_presets_sliders_and_layer_buttons_change_config_and_link():
+    at = open_page({}, "build")
+    next(b for b in at.button if b.label == "Small CNN").click().run()
+    assert at.session_state.config == PRESETS["Small CNN"]
+    assert at.query_params["layers"] == "conv-16-3-relu,pool-2,conv-32-3-relu,pool-2,dense-64-relu"
+    at.slider(key=f"{at.session_state.build_version}-0-filters").set_value(8).run()
+    assert at.session_state.config.layers[0].filters == 8
+    assert at.query_params["layers"].startswith("conv-8-3-relu")
+    next(b for b in at.button if b.label == "Remove").click().run()  # drops the first conv
+    assert [layer.kind for layer in at.session_state.config.layers] == ["pool", "conv", "pool", "dense"]
+    next(b for b in at.button if b.label == "Add Dense layer").click().run()
+    assert at.session_state.config.layers[-1].kind == "dense"
+    at.select_slider(key=f"{at.session_state.build_version}-batch").set_value(128).run()
+    assert at.query_params["batch"] == "128"
+    no_errors(at)
+
+
+def test_adding_a_layer_that_breaks_the_network_is_refused_with_a_message():
+    at = open_page({"layers": "pool-2,pool-2,pool-2,pool-2"}, "build")
+    next(b for b in at.button if b.label == "Add MaxPool layer").click().run()
+    assert at.session_state.config.layers == ModelConfig.from_query({"layers": "pool-2,pool-2,pool-2,pool-2"})[0].layers
+    assert any("too much pooling" in e.value for e in at.error)
+
+
+def test_a_shared_link_restores_the_configuration():
+    query = PRESETS["Small CNN"].to_query() | {"epochs": "5", "opt": "sgd"}
+    at = open_page(query, "build")
+    no_errors(at)
+    assert at.session_state.config == ModelConfig.from_query(query)[0]
+    assert at.session_state.config.epochs == 5 and at.session_state.config.layers[0].kind == "conv"
+    assert [row for row in at.dataframe[0].value["Layer"]][:3] == ["pixels", "conv1", "pool1"]
+
+
+def test_a_garbled_link_is_refused_visibly_and_the_default_used():
+    at = app({"epochs": "-4", "layers": "dense-99999-relu", "lr": "fast"})
+    assert at.session_state.config == ModelConfig()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "epochs='-4'" in warnings and "layers='dense-99999-relu'" in warnings and "lr='fast'" in warnings
+    assert at.query_params["epochs"] == "3"  # the link now shows what is really in use
+    assert not at.exception
+
+
+def test_train_page_trains_live_and_reports_test_accuracy():
+    at = open_page(QUICK, "train")
+    no_errors(at)
+    assert "1,000 images" in at.caption[0].value
+    next(b for b in at.button if b.label == "Train").click().run()
+    no_errors(at)
+    trained = at.session_state.model
+    assert trained.complete and trained.history.epochs == 1
+    assert "trained for 1 epoch" in at.success[0].value
+    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{trained.test_accuracy:.2%}"
+    assert list(at.dataframe[0].value.index) == [1]
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_leaving_mid_training_keeps_the_partly_trained_model(monkeypatch):
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import deepviz.figures
+
+    at = open_page(QUICK | {"epochs": "3"}, "train")
+
+    def leave(history):
+        raise StopException()  # what Streamlit raises in the callback when the user leaves the page
+
+    with monkeypatch.context() as patch:
+        patch.setattr(deepviz.figures, "curves_figure", leave)
+        next(b for b in at.button if b.label == "Train").click().run()
+    trained = at.session_state.model
+    assert not trained.complete and trained.history.fraction < 1
+    at.run()
+    no_errors(at)
+    assert "partly trained: stopped at epoch" in at.warning[0].value
+
+
+def test_draw_page_without_a_drawing_shows_a_hint(default_trained, canvas):
+    fake = canvas(None)
+    at = open_page({}, "draw")
+    no_errors(at)
+    assert "Draw a digit" in at.info[0].value
+    assert not at.metric
+    assert fake.calls[0] | {"key": None} == fake.calls[0] | {
+        "stroke_color": "#FFFFFF", "background_color": "#000000", "height": 280, "width": 280,
+        "return_image_data": True, "drawing_mode": "freedraw", "key": None,
+    }
+
+
+def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist):
+    digit, label = mnist.x_test[0], int(mnist.y_test[0])
+    canvas(drawn(digit))
+    at = open_page({}, "draw")
+    no_errors(at)
+    assert at.metric[0].label == "Prediction" and at.metric[0].value == str(label)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 + 4  # probabilities, input, then input, dense1, dense2, output
+    assert "default model" in at.caption[0].value
+
+
+def test_draw_page_uses_your_own_cnn_and_shows_its_feature_maps(default_trained, canvas, mnist):
+    canvas(drawn(mnist.x_test[1]))
+    at = open_page(PRESETS["Small CNN"].to_query() | QUICK, "train")
+    next(b for b in at.button if b.label == "Train").click().run()
+    at.switch_page("pages/draw.py").run()
+    no_errors(at)
+    assert at.radio[0].value == "Your model"
+    assert len(at.get("plotly_chart")) == 2 + 7  # input, conv1, pool1, conv2, pool2, dense1, output
+    at.radio[0].set_value("Default model (tutorial MLP)").run()
+    assert len(at.get("plotly_chart")) == 2 + 4

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepviz.preprocess import centre_of_mass, ink_of, prepare
+
+
+def canvas(draw=None) -> np.ndarray:
+    """A 280x280 RGBA canvas as streamlit-drawable-canvas returns it: opaque black, white ink."""
+    image = np.zeros((280, 280, 4), np.uint8)
+    image[..., 3] = 255
+    if draw:
+        draw(image)
+    return image
+
+
+def ink(rows, cols):
+    def draw(image):
+        image[rows, cols, :3] = 255
+    return draw
+
+
+def test_empty_canvas_has_nothing_to_read():
+    assert prepare(canvas()) is None
+    assert prepare(np.zeros((280, 280, 4), np.uint8)) is None  # fully transparent
+
+
+def test_faint_noise_is_not_ink():
+    assert prepare(canvas(lambda image: image[..., :3].__iadd__(5))) is None
+
+
+def test_off_centre_stroke_is_scaled_to_20px_and_centred():
+    prepared = prepare(canvas(ink(slice(10, 110), slice(200, 260))))  # 100 tall, 60 wide, top right
+    assert prepared.crop.shape == (100, 60)
+    assert prepared.scaled.shape == (20, 12)  # longest side 20, aspect ratio kept
+    assert prepared.image.shape == (28, 28) and prepared.image.dtype == np.float32
+    row, col = centre_of_mass(prepared.image)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+
+
+def test_lopsided_digit_is_centred_by_mass_not_by_box():
+    def draw(image):
+        image[40:240, 190:200, :3] = 255  # heavy stem on the right
+        image[40:50, 100:200, :3] = 255  # thin flag to the left
+    prepared = prepare(canvas(draw))
+    row, col = centre_of_mass(prepared.image)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+    cols = np.flatnonzero(prepared.image.any(axis=0))
+    assert (cols[0] + cols[-1]) / 2 < 12.5  # the box sits left, so the heavy stem lands at the centre
+
+
+def test_centring_never_cuts_ink_off():
+    def draw(image):
+        image[40:240, 100:110, :3] = 255
+        image[40:80, 100:200, :3] = 255  # so top-heavy that full centring would push it off the field
+    prepared = prepare(canvas(draw))
+    assert prepared.image.sum() == pytest.approx(prepared.scaled.sum())
+
+
+def test_tiny_dot_becomes_a_centred_blob():
+    prepared = prepare(canvas(ink(slice(5, 8), slice(270, 273))))
+    assert prepared.image.max() == pytest.approx(1.0)
+    assert centre_of_mass(prepared.image) == pytest.approx((13.5, 13.5), abs=0.5)
+
+
+def test_full_canvas_fills_the_20px_box():
+    prepared = prepare(np.full((280, 280, 4), 255, np.uint8))
+    assert (prepared.image > 0.99).sum() == 400
+    assert prepared.image.sum() == pytest.approx(400)
+
+
+def test_grey_rgb_and_other_sizes_are_accepted():
+    grey = np.zeros((560, 560), np.uint8)  # a high-DPI canvas is twice the size
+    grey[100:400, 250:300] = 255
+    rgb = np.stack([grey] * 3, axis=2)
+    np.testing.assert_allclose(prepare(grey).image, prepare(rgb).image)
+
+
+def test_transparent_ink_counts_as_background():
+    image = canvas(ink(slice(50, 200), slice(50, 200)))
+    image[..., 3] = 0
+    assert prepare(image) is None
+    assert ink_of(image).max() == 0
+
+
+def test_unusual_shapes_are_refused_clearly():
+    with pytest.raises(ValueError, match="expected a grey, RGB or RGBA image"):
+        prepare(np.zeros((28, 28, 2)))
+
+
+def test_an_mnist_digit_drawn_large_comes_back_as_itself(mnist):
+    """Blow a real test digit up 9x onto an off-centre spot of the canvas: preparing it must
+    give back (almost) the original 28x28 image, since MNIST was made this same way."""
+    for index in range(20):
+        digit = mnist.x_test[index]
+        big = np.asarray(Image.fromarray(digit).resize((252, 252), Image.Resampling.NEAREST))
+        image = np.zeros((400, 400), np.uint8)
+        image[120:372, 30:282] = big
+        prepared = prepare(image).image
+        original = digit / 255.0
+        assert np.corrcoef(prepared.ravel(), original.ravel())[0, 1] > 0.9
+        assert np.abs(np.subtract(centre_of_mass(prepared), centre_of_mass(original))).max() <= 1.0

@@ -1,0 +1,107 @@
+import re
+
+import numpy as np
+import pytest
+
+from deepviz.config import PRESETS, ModelConfig
+from deepviz.data import Mnist
+from deepviz.store import default_model, load, model_path, save
+from deepviz.training import TrainingRun, train
+
+SMALL = ModelConfig(epochs=2, train_images=2000, batch_size=32)
+
+
+class Interrupt(BaseException):
+    """Stands in for Streamlit's StopException, which also derives from BaseException."""
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    """2,000 training and 1,000 test digits, a dataset the size of a page test's."""
+    return Mnist(mnist.x_train[:2000], mnist.y_train[:2000], mnist.x_test[:1000], mnist.y_test[:1000],
+                 source="small test subset", full=False)
+
+
+def test_training_on_a_subset_learns_and_records_every_step(small):
+    reports = []
+    trained = train(SMALL, small, reports.append)
+    history = trained.history
+    assert history.steps_per_epoch == 57  # 1,800 training images after the 10% validation split
+    assert history.steps == history.total_steps == 114 and history.fraction == 1.0
+    assert [row["epoch"] for row in history.rows] == [1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(history.rows[0])
+    assert history.points[-1][0] == 2.0 and all(0 < point[0] <= 2 for point in history.points)
+    assert len(reports) >= 2 and reports[-1] is history
+    assert trained.complete and trained.test_accuracy > 0.8
+    assert trained.label.startswith("trained for 2 epochs, test accuracy 0.")
+
+
+def test_progress_follows_fused_steps_not_callback_calls(small):
+    seen = []
+    train(ModelConfig(epochs=1, train_images=2000, batch_size=8), small, lambda h: seen.append(h.steps))
+    # 225 batches fused 32 at a time: Keras calls back 8 times, the last group short
+    assert seen[-1] == 225
+
+
+def test_an_interrupted_run_keeps_the_partly_trained_model(small):
+    run = TrainingRun(ModelConfig(epochs=3, train_images=2000, batch_size=8), small)
+
+    def report(history):
+        raise Interrupt  # at the first report, whenever the throttle lets it through
+
+    with pytest.raises(Interrupt):
+        run.fit(report)
+    trained = run.finish()
+    assert not trained.complete and 0 < trained.history.fraction <= 1 / 3
+    assert re.match(r"partly trained: stopped at epoch [01]\.\d of 3, test accuracy 0\.\d{4}$", trained.label)
+    assert 0.1 < trained.test_accuracy < 1
+
+
+def test_a_run_stopped_before_its_first_step_leaves_no_model(small):
+    assert TrainingRun(SMALL, small).finish() is None
+
+
+def test_training_without_validation(small):
+    trained = train(ModelConfig(epochs=1, validation_split=0.0, train_images=500), small)
+    assert "val_loss" not in trained.history.rows[0] and trained.history.steps_per_epoch == 16
+
+
+def test_a_cnn_trains_too(small):
+    trained = train(ModelConfig(layers=PRESETS["Small CNN"].layers, epochs=1, train_images=1000), small)
+    assert trained.complete and trained.test_accuracy > 0.3
+
+
+def test_saved_models_load_with_their_history(small, tmp_path):
+    trained = train(ModelConfig(epochs=1, train_images=500), small)
+    path = model_path(trained.config, small, tmp_path)
+    save(trained, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, path.with_suffix(".json").name])
+    loaded = load(path)
+    assert loaded.config == trained.config and loaded.test_accuracy == trained.test_accuracy
+    assert loaded.history == trained.history
+    image = small.scaled(small.x_test[:1])
+    np.testing.assert_allclose(loaded.model(image).numpy(), trained.model(image).numpy(), rtol=1e-5)
+
+
+def test_default_model_is_trained_once_then_loaded(small, tmp_path, monkeypatch):
+    import deepviz.store
+
+    calls = []
+    real_train = deepviz.store.train
+    monkeypatch.setattr(deepviz.store, "train", lambda *a: calls.append(1) or real_train(*a))
+    tiny = Mnist(small.x_train[:300], small.y_train[:300], small.x_test[:100], small.y_test[:100], "tiny", full=False)
+    first = default_model(tiny, tmp_path)
+    again = default_model(tiny, tmp_path)
+    assert calls == [1] and first.config == again.config == ModelConfig()
+    assert again.test_accuracy == first.test_accuracy
+
+
+def test_a_damaged_cache_file_is_retrained_and_an_unwritable_folder_is_survived(small, tmp_path):
+    tiny = Mnist(small.x_train[:300], small.y_train[:300], small.x_test[:100], small.y_test[:100], "tiny", full=False)
+    path = model_path(ModelConfig(), tiny, tmp_path)
+    path.write_bytes(b"not a zip")
+    path.with_suffix(".json").write_text("{}")
+    assert default_model(tiny, tmp_path).complete
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    assert default_model(tiny, blocked / "cache").complete  # cannot write there: kept in memory
