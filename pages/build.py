@@ -23,12 +23,17 @@ st.session_state.setdefault("build_version", 0)
 
 
 def replace_config(new) -> None:
+    set_config(new)
+    st.session_state.build_version += 1
+
+
+def change_layers(layers: list) -> None:
     try:
-        set_config(new() if callable(new) else new)
+        new = config().with_layers(tuple(layers))
     except ConfigError as error:
         st.session_state.build_error = f"Not changed: {error}."
         return
-    st.session_state.build_version += 1
+    replace_config(new)
 
 
 def add_layer(layer) -> None:
@@ -36,12 +41,13 @@ def add_layer(layer) -> None:
     # Conv and pooling layers go before the Flatten, i.e. after the last of their kind.
     at = len(layers) if isinstance(layer, Dense) else sum(not isinstance(x, Dense) for x in layers)
     layers.insert(at, layer)
-    replace_config(lambda: config().with_layers(tuple(layers)))
+    change_layers(layers)
 
 
 def remove_layer(index: int) -> None:
-    layers = config().layers
-    replace_config(lambda: config().with_layers(layers[:index] + layers[index + 1 :]))
+    layers = list(config().layers)
+    del layers[index]
+    change_layers(layers)
 
 
 def with_current(options: list, current) -> list:

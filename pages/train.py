@@ -38,6 +38,8 @@ def show_result(trained) -> None:
         st.success(f"Your model: {trained.label}. Trained in {history.seconds:.1f} s.")
     else:
         st.warning(f"Your model is {trained.label}. Train again to finish it.")
+    if trained.config != config():
+        st.caption(f"It was trained as: {trained.config.describe()}. Press Train for the network as it is set now.")
     accuracy, params, images = st.columns(3)
     accuracy.metric("Test accuracy", f"{trained.test_accuracy:.2%}", help="On the 10,000 test digits, never seen in training.")
     params.metric("Parameters", f"{trained.model.count_params():,}")

