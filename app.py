@@ -6,16 +6,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 import streamlit as st  # noqa: E402
 
-from pages.common import restore_config  # noqa: E402
+from pages.common import restore_config, settle_training  # noqa: E402
 
-st.set_page_config(page_title="deepviz", page_icon="🧠", layout="wide")
-page = st.navigation(
-    [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/build.py", title="Build", icon="🧱", url_path="build"),
-        st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
-        st.Page("pages/draw.py", title="Draw", icon="✏️", url_path="draw"),
-    ]
-)
-restore_config()
-page.run()
+
+def main() -> None:
+    st.set_page_config(page_title="deepviz", page_icon=":material/neurology:", layout="wide")
+    restore_config()
+    settle_training()
+    page = st.navigation(
+        [
+            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+            st.Page("pages/build.py", title="Build", icon=":material/construction:", url_path="build"),
+            st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+            st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+        ]
+    )
+    page.run()
+
+
+if __name__ == "__main__":
+    main()

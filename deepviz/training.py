@@ -8,6 +8,7 @@ The progress callback writes into a plain `History` as it goes, so whoever holds
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,7 +30,7 @@ class History:
     steps_per_epoch: int
     steps: int = 0
     seconds: float = 0.0
-    # (fractional epoch, running loss, running accuracy) every time Keras hands control back
+    # (fractional epoch, loss, accuracy) over the batches since the previous point
     points: list[tuple[float, float, float]] = field(default_factory=list)
     # one dict per finished epoch: epoch, loss, accuracy, val_loss, val_accuracy, seconds
     rows: list[dict[str, float]] = field(default_factory=list)
@@ -73,13 +74,22 @@ class LiveProgress(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         self.epoch_started = time.perf_counter()
+        self.epoch_sums = (0, 0.0, 0.0)  # batches, loss and accuracy summed over this epoch so far
 
     def on_train_batch_end(self, batch, logs=None):
         history = self.record
         # Keras reports the last group of an epoch as a full one: clamp to the epoch's end.
-        history.steps = self.epoch * history.steps_per_epoch + min(batch + 1, history.steps_per_epoch)
+        done = min(batch + 1, history.steps_per_epoch)
+        history.steps = self.epoch * history.steps_per_epoch + done
         history.seconds = time.perf_counter() - self.started
-        history.points.append((history.epoch_progress, float(logs["loss"]), float(logs["accuracy"])))
+        # Keras logs the epoch's running mean, which lags and jumps at each new epoch; the
+        # batches since the last call show where training is now.
+        seen, loss_sum, accuracy_sum = self.epoch_sums
+        self.epoch_sums = (done, float(logs["loss"]) * done, float(logs["accuracy"]) * done)
+        fresh = done - seen
+        history.points.append(
+            (history.epoch_progress, (self.epoch_sums[1] - loss_sum) / fresh, (self.epoch_sums[2] - accuracy_sum) / fresh)
+        )
         if self.report and history.seconds - self.last_report >= REPORT_EVERY_S:
             self.last_report = history.seconds
             self.report(history)
@@ -131,24 +141,41 @@ class TrainingRun:
         train_images = images - int(images * config.validation_split)
         self.history = History(config.epochs, math.ceil(train_images / config.batch_size))
         self.finished = False
+        self._idle = threading.Event()  # set while `fit` is not running
+        self._idle.set()
+        self._lock = threading.Lock()
+        self._result: tuple[TrainedModel | None] | None = None
 
     def fit(self, report: Callable[[History], None] | None = None) -> None:
         """Train; an exception raised by `report` stops training and propagates."""
-        self.model.fit(
-            self.x,
-            self.y,
-            batch_size=self.config.batch_size,
-            epochs=self.config.epochs,
-            validation_split=self.config.validation_split,
-            verbose=0,
-            callbacks=[LiveProgress(self.history, report)],
-        )
-        self.finished = True
+        self._idle.clear()
+        try:
+            self.model.fit(
+                self.x,
+                self.y,
+                batch_size=self.config.batch_size,
+                epochs=self.config.epochs,
+                validation_split=self.config.validation_split,
+                verbose=0,
+                callbacks=[LiveProgress(self.history, report)],
+            )
+            self.finished = True
+        finally:
+            self._idle.set()
 
     def finish(self) -> TrainedModel | None:
-        """The model as it stands, scored on the test set; None if not one step was taken."""
-        if self.history.steps == 0:
-            return None
+        """The model as it stands, scored on the test set; None if not one step was taken.
+
+        Safe to call from several threads at once (a UI may stop a run from one thread while
+        it unwinds in another): it waits for `fit` to return, scores once, and every caller
+        gets the same result."""
+        self._idle.wait()
+        with self._lock:
+            if self._result is None:
+                self._result = (self._score() if self.history.steps else None,)
+            return self._result[0]
+
+    def _score(self) -> TrainedModel:
         score = self.model.evaluate(
             self.mnist.scaled(self.mnist.x_test), self.mnist.y_test, batch_size=1024, verbose=0, return_dict=True
         )

@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
+
 import streamlit as st
 
 from deepviz.config import ModelConfig
+
+
+def run_app_first() -> None:
+    """Call first on every page: make sure app.py's main (navigation, shared-link restore,
+    settling an interrupted training) runs, even when Streamlit runs this page's file alone.
+
+    With a folder named pages/ beside app.py, Streamlit starts in its legacy multipage mode
+    and runs a page's file by itself until some session has called st.navigation: that is
+    the first visitor of a fresh server who opens a shared link, and every AppTest run. Run
+    main, which runs this page inside it, and end the bare run. No rerun: that would lose
+    the click that started this run."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        from app import main
+
+        main()
+        st.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def preload_tensorflow() -> threading.Thread:
+    """Import TensorFlow in the background, once per server: the home page stays fast, and
+    by the time someone presses Train or draws, the 3-6 s import is already done."""
+    thread = threading.Thread(target=importlib.import_module, args=("keras",), daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_data(show_spinner="Loading MNIST...")
@@ -44,10 +74,27 @@ def restore_config() -> None:
     if "config" not in st.session_state:
         st.session_state.config, st.session_state.link_problems = ModelConfig.from_query(st.query_params.to_dict())
     for problem in st.session_state.link_problems:
-        st.warning(problem, icon="🔗")
+        st.warning(problem, icon=":material/link:")
     share(config())
+
+
+def settle_training(run=None) -> None:
+    """Keep the model of a training run that ended: finished, stopped, or left mid-way.
+
+    Clicking Stop or leaving the page makes Streamlit start the next script run at once,
+    while the interrupted run is still unwinding in its own thread. So both settle: the
+    interrupted run (with its own `run`) and every new run (any run left in the session),
+    and whichever comes first scores the model for both."""
+    pending = st.session_state.get("training")
+    if pending is None or (run is not None and pending is not run):
+        return
+    trained = pending.finish()
+    if trained is not None:
+        st.session_state.model = trained
+    if st.session_state.get("training") is pending:
+        del st.session_state.training
 
 
 def data_banner(data) -> None:
     if data.notes:
-        st.warning("  \n".join(data.notes), icon="📦")
+        st.warning("  \n".join(data.notes), icon=":material/dataset:")

@@ -3,7 +3,10 @@ import streamlit as st
 
 from deepviz.figures import curves_figure
 from deepviz.network import count_params
-from pages.common import config, data_banner, mnist
+from pages.common import config, data_banner, mnist, preload_tensorflow, run_app_first, settle_training
+
+run_app_first()
+preload_tensorflow()
 
 
 def show_progress(history, bar, chart) -> None:
@@ -16,20 +19,18 @@ def show_progress(history, bar, chart) -> None:
 
 
 def train_now(current, data) -> None:
-    from deepviz.training import TrainingRun
-
-    # Clicking Stop (or leaving the page) reruns the script, which interrupts `fit` at its next
-    # progress report; the `finally` below then keeps the partly trained model, labelled as such.
-    st.button("Stop", icon="⏹️")
+    # Clicking Stop (or leaving the page) interrupts `fit` at its next progress report;
+    # settle_training then keeps the partly trained model, labelled as such.
+    st.button("Stop", icon=":material/stop:")
     bar = st.progress(0.0, text="Preparing the network...")
     chart = st.empty()
-    run = TrainingRun(current, data)
+    from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
+
+    run = st.session_state.training = TrainingRun(current, data)
     try:
         run.fit(lambda history: show_progress(history, bar, chart))
     finally:
-        trained = run.finish()
-        if trained is not None:
-            st.session_state.model = trained
+        settle_training(run)
 
 
 def show_result(trained) -> None:
@@ -52,13 +53,13 @@ def show_result(trained) -> None:
         "Validation accuracy well below training accuracy means the network memorises its training "
         "images instead of learning digits: that is overfitting."
     )
-    st.page_link("pages/draw.py", label="Draw a digit for this model", icon="✏️")
+    st.page_link("pages/draw.py", label="Draw a digit for this model", icon=":material/draw:")
 
 
 st.title("Train")
 current = config()
 st.markdown(f"**Network:** {current.describe()} · {count_params(current):,} parameters")
-st.page_link("pages/build.py", label="Change the network", icon="🧱")
+st.page_link("pages/build.py", label="Change the network", icon=":material/construction:")
 
 data = mnist()
 data_banner(data)
@@ -68,7 +69,7 @@ st.caption(
     f"validation), then tests on {len(data.x_test):,} images it has never seen."
 )
 
-if st.button("Train", type="primary", icon="🏋️"):
+if st.button("Train", type="primary", icon=":material/model_training:"):
     train_now(current, data)
     st.rerun()  # show the finished result on its own, without the live progress above it
 if "model" in st.session_state:

@@ -105,3 +105,38 @@ def test_a_damaged_cache_file_is_retrained_and_an_unwritable_folder_is_survived(
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("")
     assert default_model(tiny, blocked / "cache").complete  # cannot write there: kept in memory
+
+
+def test_curve_points_are_recent_batches_not_the_epochs_running_mean(small):
+    """Recombining each point's batches must give back the running mean Keras logs at epoch end."""
+    trained = train(ModelConfig(epochs=1, validation_split=0.0, train_images=2000, batch_size=8), small)
+    history = trained.history
+    done = [round(point[0] * history.steps_per_epoch) for point in history.points]
+    batches = np.diff([0, *done])
+    assert done[-1] == history.steps_per_epoch == 250
+    mean_loss = sum(n * point[1] for n, point in zip(batches, history.points)) / done[-1]
+    assert mean_loss == pytest.approx(history.rows[0]["loss"], rel=1e-3)
+    assert history.points[-1][1] < history.points[0][1]  # the latest batches, not the mean, are low
+
+
+def test_finish_from_another_thread_waits_for_fit_and_scores_once(small, monkeypatch):
+    """A UI may settle a run from a new thread while the interrupted one is still unwinding."""
+    import threading
+
+    run = TrainingRun(ModelConfig(epochs=2, train_images=2000, batch_size=8), small)
+    scored = []
+    real_score = run._score
+    monkeypatch.setattr(run, "_score", lambda: scored.append(1) or real_score())
+    started = threading.Event()
+    trainer = threading.Thread(target=run.fit, args=(lambda history: started.set(),))
+    trainer.start()
+    started.wait(timeout=60)
+    results = []
+    finishers = [threading.Thread(target=lambda: results.append(run.finish())) for _ in range(3)]
+    for thread in finishers:
+        thread.start()
+    for thread in [trainer, *finishers]:
+        thread.join(timeout=120)
+    assert scored == [1]
+    assert len(results) == 3 and results[0] is results[1] is results[2]
+    assert results[0].complete  # scored only after fit had returned, not mid-training
