@@ -95,8 +95,6 @@ def activation_figure(activation: LayerActivation, title: str, height: int = 260
         xaxis={"visible": activation.kind == "output", "tickvals": list(range(10))},
         yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
     )
-    if activation.kind == "output":
-        figure.update_yaxes(scaleanchor=None)
     return figure
 
 
@@ -121,19 +119,26 @@ def probability_figure(probabilities: np.ndarray, height: int = 260) -> go.Figur
 
 
 def curves_figure(history: History, height: int = 300) -> go.Figure:
-    """Running training loss and accuracy as it trains; validation after each epoch."""
+    """Training loss and accuracy as it trains; validation after each epoch."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     x = [point[0] for point in history.points]
     epochs = [row["epoch"] for row in history.rows]
     for col, metric in ((1, "loss"), (2, "accuracy")):
         values = [point[col] for point in history.points]
-        figure.add_scatter(x=x, y=values, name=f"train {metric}", line_color=MUTED, row=1, col=col)
+        figure.add_scatter(
+            x=x, y=values, name="training (recent batches)", legendgroup="train", showlegend=col == 1,
+            line_color=MUTED, row=1, col=col,
+        )
         if any(f"val_{metric}" in row for row in history.rows):
             validation = [row[f"val_{metric}"] for row in history.rows]
             figure.add_scatter(
-                x=epochs, y=validation, name=f"validation {metric}", mode="lines+markers",
-                line_color=HIGHLIGHT, row=1, col=col,
+                x=epochs, y=validation, name="validation (after each epoch)", legendgroup="validation",
+                showlegend=col == 1, mode="lines+markers", line_color=HIGHLIGHT, row=1, col=col,
             )
     figure.update_xaxes(title_text="epoch", range=[0, history.epochs])
-    figure.update_layout(height=height, margin={"l": 4, "r": 4, "t": 36, "b": 4}, legend={"orientation": "h"})
+    figure.update_layout(
+        height=height,
+        margin={"l": 4, "r": 4, "t": 36, "b": 4},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.12, "xanchor": "right", "x": 1},
+    )
     return figure

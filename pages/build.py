@@ -15,7 +15,10 @@ from deepviz.config import (
     Pool,
 )
 from deepviz.network import count_params, summarize
-from pages.common import config, set_config
+from pages.common import config, preload_tensorflow, run_app_first, set_config
+
+run_app_first()
+preload_tensorflow()
 
 # Widgets are keyed by this version; a preset, an added or a removed layer bumps it so every
 # widget is drawn afresh from the new configuration instead of keeping its old value.
@@ -93,7 +96,7 @@ for column, (name, preset) in zip(st.columns(len(PRESETS)), PRESETS.items()):
         type="primary" if preset == current else "secondary",
     )
 
-editor, summary = st.columns([3, 2], gap="large")
+editor, summary = st.columns([1, 1], gap="large")
 with editor:
     st.subheader("Hidden layers")
     st.caption("Input: a 28x28 image. Conv and MaxPool layers come first, then Flatten, then Dense layers; "
@@ -101,7 +104,7 @@ with editor:
     layers = []
     for index, layer in enumerate(current.layers):
         with st.container(border=True):
-            title, remove = st.columns([5, 1])
+            title, remove = st.columns([3, 1])
             title.markdown(f"**{index + 1}. {layer.describe()}**")
             remove.button("Remove", key=f"{version}-{index}-remove", on_click=remove_layer, args=(index,))
             layers.append(edit_layer(layer, f"{version}-{index}"))
@@ -163,4 +166,4 @@ with summary:
         hide_index=True,
         width="stretch",
     )
-    st.page_link("pages/train.py", label="Train this network", icon="🏋️")
+    st.page_link("pages/train.py", label="Train this network", icon=":material/model_training:")

@@ -5,7 +5,10 @@ from streamlit_drawable_canvas import st_canvas
 from deepviz.figures import activation_figure, probability_figure
 from deepviz.network import summarize
 from deepviz.preprocess import prepare
-from pages.common import data_banner, default_model, mnist
+from pages.common import data_banner, default_model, mnist, preload_tensorflow, run_app_first
+
+run_app_first()
+preload_tensorflow()
 
 LAYERS_PER_ROW = 4
 st.session_state.setdefault("canvas_version", 0)
@@ -31,14 +34,14 @@ def clear_canvas() -> None:
 
 def layer_titles(trained) -> dict[str, str]:
     return {row.name: f"{row.name}: {row.description}" for row in summarize(trained.config)} | {
-        "pixels": "Input: the 28x28 pixels",
+        "pixels": "Input: what the network receives",
         "output": "Output: one score per digit",
     }
 
 
 @st.fragment
 def draw_and_explain(trained) -> None:
-    pad, prediction, seen = st.columns([3, 3, 2], gap="medium")
+    pad, prediction = st.columns([1, 1], gap="medium")
     with pad:
         stroke = st.slider("Stroke width", 5, 40, 20, help="Thicker strokes look more like MNIST's pen.")
         canvas = st_canvas(
@@ -51,10 +54,10 @@ def draw_and_explain(trained) -> None:
             return_image_data=True,
             key=f"canvas-{st.session_state.canvas_version}",
         )
-        st.button("Clear", on_click=clear_canvas, icon="🧽")
+        st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
     prepared = prepare(canvas.image_data) if canvas.image_data is not None else None
     if prepared is None:
-        prediction.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon="✏️")
+        prediction.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
         return
 
     activations = trained.probe(prepared.image)
@@ -62,16 +65,17 @@ def draw_and_explain(trained) -> None:
     digit = int(np.argmax(probabilities))
     with prediction:
         st.metric("Prediction", digit, help="The digit with the highest output score.")
-        st.caption(f"{probabilities[digit]:.0%} sure")
-        st.plotly_chart(probability_figure(probabilities, height=220))
-    with seen:
-        st.write("**What the network receives**")
-        st.plotly_chart(activation_figure(activations[0], "28x28, centred like MNIST", height=240))
+        confidence = probabilities[digit]
+        st.caption("over 99.9% sure" if confidence > 0.999 else f"{confidence:.1%} sure")
+        st.plotly_chart(probability_figure(probabilities, height=240))
 
     st.subheader("Layer by layer: from pixels to a decision")
     st.caption(
-        "Each square is one unit (a neuron); brighter means more active for your drawing. "
-        "Conv layers show one small map per filter. Hover a cell for its unit number and value."
+        "First, your drawing as the network receives it: cropped, scaled to 20 pixels and centred "
+        "in 28x28, the way MNIST's digits were made. Then each layer: every square is one unit (a "
+        "neuron), brighter means more active for your drawing."
+        + (" Conv and pooling layers show one small map per filter." if trained.config.has_conv else "")
+        + " Hover a cell for its unit number and value."
     )
     titles = layer_titles(trained)
     for start in range(0, len(activations), LAYERS_PER_ROW):

@@ -1,5 +1,9 @@
 import streamlit as st
 
+from pages.common import run_app_first
+
+run_app_first()
+
 st.title("deepviz")
 st.subheader("Why does deep learning handle complex patterns?")
 st.markdown(
@@ -13,9 +17,9 @@ handwritten digits, then draw a digit yourself and see every layer light up on t
 from your pixels to the network's decision.
 """
 )
-st.page_link("pages/build.py", label="**Build** a network: layers, units, activations", icon="🧱")
-st.page_link("pages/train.py", label="**Train** it and watch loss and accuracy change", icon="🏋️")
-st.page_link("pages/draw.py", label="**Draw** a digit and see each layer's activations", icon="✏️")
+st.page_link("pages/build.py", label="**Build** a network: layers, units, activations", icon=":material/construction:")
+st.page_link("pages/train.py", label="**Train** it and watch loss and accuracy change", icon=":material/model_training:")
+st.page_link("pages/draw.py", label="**Draw** a digit and see each layer's activations", icon=":material/draw:")
 st.caption(
     "New here? Go straight to Draw: a ready-trained copy of the tutorial network "
     "(two hidden layers of 128 and 64 units) is waiting there."

@@ -80,8 +80,12 @@ def test_curves_show_training_and_validation():
         {"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.78},
         {"epoch": 2, "loss": 0.3, "accuracy": 0.9, "val_loss": 0.4, "val_accuracy": 0.88},
     ]
-    names = [trace.name for trace in curves_figure(history).data]
-    assert names == ["train loss", "validation loss", "train accuracy", "validation accuracy"]
+    traces = curves_figure(history).data
+    assert [(trace.name, trace.showlegend) for trace in traces] == [
+        ("training (recent batches)", True), ("validation (after each epoch)", True),
+        ("training (recent batches)", False), ("validation (after each epoch)", False),
+    ]
+    assert list(traces[3].y) == [0.78, 0.88]
     no_validation = History(epochs=1, steps_per_epoch=1, steps=1, points=[(1.0, 0.5, 0.8)],
                             rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8}])
-    assert [trace.name for trace in curves_figure(no_validation).data] == ["train loss", "train accuracy"]
+    assert [trace.name for trace in curves_figure(no_validation).data] == ["training (recent batches)"] * 2
