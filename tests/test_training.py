@@ -83,21 +83,25 @@ def test_saved_models_load_with_their_history(small, tmp_path):
     np.testing.assert_allclose(loaded.model(image).numpy(), trained.model(image).numpy(), rtol=1e-5)
 
 
-def test_default_model_is_trained_once_then_loaded(small, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def tiny(small):
+    """Enough to train the default configuration in a second or two."""
+    return Mnist(small.x_train[:300], small.y_train[:300], small.x_test[:100], small.y_test[:100], "tiny", full=False)
+
+
+def test_default_model_is_trained_once_then_loaded(tiny, tmp_path, monkeypatch):
     import deepviz.store
 
     calls = []
     real_train = deepviz.store.train
     monkeypatch.setattr(deepviz.store, "train", lambda *a: calls.append(1) or real_train(*a))
-    tiny = Mnist(small.x_train[:300], small.y_train[:300], small.x_test[:100], small.y_test[:100], "tiny", full=False)
     first = default_model(tiny, tmp_path)
     again = default_model(tiny, tmp_path)
     assert calls == [1] and first.config == again.config == ModelConfig()
     assert again.test_accuracy == first.test_accuracy
 
 
-def test_a_damaged_cache_file_is_retrained_and_an_unwritable_folder_is_survived(small, tmp_path):
-    tiny = Mnist(small.x_train[:300], small.y_train[:300], small.x_test[:100], small.y_test[:100], "tiny", full=False)
+def test_a_damaged_cache_file_is_retrained_and_an_unwritable_folder_is_survived(tiny, tmp_path):
     path = model_path(ModelConfig(), tiny, tmp_path)
     path.write_bytes(b"not a zip")
     path.with_suffix(".json").write_text("{}")
