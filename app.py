@@ -19,6 +19,7 @@ def main() -> None:
             st.Page("pages/build.py", title="Build", icon=":material/construction:", url_path="build"),
             st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
             st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+            st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
         ]
     )
     page.run()

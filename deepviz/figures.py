@@ -142,3 +142,52 @@ def curves_figure(history: History, height: int = 300) -> go.Figure:
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.12, "xanchor": "right", "x": 1},
     )
     return figure
+
+
+def confusion_figure(confusion: np.ndarray, height: int = 420) -> go.Figure:
+    """Counts of test images by true digit (rows) and predicted digit (columns)."""
+    off_diagonal = confusion * (1 - np.eye(len(confusion), dtype=confusion.dtype))
+    figure = go.Figure(
+        go.Heatmap(
+            # Colour the mistakes: the diagonal's hundreds would wash every error out.
+            z=np.where(np.eye(len(confusion), dtype=bool), np.nan, off_diagonal),
+            text=confusion,
+            texttemplate="%{text}",
+            customdata=confusion,
+            hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
+            colorscale=COLOR_SCALE,
+            zmin=0,
+            showscale=False,
+        )
+    )
+    ticks = {"tickvals": list(range(10)), "dtick": 1}
+    figure.update_layout(
+        height=height,
+        margin={"l": 4, "r": 4, "t": 8, "b": 4},
+        xaxis={**ticks, "title": "predicted digit", "side": "top"},
+        yaxis={**ticks, "title": "true digit", "autorange": "reversed", "scaleanchor": "x"},
+    )
+    return figure
+
+
+def per_class_figure(per_class_accuracy: np.ndarray, height: int = 260) -> go.Figure:
+    worst = int(np.argmin(per_class_accuracy))
+    figure = go.Figure(
+        go.Bar(
+            x=list(range(10)),
+            y=per_class_accuracy,
+            marker_color=[HIGHLIGHT if digit == worst else MUTED for digit in range(10)],
+            text=[f"{value:.1%}" for value in per_class_accuracy],
+            textangle=0,
+            textfont_size=10,
+            hovertemplate="digit %{x}: %{y:.2%} right<extra></extra>",
+        )
+    )
+    low = max(0.0, float(per_class_accuracy.min()) - 0.05)
+    figure.update_layout(
+        height=height,
+        margin={"l": 4, "r": 4, "t": 8, "b": 4},
+        xaxis={"tickvals": list(range(10)), "title": "digit"},
+        yaxis={"range": [low, 1], "tickformat": ".0%", "title": "test accuracy"},
+    )
+    return figure

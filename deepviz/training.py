@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -112,6 +113,8 @@ class TrainedModel:
     test_accuracy: float
     complete: bool
     data_source: str
+    # Names this model in caches of results computed from it (evaluations, projections).
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def label(self) -> str:

@@ -44,12 +44,35 @@ def mnist():
     return load_mnist()
 
 
+@st.cache_data(max_entries=32, show_spinner="Scoring all 10,000 test digits...")
+def evaluation(key: str, _trained):
+    """One evaluation per model (`key` names it): scoring the test set takes a second or two."""
+    from deepviz.evaluation import evaluate
+
+    return evaluate(_trained.model, mnist())
+
+
 @st.cache_resource(show_spinner="Training the default model (the tutorial MLP) once; about 15 seconds...")
 def default_model():
     """Shared by every session, and never trained further: each user's own model lives in their session."""
     from deepviz.store import default_model
 
     return default_model(mnist())
+
+
+def pick_model():
+    """The session's own model if it trained one (a radio offers the default too), else the default."""
+    own = st.session_state.get("model")
+    if own is None:
+        data_banner(mnist())
+        trained = default_model()
+        st.caption(f"Using the default model (the tutorial MLP), {trained.label}. Train your own on the Train page.")
+        return trained
+    choice = st.radio(
+        "Model", ["Your model", "Default model (tutorial MLP)"], horizontal=True,
+        help=f"Your model is {own.label}.",
+    )
+    return own if choice == "Your model" else default_model()
 
 
 def config() -> ModelConfig:
@@ -93,6 +116,11 @@ def settle_training(run=None) -> None:
         st.session_state.model = trained
     if st.session_state.get("training") is pending:
         del st.session_state.training
+
+
+def sure(probability: float) -> str:
+    """A probability as a confidence a class can read; a rounded "100%" would overstate it."""
+    return "over 99.9%" if probability > 0.999 else f"{probability:.1%}"
 
 
 def data_banner(data) -> None:

@@ -5,27 +5,13 @@ from streamlit_drawable_canvas import st_canvas
 from deepviz.figures import activation_figure, probability_figure
 from deepviz.network import summarize
 from deepviz.preprocess import prepare
-from pages.common import data_banner, default_model, mnist, preload_tensorflow, run_app_first
+from pages.common import pick_model, preload_tensorflow, run_app_first, sure
 
 run_app_first()
 preload_tensorflow()
 
 LAYERS_PER_ROW = 4
 st.session_state.setdefault("canvas_version", 0)
-
-
-def choose_model():
-    own = st.session_state.get("model")
-    if own is None:
-        data_banner(mnist())
-        trained = default_model()
-        st.caption(f"Using the default model (the tutorial MLP), {trained.label}. Train your own on the Train page.")
-        return trained
-    choice = st.radio(
-        "Model", ["Your model", "Default model (tutorial MLP)"], horizontal=True,
-        help=f"Your model is {own.label}.",
-    )
-    return own if choice == "Your model" else default_model()
 
 
 def clear_canvas() -> None:
@@ -65,8 +51,7 @@ def draw_and_explain(trained) -> None:
     digit = int(np.argmax(probabilities))
     with prediction:
         st.metric("Prediction", digit, help="The digit with the highest output score.")
-        confidence = probabilities[digit]
-        st.caption("over 99.9% sure" if confidence > 0.999 else f"{confidence:.1%} sure")
+        st.caption(f"{sure(probabilities[digit])} sure")
         st.plotly_chart(probability_figure(probabilities, height=240))
 
     st.subheader("Layer by layer: from pixels to a decision")
@@ -86,4 +71,4 @@ def draw_and_explain(trained) -> None:
 
 
 st.title("Draw a digit")
-draw_and_explain(choose_model())
+draw_and_explain(pick_model())

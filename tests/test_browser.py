@@ -153,7 +153,7 @@ def no_exceptions(page) -> None:
 def test_home_page_links_to_every_step(server, page):
     page.goto(server)
     expect(page.get_by_role("heading", name="deepviz", exact=True)).to_be_visible()
-    for step in ("Build", "Train", "Draw"):
+    for step in ("Build", "Train", "Draw", "Insights"):
         link = page.get_by_test_id("stMain").get_by_role("link").filter(has_text=step)
         expect(link).to_have_attribute("href", re.compile(f"(^|/){step.lower()}$"))
     no_exceptions(page)
@@ -192,7 +192,7 @@ def test_a_shared_link_as_a_fresh_servers_first_request_opens_its_page(default_t
         expect(page.get_by_role("heading", name="Build a network")).to_be_visible()
         expect(page.get_by_text("1. Conv 8x3x3 relu")).to_be_visible()
         nav = page.get_by_test_id("stSidebarNav")
-        names = ["Home", "Build", "Train", "Draw"]  # each after its icon's ligature name
+        names = ["Home", "Build", "Train", "Draw", "Insights"]  # each after its icon's ligature name
         expect(nav.get_by_role("link")).to_have_text([re.compile(f"{name}$") for name in names])
         no_exceptions(page)
 

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 import types
@@ -66,7 +67,7 @@ def test_home_page_explains_and_links_without_loading_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-3:] == ["deepviz", "3", "False"]
+    assert result.stdout.split()[-3:] == ["deepviz", "4", "False"]
 
 
 def test_build_page_shows_the_default_and_its_summary():
@@ -190,6 +191,21 @@ def test_draw_page_uses_your_own_cnn_and_shows_its_feature_maps(default_trained,
     at.radio[0].set_value("Default model (tutorial MLP)").run()
     assert len(at.get("plotly_chart")) == 1 + 4
     assert "Conv" not in at.caption[-1].value
+    at.switch_page("pages/insights.py").run()
+    no_errors(at)
+    assert at.radio[0].value == "Your model"
+    assert f"{at.session_state.model.test_accuracy:.2%}" in at.caption[0].value
+
+
+def test_insights_page_shows_confusions_and_mistakes_for_the_default_model(default_trained):
+    at = open_page({}, "insights")
+    no_errors(at)
+    assert "default model" in at.caption[0].value
+    assert f"{default_trained.test_accuracy:.2%}" in at.caption[1].value
+    assert len(at.get("plotly_chart")) == 2  # confusion matrix, accuracy per digit
+    captions = [caption for image in at.image for caption in image.captions]
+    assert len(captions) == 16
+    assert all(re.fullmatch(r"true (\d), read as (?!\1)\d \((over 99\.9%|\d+\.\d%)\)", caption) for caption in captions)
 
 
 def test_train_page_says_when_it_falls_back_to_the_bundled_subset(monkeypatch, mnist):

@@ -1,0 +1,49 @@
+"""How well a model does on the test set: per digit, which digits it confuses, and where it fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from deepviz.data import Mnist
+
+CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    labels: np.ndarray  # true digit per test image
+    probabilities: np.ndarray  # (images, 10) model outputs
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predictions == self.labels).mean())
+
+    @property
+    def confusion(self) -> np.ndarray:
+        """counts[true digit, predicted digit]"""
+        counts = np.zeros((CLASSES, CLASSES), np.int64)
+        np.add.at(counts, (self.labels, self.predictions), 1)
+        return counts
+
+    @property
+    def per_class_accuracy(self) -> np.ndarray:
+        counts = self.confusion
+        return counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
+
+    def mistakes(self, limit: int) -> np.ndarray:
+        """Indices of misclassified test images, the most confidently wrong first."""
+        wrong = np.flatnonzero(self.predictions != self.labels)
+        confidence = self.probabilities[wrong, self.predictions[wrong]]
+        return wrong[np.argsort(-confidence, kind="stable")][:limit]
+
+
+def evaluate(model, mnist: Mnist, batch_size: int = 1024) -> Evaluation:
+    """Scores every test image once; a batch job, so `predict` is the right tool here."""
+    probabilities = model.predict(mnist.scaled(mnist.x_test), batch_size=batch_size, verbose=0)
+    return Evaluation(mnist.y_test.astype(np.int64), probabilities)
