@@ -1,4 +1,4 @@
-"""Every layer's activations for one image, from one call of a cached all-layers model."""
+"""Every layer's activations, from one call of a cached all-layers model."""
 
 from __future__ import annotations
 
@@ -29,16 +29,19 @@ class Probe:
         import keras
         import tensorflow as tf
 
-        self.layers = [layer for layer in model.layers if type(layer).__name__ not in PASS_THROUGH]
-        probe = keras.Model(model.inputs, [layer.output for layer in self.layers])
+        layers = [layer for layer in model.layers if type(layer).__name__ not in PASS_THROUGH]
+        self.names = ["pixels", *(layer.name for layer in layers)]
+        self.kinds = ["input", *(KINDS.get(type(layer).__name__, "dense") for layer in layers[:-1]), "output"]
+        probe = keras.Model(model.inputs, [layer.output for layer in layers])
         spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32)
         self._call = tf.function(lambda x: probe(x, training=False), input_signature=[spec])
 
+    def batch(self, images: np.ndarray, chunk: int = 500) -> list[np.ndarray]:
+        """Each visible layer's outputs for (n, 28, 28) images, input first, computed `chunk` at a time."""
+        images = np.asarray(images, np.float32)
+        parts = [[part.numpy() for part in self._call(images[i : i + chunk])] for i in range(0, len(images), chunk)]
+        return [images, *(np.concatenate(layer) for layer in zip(*parts))]
+
     def __call__(self, image: np.ndarray) -> list[LayerActivation]:
-        outputs = self._call(image[np.newaxis].astype(np.float32))
-        result = [LayerActivation("pixels", "input", image)]
-        last = len(self.layers) - 1
-        for i, (layer, values) in enumerate(zip(self.layers, outputs)):
-            kind = "output" if i == last else KINDS.get(type(layer).__name__, "dense")
-            result.append(LayerActivation(layer.name, kind, values.numpy()[0]))
-        return result
+        outputs = self.batch(image[np.newaxis])
+        return [LayerActivation(name, kind, values[0]) for name, kind, values in zip(self.names, self.kinds, outputs)]

@@ -72,3 +72,13 @@ def test_probe_works_on_a_model_loaded_from_disk(tmp_path):
     loaded = keras.models.load_model(tmp_path / "cnn.keras")
     image = np.zeros((28, 28), np.float32)
     assert [a.name for a in Probe(loaded)(image)] == [a.name for a in Probe(model)(image)]
+
+
+def test_probe_batches_match_single_images():
+    probe = Probe(build_model(PRESETS["Small CNN"]))
+    images = np.random.default_rng(3).random((7, 28, 28)).astype(np.float32)
+    batched = probe.batch(images, chunk=3)
+    assert [layer.shape[0] for layer in batched] == [7] * len(probe.names)
+    for index in (0, 4, 6):
+        for single, layer in zip(probe(images[index]), batched):
+            np.testing.assert_allclose(single.values, layer[index], rtol=1e-5, atol=1e-6)
