@@ -20,10 +20,19 @@ INK_THRESHOLD = 0.05  # fraction of full brightness; below it a pixel is backgro
 
 
 @dataclass(frozen=True)
+class Steps:
+    """Which of MNIST's preparation steps to apply; switching one off shows what it is for."""
+
+    crop: bool = True  # cut the canvas down to the ink's bounding box; off: keep the whole canvas
+    scale: bool = True  # longest side to 20 px, leaving MNIST's margin; off: fill all 28 px
+    centre: bool = True  # centre of mass at the centre; off: leave the digit in the top-left corner
+
+
+@dataclass(frozen=True)
 class Prepared:
     ink: np.ndarray  # the canvas as float brightness in [0, 1]
     crop: np.ndarray  # the ink's bounding box
-    scaled: np.ndarray  # longest side 20 px
+    scaled: np.ndarray  # longest side 20 px (28 with scaling off)
     image: np.ndarray  # 28x28 float32 in [0, 1], centre of mass at the centre: the network's input
 
 
@@ -46,20 +55,26 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     return float((rows * image).sum() / total), float((cols * image).sum() / total)
 
 
-def prepare(canvas: np.ndarray) -> Prepared | None:
+def prepare(canvas: np.ndarray, steps: Steps = Steps()) -> Prepared | None:
     """The drawing as MNIST would have it, or None when there is no ink to read."""
     ink = ink_of(canvas)
     rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
     cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
     if rows.size == 0:
         return None
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] if steps.crop else ink
     height, width = crop.shape
-    scale = BOX / max(height, width)
+    scale = (BOX if steps.scale else SIDE) / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     scaled = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX))
     scaled = np.clip(scaled, 0.0, 1.0)
-    return Prepared(ink, crop, scaled, place(scaled))
+    return Prepared(ink, crop, scaled, place(scaled) if steps.centre else corner(scaled))
+
+
+def corner(scaled: np.ndarray) -> np.ndarray:
+    image = np.zeros((SIDE, SIDE), np.float32)
+    image[: scaled.shape[0], : scaled.shape[1]] = scaled
+    return image
 
 
 def place(scaled: np.ndarray) -> np.ndarray:

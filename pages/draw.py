@@ -4,7 +4,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from deepviz.figures import activation_figure, probability_figure
 from deepviz.network import summarize
-from deepviz.preprocess import prepare
+from deepviz.preprocess import Steps, prepare
 from pages.common import pick_model, preload_tensorflow, run_app_first, sure
 
 run_app_first()
@@ -41,7 +41,15 @@ def draw_and_explain(trained) -> None:
             key=f"canvas-{st.session_state.canvas_version}",
         )
         st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
-    prepared = prepare(canvas.image_data) if canvas.image_data is not None else None
+    preparation = st.expander("How your drawing is prepared, step by step", icon=":material/tune:")
+    with preparation:
+        crop, scale, centre = st.columns(3)
+        steps = Steps(
+            crop=crop.toggle("Crop to the ink", True, help="Cut away the empty canvas around your digit."),
+            scale=scale.toggle("Scale to a 20-pixel box", True, help="MNIST's digits fit 20x20, in a 28x28 frame."),
+            centre=centre.toggle("Centre by mass", True, help="Put the ink's centre of mass in the middle."),
+        )
+    prepared = prepare(canvas.image_data, steps) if canvas.image_data is not None else None
     if prepared is None:
         prediction.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
         return
@@ -53,6 +61,19 @@ def draw_and_explain(trained) -> None:
         st.metric("Prediction", digit, help="The digit with the highest output score.")
         st.caption(f"{sure(probabilities[digit])} sure")
         st.plotly_chart(probability_figure(probabilities, height=240))
+
+    with preparation:
+        st.caption(
+            "MNIST's digits were all prepared this way, so the network only knows digits that are "
+            "cropped, 20 pixels tall or wide, and centred. Switch a step off and watch the prediction: "
+            "an off-centre or oddly sized digit is one the network has never seen."
+        )
+        stages = (
+            ("Your drawing", prepared.ink), ("Cropped", prepared.crop),
+            ("Scaled", prepared.scaled), ("What the network receives", prepared.image),
+        )
+        for column, (caption, image) in zip(st.columns(len(stages)), stages):
+            column.image(image, caption=f"{caption}, {image.shape[0]}x{image.shape[1]}", clamp=True, width="stretch")
 
     st.subheader("Layer by layer: from pixels to a decision")
     st.caption(

@@ -226,3 +226,23 @@ def test_train_page_says_when_it_falls_back_to_the_bundled_subset(monkeypatch, m
         assert "4,000 images from the 5,000-digit" in at.caption[0].value
     finally:
         st.cache_data.clear()
+
+
+def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_trained, canvas, mnist):
+    from deepviz.preprocess import prepare
+
+    image = drawn(mnist.x_test[0])
+    canvas(image)
+    at = open_page({}, "draw")
+    stages = prepare(image)
+    sizes = ["x".join(map(str, array.shape)) for array in (stages.ink, stages.crop, stages.scaled, stages.image)]
+    captions = [caption for image in at.image for caption in image.captions]
+    assert captions == [
+        f"Your drawing, {sizes[0]}", f"Cropped, {sizes[1]}", f"Scaled, {sizes[2]}",
+        f"What the network receives, {sizes[3]}",
+    ]
+    assert sizes[3] == "28x28" and "20" in sizes[2].split("x")
+    before = at.get("plotly_chart")[0].proto.spec
+    next(t for t in at.toggle if t.label == "Centre by mass").set_value(False).run()
+    no_errors(at)
+    assert at.get("plotly_chart")[0].proto.spec != before  # the probabilities follow the change

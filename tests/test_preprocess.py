@@ -100,3 +100,25 @@ def test_an_mnist_digit_drawn_large_comes_back_as_itself(mnist):
         original = digit / 255.0
         assert np.corrcoef(prepared.ravel(), original.ravel())[0, 1] > 0.9
         assert np.abs(np.subtract(centre_of_mass(prepared), centre_of_mass(original))).max() <= 1.0
+
+
+def test_switching_off_the_crop_keeps_the_digit_where_it_was_drawn():
+    from deepviz.preprocess import Steps
+
+    prepared = prepare(canvas(ink(slice(10, 60), slice(200, 260))), Steps(crop=False))
+    assert prepared.crop.shape == (280, 280)
+    rows = np.flatnonzero(prepared.image.any(axis=1))
+    row, col = centre_of_mass(prepared.image)
+    assert rows[-1] - rows[0] < 6  # stays as small as it was drawn
+    assert np.hypot(row - 14, col - 14) > 3 and row < 14 < col  # off-centre, up and right, as drawn
+
+
+
+def test_switching_off_scaling_fills_the_frame_and_centring_leaves_it_in_the_corner():
+    from deepviz.preprocess import Steps
+
+    drawing = canvas(ink(slice(60, 220), slice(100, 180)))
+    assert prepare(drawing, Steps(scale=False)).scaled.shape == (28, 14)
+    cornered = prepare(drawing, Steps(centre=False)).image
+    assert cornered[:20, :10].sum() == pytest.approx(cornered.sum()) and cornered[0, 0] > 0.9
+    assert prepare(drawing, Steps()).image[0, 0] == 0
