@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from deepviz.training import History
 
 COLOR_SCALE = "Cividis"
+# Weights are signed: ColorBrewer's red-blue diverging scale (colour-blind safe), zero in the middle.
+WEIGHT_SCALE = "RdBu"
 HIGHLIGHT = "#ffd43b"
 MUTED = "#4c6a92"
 
@@ -87,12 +89,31 @@ def activation_figure(activation: LayerActivation, title: str, height: int = 260
     else:
         z, index = unit_grid(values)
         trace = _heatmap(z, index, "unit %{customdata}: %{z:.3f}", zmin, zmax)
+    return _square_heatmap(trace, title, height, show_digits=activation.kind == "output")
+
+
+def weights_figure(templates: np.ndarray, title: str, height: int = 320) -> go.Figure:
+    """Weight templates (units, h, w), tiled: blue where ink raises the unit, red where it lowers it."""
+    z, unit = tile_maps(np.moveaxis(templates, 0, -1))
+    limit = float(np.nanmax(np.abs(z))) or 1.0
+    trace = _heatmap(z, unit, "unit %{customdata}: weight %{z:.3f}", -limit, limit, WEIGHT_SCALE)
+    return _square_heatmap(trace, title, height)
+
+
+def digits_figure(images: np.ndarray, title: str, height: int = 320) -> go.Figure:
+    """uint8 digit images (n, 28, 28), tiled in a near-square grid."""
+    z, index = tile_maps(np.moveaxis(images, 0, -1) / 255.0)
+    trace = _heatmap(z, index, "image %{customdata}", 0.0, 1.0, "Greys_r")
+    return _square_heatmap(trace, title, height)
+
+
+def _square_heatmap(trace: go.Heatmap, title: str, height: int, show_digits: bool = False) -> go.Figure:
     figure = go.Figure(trace)
     figure.update_layout(
         title={"text": title, "font": {"size": 14}},
         height=height,
         margin={"l": 4, "r": 4, "t": 36, "b": 4},
-        xaxis={"visible": activation.kind == "output", "tickvals": list(range(10))},
+        xaxis={"visible": show_digits, "tickvals": list(range(10))},
         yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
     )
     return figure

@@ -52,6 +52,15 @@ def evaluation(key: str, _trained):
     return evaluate(_trained.model, mnist())
 
 
+@st.cache_data(max_entries=8, show_spinner="Finding what excites each unit, over all 10,000 test digits...")
+def unit_strengths(key: str, _trained):
+    """Per model (`key` names it): every hidden unit's response to every test digit."""
+    from deepviz.units import unit_strengths
+
+    test = mnist()
+    return unit_strengths(_trained.probe, test.scaled(test.x_test))
+
+
 @st.cache_resource(show_spinner="Training the default model (the tutorial MLP) once; about 15 seconds...")
 def default_model():
     """Shared by every session, and never trained further: each user's own model lives in their session."""

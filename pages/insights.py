@@ -1,13 +1,42 @@
 import streamlit as st
 
-from deepviz.figures import confusion_figure, per_class_figure
-from pages.common import evaluation, mnist, pick_model, preload_tensorflow, run_app_first, sure
+from deepviz.figures import confusion_figure, digits_figure, per_class_figure, weights_figure
+from deepviz.units import first_layer_templates, top_images
+from pages.common import evaluation, mnist, pick_model, preload_tensorflow, run_app_first, sure, unit_strengths
 
 run_app_first()
 preload_tensorflow()
 
 GALLERY = 16
 PER_ROW = 8
+
+
+@st.fragment
+def what_units_look_for(trained, test) -> None:
+    st.header("What a unit looks for")
+    st.caption(
+        "A first-layer unit weighs every pixel: blue where ink makes it fire, red where ink holds it "
+        "back. Deeper units never see pixels, only the layer before, so what they look for shows in "
+        "the digits that excite them most: simple strokes early, whole shapes of a digit later."
+    )
+    first, templates = first_layer_templates(trained.model)
+    strengths = unit_strengths(trained.key, trained)
+    layer_column, unit_column = st.columns(2)
+    layer = layer_column.selectbox("Layer", list(strengths), help="Hidden layers, from the input onwards.")
+    unit = unit_column.number_input(
+        "Unit", 0, strengths[layer].shape[1] - 1, 0, help="The unit's number, as the Draw page's heatmaps show on hover."
+    )
+    weights, digits = st.columns(2)
+    with weights:
+        if layer == first:
+            st.plotly_chart(weights_figure(templates[unit : unit + 1], f"{layer}, unit {unit}: its weights"))
+        else:
+            st.info(f"{layer} reads the layer before it, not pixels: its top digits show what it responds to.")
+    with digits:
+        best = top_images(strengths[layer], unit)
+        st.plotly_chart(digits_figure(test.x_test[best], f"The {len(best)} test digits that excite it most"))
+    st.subheader(f"Every unit of {first}, the first layer")
+    st.plotly_chart(weights_figure(templates, f"{len(templates)} weight templates", height=420))
 
 st.title("Insights")
 trained = pick_model()
@@ -47,3 +76,5 @@ for start in range(0, len(mistakes), PER_ROW):
             f"({sure(result.probabilities[index, predicted])})",
             width="stretch",
         )
+
+what_units_look_for(trained, test)

@@ -89,3 +89,22 @@ def test_curves_show_training_and_validation():
     no_validation = History(epochs=1, steps_per_epoch=1, steps=1, points=[(1.0, 0.5, 0.8)],
                             rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8}])
     assert [trace.name for trace in curves_figure(no_validation).data] == ["training (recent batches)"] * 2
+
+
+def test_weights_are_tiled_on_a_diverging_scale_centred_on_zero():
+    from deepviz.figures import weights_figure
+
+    templates = np.zeros((4, 28, 28))
+    templates[1, 3, 3], templates[2, 5, 5] = 0.5, -2.0
+    (trace,) = weights_figure(templates, "w").data
+    assert np.asarray(trace.z).shape == (2 * 29 - 1, 2 * 29 - 1)
+    assert (trace.zmin, trace.zmax) == (-2.0, 2.0)
+    assert "weight" in trace.hovertemplate
+
+
+def test_digits_are_tiled_in_grey():
+    from deepviz.figures import digits_figure
+
+    images = np.full((9, 28, 28), 255, np.uint8)
+    (trace,) = digits_figure(images, "d").data
+    assert np.asarray(trace.z).shape == (3 * 29 - 1, 3 * 29 - 1) and np.nanmax(trace.z) == 1.0

@@ -202,7 +202,7 @@ def test_insights_page_shows_confusions_and_mistakes_for_the_default_model(defau
     no_errors(at)
     assert "default model" in at.caption[0].value
     assert f"{default_trained.test_accuracy:.2%}" in at.caption[1].value
-    assert len(at.get("plotly_chart")) == 2  # confusion matrix, accuracy per digit
+    assert len(at.get("plotly_chart")) >= 2  # confusion matrix, accuracy per digit, then the unit views
     captions = [caption for image in at.image for caption in image.captions]
     assert len(captions) == 16
     assert all(re.fullmatch(r"true (\d), read as (?!\1)\d \((over 99\.9%|\d+\.\d%)\)", caption) for caption in captions)
@@ -246,3 +246,16 @@ def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_
     next(t for t in at.toggle if t.label == "Centre by mass").set_value(False).run()
     no_errors(at)
     assert at.get("plotly_chart")[0].proto.spec != before  # the probabilities follow the change
+
+
+def test_insights_page_shows_what_a_unit_looks_for(default_trained):
+    at = open_page({}, "insights")
+    no_errors(at)
+    assert at.selectbox[0].options == ["dense1", "dense2"]
+    charts = len(at.get("plotly_chart"))
+    assert charts == 2 + 3  # confusions, per digit; the unit's weights, its top digits, all templates
+    at.number_input[0].set_value(127).run()
+    at.selectbox[0].set_value("dense2").run()
+    no_errors(at)
+    assert "reads the layer before it" in at.info[0].value
+    assert at.number_input[0].max == 63 and at.number_input[0].value == 0  # a new layer starts at unit 0

@@ -1,0 +1,35 @@
+"""What a unit looks for: its first-layer weights, and the test digits that excite it most."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def first_layer_templates(model) -> tuple[str, np.ndarray]:
+    """The first weighted layer's name and one picture per unit: a Dense unit's 784 input
+    weights as 28x28, or a Conv filter's kernel. Positive weight: ink there raises the unit."""
+    layer = next(layer for layer in model.layers if type(layer).__name__ in ("Dense", "Conv2D"))
+    kernel = layer.get_weights()[0]
+    if kernel.ndim == 4:  # (k, k, 1, filters)
+        return layer.name, np.moveaxis(kernel[:, :, 0, :], -1, 0)
+    side = int(round(np.sqrt(kernel.shape[0])))  # the flattened square input image
+    return layer.name, kernel.T.reshape(-1, side, side)
+
+
+def unit_strengths(probe, images: np.ndarray, chunk: int = 500) -> dict[str, np.ndarray]:
+    """How strongly each hidden unit responds to each image, (images, units) per layer: a Dense
+    unit's value, or a feature map's strongest position. Reduced chunk by chunk, so a CNN's
+    feature maps for 10,000 images never sit in memory at once."""
+    hidden = probe.names[1:-1]
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in hidden}
+    for start in range(0, len(images), chunk):
+        for name, values in zip(hidden, probe.batch(images[start : start + chunk])[1:-1]):
+            if values.ndim == 4:
+                values = values.reshape(len(values), -1, values.shape[-1]).max(axis=1)
+            parts[name].append(values)
+    return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def top_images(strengths: np.ndarray, unit: int, count: int = 9) -> np.ndarray:
+    """Indices of the images that drive `unit` hardest, strongest first."""
+    return np.argsort(-strengths[:, unit], kind="stable")[:count]

@@ -1,0 +1,52 @@
+import numpy as np
+
+from deepviz.activations import Probe
+from deepviz.config import PRESETS, ModelConfig
+from deepviz.network import build_model
+from deepviz.units import first_layer_templates, top_images, unit_strengths
+
+
+def test_dense_templates_are_each_units_input_weights_as_an_image():
+    model = build_model(ModelConfig())
+    name, templates = first_layer_templates(model)
+    kernel = model.get_layer("dense1").get_weights()[0]
+    assert name == "dense1" and templates.shape == (128, 28, 28)
+    assert templates[5, 3, 7] == kernel[3 * 28 + 7, 5]  # row-major, as Flatten lays pixels out
+
+
+def test_conv_templates_are_the_kernels():
+    model = build_model(PRESETS["Small CNN"])
+    name, templates = first_layer_templates(model)
+    assert name == "conv1" and templates.shape == (16, 3, 3)
+    np.testing.assert_array_equal(templates[4], model.get_layer("conv1").get_weights()[0][:, :, 0, 4])
+
+
+def test_a_unit_that_only_sees_one_pixel_is_most_excited_by_images_inked_there():
+    model = build_model(PRESETS["Shallow net"])
+    first = model.get_layer("dense1")
+    kernel = np.zeros(first.get_weights()[0].shape, np.float32)
+    kernel[14 * 28 + 20, 3] = 1.0  # unit 3 looks only at pixel (14, 20)
+    first.set_weights([kernel, np.zeros(kernel.shape[1], np.float32)])
+    images = np.zeros((50, 28, 28), np.float32)
+    images[[7, 31], 14, 20] = 1.0
+    strengths = unit_strengths(Probe(model), images, chunk=16)
+    assert list(strengths) == ["dense1"] and strengths["dense1"].shape == (50, 32)
+    assert set(top_images(strengths["dense1"], 3, count=2)) == {7, 31}
+    _, templates = first_layer_templates(model)
+    assert np.unravel_index(templates[3].argmax(), (28, 28)) == (14, 20)
+
+
+def test_feature_maps_count_by_their_strongest_position(mnist):
+    model = build_model(PRESETS["Small CNN"])
+    probe = Probe(model)
+    images = mnist.scaled(mnist.x_test[:40])
+    strengths = unit_strengths(probe, images, chunk=16)
+    assert list(strengths) == ["conv1", "pool1", "conv2", "pool2", "dense1"]
+    assert strengths["conv1"].shape == (40, 16) and strengths["dense1"].shape == (40, 64)
+    maps = probe.batch(images[:3])[1]
+    np.testing.assert_allclose(strengths["conv1"][:3], maps.max(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+
+
+def test_top_images_are_strongest_first():
+    strengths = np.array([[0.1], [0.9], [0.5], [0.7]])
+    assert list(top_images(strengths, 0, count=3)) == [1, 3, 2]
