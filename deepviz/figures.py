@@ -212,3 +212,57 @@ def per_class_figure(per_class_accuracy: np.ndarray, height: int = 260) -> go.Fi
         yaxis={"range": [low, 1], "tickformat": ".0%", "title": "test accuracy"},
     )
     return figure
+
+
+def overlay_figure(image: np.ndarray, heat: np.ndarray, title: str, height: int = 260) -> go.Figure:
+    """`heat` over the 28x28 `image`: clear where it is zero, yellow where it is strongest."""
+    figure = go.Figure(go.Heatmap(z=image, colorscale="Greys_r", zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
+    figure.add_heatmap(
+        z=heat,
+        colorscale=[[0, "rgba(255, 212, 59, 0)"], [1, "rgba(255, 212, 59, 0.95)"]],
+        zmin=0,
+        zmax=float(heat.max()) or 1.0,
+        showscale=False,
+        hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+    )
+    figure.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=height,
+        margin={"l": 4, "r": 4, "t": 36, "b": 4},
+        xaxis={"visible": False},
+        yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+    )
+    return figure
+
+
+# Plotly's "Safe" qualitative palette, made to stay distinguishable with colour-vision deficiency.
+DIGIT_COLORS = (
+    "#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99", "#999933", "#882255", "#661100",
+)
+
+
+def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawing=None, height: int = 300) -> go.Figure:
+    """A layer's 2-D projection, one colour per true digit; `drawing`, if given, as a star."""
+    figure = go.Figure()
+    for digit in range(10):
+        mine = labels == digit
+        figure.add_scattergl(
+            x=points[mine, 0], y=points[mine, 1], mode="markers", name=str(digit),
+            marker={"size": 4, "color": DIGIT_COLORS[digit], "opacity": 0.7},
+            hovertemplate=f"digit {digit}<extra></extra>",
+        )
+    if drawing is not None:
+        figure.add_scatter(
+            x=[drawing[0]], y=[drawing[1]], mode="markers", name="your drawing",
+            marker={"size": 18, "symbol": "star", "color": "white", "line": {"width": 2, "color": "black"}},
+            hovertemplate="your drawing<extra></extra>",
+        )
+    figure.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=height,
+        margin={"l": 4, "r": 4, "t": 36, "b": 4},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        legend={"itemsizing": "constant"},
+    )
+    return figure

@@ -108,3 +108,24 @@ def test_digits_are_tiled_in_grey():
     images = np.full((9, 28, 28), 255, np.uint8)
     (trace,) = digits_figure(images, "d").data
     assert np.asarray(trace.z).shape == (3 * 29 - 1, 3 * 29 - 1) and np.nanmax(trace.z) == 1.0
+
+
+def test_overlay_shows_the_drawing_under_a_transparent_to_yellow_map():
+    from deepviz.figures import overlay_figure
+
+    heat = np.zeros((28, 28))
+    heat[10, 12] = 4.0
+    image_trace, heat_trace = overlay_figure(np.ones((28, 28)), heat, "o").data
+    assert image_trace.colorscale[0][1] != heat_trace.colorscale[0][1]
+    assert heat_trace.colorscale[0][1].endswith(", 0)") and heat_trace.zmax == 4.0
+
+
+def test_projection_has_one_trace_per_digit_and_marks_the_drawing():
+    from deepviz.figures import DIGIT_COLORS, projection_figure
+
+    points = np.random.default_rng(0).random((100, 2))
+    labels = np.arange(100) % 10
+    figure = projection_figure(points, labels, "p", drawing=np.array([0.5, 0.5]))
+    assert [trace.name for trace in figure.data] == [*map(str, range(10)), "your drawing"]
+    assert len(set(DIGIT_COLORS)) == 10 and len(figure.data[3].x) == 10
+    assert len(projection_figure(points, labels, "p").data) == 10
