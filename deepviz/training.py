@@ -132,6 +132,12 @@ class TrainedModel:
 
         return Probe(self.model)
 
+    @cached_property
+    def saliency(self):
+        from deepviz.saliency import Saliency
+
+        return Saliency(self.model)
+
 
 class TrainingRun:
     def __init__(self, config: ModelConfig, mnist: Mnist):

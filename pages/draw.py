@@ -2,9 +2,10 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from deepviz.figures import activation_figure, probability_figure
+from deepviz.figures import activation_figure, overlay_figure, probability_figure
 from deepviz.network import summarize
 from deepviz.preprocess import Steps, prepare
+from deepviz.saliency import top_two
 from pages.common import pick_model, preload_tensorflow, run_app_first, sure
 
 run_app_first()
@@ -50,6 +51,8 @@ def draw_and_explain(trained) -> None:
             centre=centre.toggle("Centre by mass", True, help="Put the ink's centre of mass in the middle."),
         )
     prepared = prepare(canvas.image_data, steps) if canvas.image_data is not None else None
+    # The Insights page places the latest drawing among the test digits.
+    st.session_state.drawing = None if prepared is None else prepared.image
     if prepared is None:
         prediction.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
         return
@@ -89,6 +92,25 @@ def draw_and_explain(trained) -> None:
         for column, activation in zip(st.columns(LAYERS_PER_ROW), row):
             with column:
                 st.plotly_chart(activation_figure(activation, titles.get(activation.name, activation.name)))
+
+    st.subheader("Which pixels decided this")
+    st.caption(
+        "Yellow marks the pixels that mattered most. Left: which of your ink pushes the network "
+        "towards its answer, and towards its second choice (the input gradient, averaged over "
+        "slightly noisy copies of your drawing: SmoothGrad). Right: how much the network's "
+        "confidence drops when a small patch of your drawing is covered up (occlusion)."
+    )
+    best, runner_up = top_two(probabilities)
+    saliency = trained.saliency
+    maps = (
+        (f"Gradient: ink for {best} (answer)", saliency.gradient(prepared.image, best, smooth=16)),
+        (f"Gradient: ink for {runner_up} (second)", saliency.gradient(prepared.image, runner_up, smooth=16)),
+        # Covering what makes the answer usually helps the second choice: show only real drops.
+        (f"Occlusion: covering lowers {best}", np.maximum(saliency.occlusion(prepared.image, best), 0)),
+        (f"Occlusion: covering lowers {runner_up}", np.maximum(saliency.occlusion(prepared.image, runner_up), 0)),
+    )
+    for column, (title, heat) in zip(st.columns(len(maps)), maps):
+        column.plotly_chart(overlay_figure(prepared.image, heat, title))
 
 
 st.title("Draw a digit")

@@ -171,9 +171,10 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
 
     prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
     expect(prediction.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))
-    # Probabilities, then one heatmap per layer: input, dense1, dense2, output.
+    # Probabilities; one heatmap per layer (input, dense1, dense2, output); four saliency maps.
     charts = page.locator(".js-plotly-plot")
-    expect(charts).to_have_count(5)
+    expect(charts).to_have_count(9)
+    expect(page.get_by_role("heading", name="Which pixels decided this")).to_be_visible()
     no_exceptions(page)
     if os.environ.get(SCREENSHOT_ENV):
         screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "draw-page.png")

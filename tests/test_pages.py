@@ -175,7 +175,8 @@ def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist
     no_errors(at)
     assert at.metric[0].label == "Prediction" and at.metric[0].value == str(label)
     charts = at.get("plotly_chart")
-    assert len(charts) == 1 + 4  # probabilities, then input, dense1, dense2, output
+    assert len(charts) == 1 + 4 + 4  # probabilities; input, dense1, dense2, output; 4 saliency maps
+    assert at.subheader[-1].value == "Which pixels decided this"
     assert "default model" in at.caption[0].value
 
 
@@ -186,11 +187,11 @@ def test_draw_page_uses_your_own_cnn_and_shows_its_feature_maps(default_trained,
     at.switch_page("pages/draw.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"
-    assert len(at.get("plotly_chart")) == 1 + 7  # input, conv1, pool1, conv2, pool2, dense1, output
-    assert "Conv and pooling layers" in at.caption[-1].value
+    assert len(at.get("plotly_chart")) == 1 + 7 + 4  # input, conv1, pool1, conv2, pool2, dense1, output
+    assert "Conv and pooling layers" in at.caption[-2].value
     at.radio[0].set_value("Default model (tutorial MLP)").run()
-    assert len(at.get("plotly_chart")) == 1 + 4
-    assert "Conv" not in at.caption[-1].value
+    assert len(at.get("plotly_chart")) == 1 + 4 + 4
+    assert "Conv" not in at.caption[-2].value
     at.switch_page("pages/insights.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"

@@ -1,0 +1,104 @@
+"""Which pixels decided a prediction: input-gradient (SmoothGrad) and occlusion maps.
+
+Both run on every stroke, so each is one traced call on one batch, never `model.predict`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+SIDE = 28
+
+
+def top_two(probabilities: np.ndarray) -> tuple[int, int]:
+    """The predicted digit and the runner-up."""
+    first, second = np.argsort(-np.asarray(probabilities), kind="stable")[:2]
+    return int(first), int(second)
+
+
+@cache
+def patch_masks(patch: int, stride: int) -> np.ndarray:
+    """(patches, 28, 28) float32, 1 inside each patch; the last row and column of patches
+    sit on the edge so every pixel is covered, for any stride up to the patch side."""
+    if not 1 <= stride <= patch <= SIDE:
+        raise ValueError(f"need 1 <= stride <= patch <= {SIDE}, got patch {patch}, stride {stride}")
+    starts = sorted({*range(0, SIDE - patch + 1, stride), SIDE - patch})
+    masks = np.zeros((len(starts) ** 2, SIDE, SIDE), np.float32)
+    for k, (top, left) in enumerate((top, left) for top in starts for left in starts):
+        masks[k, top : top + patch, left : left + patch] = 1
+    return masks
+
+
+class Saliency:
+    """Saliency maps for one trained model, traced once: build one per model (like Probe)
+    and reuse it for every drawing.
+
+    The model must end in a Dense softmax layer, as every `build_model` model does: the
+    gradient is taken of that layer's logit for the digit (the class score), not of the
+    softmax, whose gradient vanishes for a confident prediction and, taken for the
+    runner-up, only mirrors the predicted digit's map."""
+
+    def __init__(self, model):
+        import keras
+        import tensorflow as tf
+
+        head = model.layers[-1]
+        if getattr(head, "activation", None) is not keras.activations.softmax:
+            raise ValueError(f"the model must end in a Dense softmax layer, not {head.name}")
+        features = keras.Model(model.inputs, head.input)
+        spec = tf.TensorSpec((None, SIDE, SIDE), tf.float32)
+        digit_spec = tf.TensorSpec((), tf.int32)
+
+        @tf.function(input_signature=[spec, digit_spec])
+        def gradient(images, digit):
+            with tf.GradientTape() as tape:
+                tape.watch(images)
+                logits = tf.matmul(features(images, training=False), head.kernel) + head.bias
+                score = logits[:, digit]
+            return tape.gradient(score, images)
+
+        self._gradient = gradient
+        self._probabilities = tf.function(
+            lambda x: model(x, training=False), input_signature=[spec]
+        )
+
+    def gradient(
+        self,
+        image: np.ndarray,
+        digit: int,
+        smooth: int = 0,
+        noise: float = 0.1,
+        seed: int | None = 0,
+        times_input: bool = True,
+    ) -> np.ndarray:
+        """(28, 28) >= 0: |d score(digit) / d pixel|, times the pixel's ink by default.
+
+        With `smooth` > 0 it is SmoothGrad: the gradient's magnitude averaged over `smooth`
+        copies of the image with Gaussian noise of std `noise` added. Times the ink, the map
+        says which drawn pixels decided; without, where ink would change the score. For an
+        MLP that second map covers the whole canvas, because first-layer weights of pixels
+        that are almost never inked in training barely move from their random starting values."""
+        image = np.asarray(image, np.float32)
+        images = image[np.newaxis]
+        if smooth > 0:
+            rng = np.random.default_rng(seed)
+            images = images + rng.normal(0, noise, (smooth, SIDE, SIDE)).astype(np.float32)
+        magnitude = np.abs(self._gradient(images, digit).numpy()).mean(axis=0)
+        return magnitude * image if times_input else magnitude
+
+    def occlusion(
+        self, image: np.ndarray, digit: int, patch: int = 4, stride: int = 2
+    ) -> np.ndarray:
+        """(28, 28) drop in p(digit) when a `patch` x `patch` square is blanked, averaged over the
+        patches covering each pixel. Negative where blanking raises p(digit); zero on blank
+        paper, since blanking it changes nothing."""
+        image = np.asarray(image, np.float32)
+        masks = patch_masks(patch, stride)
+        # The untouched image rides in the same batch as the blanked ones.
+        images = np.concatenate([image[np.newaxis], image * (1 - masks)])
+        probability = self._probabilities(images).numpy()[:, digit]
+        drops = probability[0] - probability[1:]
+        flat = masks.reshape(len(masks), -1)
+        return ((drops @ flat) / flat.sum(axis=0)).reshape(SIDE, SIDE)
