@@ -61,6 +61,16 @@ def unit_strengths(key: str, _trained):
     return unit_strengths(_trained.probe, test.scaled(test.x_test))
 
 
+@st.cache_data(max_entries=8, show_spinner="Projecting 2,000 test digits at every layer...")
+def projections(key: str, _trained):
+    """Per model (`key` names it): each layer's 2-D picture of a fixed sample of test digits."""
+    from deepviz.projection import project_layers, sample_indices
+
+    test = mnist()
+    sample = sample_indices(test.y_test)
+    return project_layers(_trained.probe, test.scaled(test.x_test[sample]), test.y_test[sample])
+
+
 @st.cache_resource(show_spinner="Training the default model (the tutorial MLP) once; about 15 seconds...")
 def default_model():
     """Shared by every session, and never trained further: each user's own model lives in their session."""

@@ -1,14 +1,51 @@
 import streamlit as st
 
-from deepviz.figures import confusion_figure, digits_figure, per_class_figure, weights_figure
+from deepviz.figures import confusion_figure, digits_figure, per_class_figure, projection_figure, weights_figure
 from deepviz.units import first_layer_templates, top_images
-from pages.common import evaluation, mnist, pick_model, preload_tensorflow, run_app_first, sure, unit_strengths
+from pages.common import (
+    evaluation,
+    mnist,
+    pick_model,
+    preload_tensorflow,
+    projections,
+    run_app_first,
+    sure,
+    unit_strengths,
+)
 
 run_app_first()
 preload_tensorflow()
 
 GALLERY = 16
 PER_ROW = 8
+PROJECTIONS_PER_ROW = 4
+
+
+def patterns_building_up(trained) -> None:
+    st.header("Patterns building up, layer by layer")
+    st.caption(
+        "2,000 test digits, each a dot coloured by its true digit, squeezed onto a flat picture "
+        "(PCA) at every layer. In the pixels the digits are a jumble; layer by layer, each digit "
+        "gathers into its own cloud. The number is how well a straight line can tell the digits "
+        "apart at that layer (a linear probe, on digits it was not fitted to): it climbs towards the output."
+    )
+    layers = projections(trained.key, trained)
+    drawing = st.session_state.get("drawing")
+    placed = None if drawing is None else [a.values for a in trained.probe(drawing)]
+    if placed is None:
+        st.info("Draw a digit on the Draw page to see where it lands among them.", icon=":material/draw:")
+    previous = None
+    for column, layer in zip(st.columns(len(layers)), layers):
+        delta = None if previous is None else f"{layer.separability - previous:+.1%}"
+        column.metric(layer.name, f"{layer.separability:.1%}", delta, help="Linear-probe accuracy at this layer.")
+        previous = layer.separability
+    for start in range(0, len(layers), PROJECTIONS_PER_ROW):
+        row = list(enumerate(layers))[start : start + PROJECTIONS_PER_ROW]
+        for column, (index, layer) in zip(st.columns(PROJECTIONS_PER_ROW), row):
+            star = None if placed is None else layer.place(placed[index])
+            column.plotly_chart(
+                projection_figure(layer.points, layer.labels, f"{layer.name}: {layer.separability:.0%}", star)
+            )
 
 
 @st.fragment
@@ -77,4 +114,5 @@ for start in range(0, len(mistakes), PER_ROW):
             width="stretch",
         )
 
+patterns_building_up(trained)
 what_units_look_for(trained, test)

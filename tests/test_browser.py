@@ -184,6 +184,16 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
     expect(prediction).to_have_count(0)
     no_exceptions(page)
 
+    # Draw again on the fresh canvas, then find the drawing among 2,000 test digits in every layer's picture.
+    expect(canvas).to_be_visible()
+    page.wait_for_timeout(500)  # Fabric.js wires its mouse handlers just after the canvas appears
+    replay(page, canvas, fit_strokes(three["strokes"]))
+    expect(prediction).to_be_visible()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
+    expect(page.get_by_role("heading", name="Patterns building up, layer by layer")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(4, timeout=60_000)
+    no_exceptions(page)
+
 
 def test_a_shared_link_as_a_fresh_servers_first_request_opens_its_page(default_trained, page):
     # With a pages/ folder, Streamlit runs a page's file alone until some session has run

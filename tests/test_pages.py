@@ -254,9 +254,25 @@ def test_insights_page_shows_what_a_unit_looks_for(default_trained):
     no_errors(at)
     assert at.selectbox[0].options == ["dense1", "dense2"]
     charts = len(at.get("plotly_chart"))
-    assert charts == 2 + 3  # confusions, per digit; the unit's weights, its top digits, all templates
+    assert charts == 2 + 4 + 3  # confusions, per digit; 4 layer projections; a unit's weights, top digits, all
     at.number_input[0].set_value(127).run()
     at.selectbox[0].set_value("dense2").run()
     no_errors(at)
-    assert "reads the layer before it" in at.info[0].value
+    assert any("reads the layer before it" in info.value for info in at.info)
     assert at.number_input[0].max == 63 and at.number_input[0].value == 0  # a new layer starts at unit 0
+
+
+def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default_trained, canvas, mnist):
+    at = open_page({}, "insights")
+    no_errors(at)
+    assert "Draw a digit on the Draw page" in at.info[0].value
+    separability = {metric.label: float(metric.value.rstrip("%")) for metric in at.metric}
+    assert list(separability) == ["pixels", "dense1", "dense2", "output"]
+    assert separability["output"] > separability["pixels"] + 5  # the climb, in percentage points
+    canvas(drawn(mnist.x_test[0]))
+    at.switch_page("pages/draw.py").run()
+    at.switch_page("pages/insights.py").run()
+    no_errors(at)
+    assert not any("Draw a digit on the Draw page" in info.value for info in at.info)
+    stars = [chart for chart in at.get("plotly_chart") if "your drawing" in chart.proto.spec]
+    assert len(stars) == 4  # the drawing is placed in every layer's picture
