@@ -241,7 +241,7 @@ DIGIT_COLORS = (
 )
 
 
-def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawing=None, height: int = 300) -> go.Figure:
+def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawing=None, height: int = 380) -> go.Figure:
     """A layer's 2-D projection, one colour per true digit; `drawing`, if given, as a star."""
     figure = go.Figure()
     for digit in range(10):
@@ -263,6 +263,7 @@ def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawin
         margin={"l": 4, "r": 4, "t": 36, "b": 4},
         xaxis={"visible": False},
         yaxis={"visible": False},
-        legend={"itemsizing": "constant"},
+        # Below the picture, not beside it: a side legend takes half of a narrow column.
+        legend={"itemsizing": "constant", "orientation": "h", "y": -0.02, "yanchor": "top", "font": {"size": 11}},
     )
     return figure

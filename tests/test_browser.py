@@ -159,18 +159,22 @@ def test_home_page_links_to_every_step(server, page):
     no_exceptions(page)
 
 
-def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
+def draw_a_three(page, server):
+    """Open the Draw page and draw a real pen-written 3; the Prediction metric's locator."""
     page.goto(f"{server}/draw")
     canvas = page.locator("canvas.upper-canvas")
     expect(canvas).to_be_visible()
-    hint = page.get_by_text("Draw a digit from 0 to 9")
-    expect(hint).to_be_visible()
-
+    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
     three = next(digit for digit in pen_digits() if digit["label"] == 3)
     replay(page, canvas, fit_strokes(three["strokes"]))
-
     prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
     expect(prediction.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))
+    return prediction
+
+
+def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
+    prediction = draw_a_three(page, server)
+    hint = page.get_by_text("Draw a digit from 0 to 9")
     # Probabilities; one heatmap per layer (input, dense1, dense2, output); four saliency maps.
     charts = page.locator(".js-plotly-plot")
     expect(charts).to_have_count(9)
@@ -182,16 +186,6 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
     page.get_by_role("button", name="Clear").click()
     expect(hint).to_be_visible()
     expect(prediction).to_have_count(0)
-    no_exceptions(page)
-
-    # Draw again on the fresh canvas, then find the drawing among 2,000 test digits in every layer's picture.
-    expect(canvas).to_be_visible()
-    page.wait_for_timeout(500)  # Fabric.js wires its mouse handlers just after the canvas appears
-    replay(page, canvas, fit_strokes(three["strokes"]))
-    expect(prediction).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
-    expect(page.get_by_role("heading", name="Patterns building up, layer by layer")).to_be_visible()
-    expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(4, timeout=60_000)
     no_exceptions(page)
 
 
@@ -219,3 +213,13 @@ def test_stopping_training_keeps_the_partly_trained_model(server, page):
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
     expect(page.get_by_role("radiogroup").get_by_text("Your model")).to_be_visible()
     no_exceptions(page)
+
+
+def test_the_drawing_is_placed_among_the_test_digits_at_every_layer(server, page):
+    draw_a_three(page, server)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
+    expect(page.get_by_role("heading", name="Patterns building up, layer by layer")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(4, timeout=60_000)
+    no_exceptions(page)
+    if os.environ.get(SCREENSHOT_ENV):
+        screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "insights-page.png")
