@@ -108,7 +108,11 @@ def digits_figure(images: np.ndarray, title: str, height: int = 320) -> go.Figur
 
 
 def _square_heatmap(trace: go.Heatmap, title: str, height: int, show_digits: bool = False) -> go.Figure:
-    figure = go.Figure(trace)
+    return _square(go.Figure(trace), title, height, show_digits)
+
+
+def _square(figure: go.Figure, title: str, height: int, show_digits: bool = False) -> go.Figure:
+    """Image-like axes: square cells, row 0 at the top, ticks only for the output's digits."""
     figure.update_layout(
         title={"text": title, "font": {"size": 14}},
         height=height,
@@ -225,14 +229,7 @@ def overlay_figure(image: np.ndarray, heat: np.ndarray, title: str, height: int 
         showscale=False,
         hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
     )
-    figure.update_layout(
-        title={"text": title, "font": {"size": 14}},
-        height=height,
-        margin={"l": 4, "r": 4, "t": 36, "b": 4},
-        xaxis={"visible": False},
-        yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
-    )
-    return figure
+    return _square(figure, title, height)
 
 
 # Plotly's "Safe" qualitative palette, made to stay distinguishable with colour-vision deficiency.
