@@ -13,6 +13,7 @@ from pathlib import Path
 
 from deepviz.config import ModelConfig
 from deepviz.data import Mnist
+from deepviz.evaluation import evaluate
 from deepviz.training import History, TrainedModel, train
 
 CACHE_ENV = "DEEPVIZ_CACHE_DIR"
@@ -37,7 +38,6 @@ def save(trained: TrainedModel, path: Path) -> None:
     meta = {
         "config": trained.config.to_query(),
         "history": trained.history.to_dict(),
-        "test_accuracy": trained.test_accuracy,
         "data_source": trained.data_source,
     }
     # Write beside, then rename: another session never reads a half-written file.
@@ -48,7 +48,7 @@ def save(trained: TrainedModel, path: Path) -> None:
     partial.replace(path)
 
 
-def load(path: Path) -> TrainedModel:
+def load(path: Path, mnist: Mnist) -> TrainedModel:
     import keras
 
     meta = json.loads(path.with_suffix(".json").read_text())
@@ -57,7 +57,7 @@ def load(path: Path) -> TrainedModel:
         raise ValueError(f"{path}: {problems[0]}")
     model = keras.models.load_model(path)
     return TrainedModel(
-        config, model, History.from_dict(meta["history"]), meta["test_accuracy"], True, meta["data_source"]
+        config, model, History.from_dict(meta["history"]), evaluate(model, mnist), True, meta["data_source"]
     )
 
 
@@ -66,7 +66,7 @@ def default_model(mnist: Mnist, directory: Path | None = None) -> TrainedModel:
     config = ModelConfig()
     path = model_path(config, mnist, directory or cache_dir())
     try:
-        return load(path)
+        return load(path, mnist)
     except FileNotFoundError:
         pass
     except Exception:  # noqa: BLE001 - a damaged cache file can fail in zipfile, h5py or Keras: retrain

@@ -20,6 +20,7 @@ import keras
 
 from deepviz.config import ModelConfig
 from deepviz.data import Mnist
+from deepviz.evaluation import Evaluation, evaluate
 from deepviz.network import build_model
 
 REPORT_EVERY_S = 0.25
@@ -110,11 +111,15 @@ class TrainedModel:
     config: ModelConfig
     model: Any  # keras.Model
     history: History
-    test_accuracy: float
+    evaluation: Evaluation  # every test digit's scores: accuracy, confusions, mistakes
     complete: bool
     data_source: str
-    # Names this model in caches of results computed from it (evaluations, projections).
+    # Names this model in caches of results computed from it (unit strengths, projections).
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.evaluation.accuracy
 
     @property
     def label(self) -> str:
@@ -185,11 +190,8 @@ class TrainingRun:
             return self._result[0]
 
     def _score(self) -> TrainedModel:
-        score = self.model.evaluate(
-            self.mnist.scaled(self.mnist.x_test), self.mnist.y_test, batch_size=1024, verbose=0, return_dict=True
-        )
         return TrainedModel(
-            self.config, self.model, self.history, score["accuracy"], self.finished, self.mnist.source
+            self.config, self.model, self.history, evaluate(self.model, self.mnist), self.finished, self.mnist.source
         )
 
 

@@ -44,14 +44,6 @@ def mnist():
     return load_mnist()
 
 
-@st.cache_data(max_entries=32, show_spinner="Scoring all 10,000 test digits...")
-def evaluation(key: str, _trained):
-    """One evaluation per model (`key` names it): scoring the test set takes a second or two."""
-    from deepviz.evaluation import evaluate
-
-    return evaluate(_trained.model, mnist())
-
-
 @st.cache_data(max_entries=8, show_spinner="Finding what excites each unit, over all 10,000 test digits...")
 def unit_strengths(key: str, _trained):
     """Per model (`key` names it): every hidden unit's response to every test digit."""

@@ -3,7 +3,6 @@ import streamlit as st
 from deepviz.figures import confusion_figure, digits_figure, per_class_figure, projection_figure, weights_figure
 from deepviz.units import first_layer_templates, top_images
 from pages.common import (
-    evaluation,
     mnist,
     pick_model,
     preload_tensorflow,
@@ -77,7 +76,7 @@ def what_units_look_for(trained, test) -> None:
 
 st.title("Insights")
 trained = pick_model()
-result = evaluation(trained.key, trained)
+result = trained.evaluation
 test = mnist()
 
 st.header("How well it does")

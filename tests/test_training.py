@@ -76,7 +76,7 @@ def test_saved_models_load_with_their_history(small, tmp_path):
     path = model_path(trained.config, small, tmp_path)
     save(trained, path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, path.with_suffix(".json").name])
-    loaded = load(path)
+    loaded = load(path, small)
     assert loaded.config == trained.config and loaded.test_accuracy == trained.test_accuracy
     assert loaded.history == trained.history
     image = small.scaled(small.x_test[:1])
