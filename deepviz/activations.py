@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,32 @@ import numpy as np
 # them would repeat the layer before.
 PASS_THROUGH = ("InputLayer", "Reshape", "Flatten", "Dropout")
 KINDS = {"Conv2D": "conv", "MaxPooling2D": "pool", "Dense": "dense"}
+
+
+def traced_with_weights(model, function: Callable, input_specs: list) -> Callable:
+    """`function(*inputs)` traced once, run as `call(*inputs, weights=None)`.
+
+    `weights` (a list like `model.get_weights()`) stands in for the model's own for that
+    call, without writing them: a model that many sessions share can be replayed at any
+    snapshot by all of them at once."""
+    import keras
+    import tensorflow as tf
+
+    variables = model.weights
+    weight_specs = [tf.TensorSpec(v.shape, v.dtype) for v in variables]
+
+    # Feeding the model's own weights in as inputs would double the cost of a call.
+    own = tf.function(function, input_signature=input_specs)
+
+    @tf.function(input_signature=[input_specs, weight_specs])
+    def replayed(inputs, weights):
+        with keras.StatelessScope(state_mapping=list(zip(variables, weights))):
+            return function(*inputs)
+
+    def call(*inputs, weights=None):
+        return own(*inputs) if weights is None else replayed(list(inputs), weights)
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -34,14 +61,18 @@ class Probe:
         self.kinds = ["input", *(KINDS.get(type(layer).__name__, "dense") for layer in layers[:-1]), "output"]
         probe = keras.Model(model.inputs, [layer.output for layer in layers])
         spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32)
-        self._call = tf.function(lambda x: probe(x, training=False), input_signature=[spec])
+        self._call = traced_with_weights(model, lambda x: probe(x, training=False), [spec])
 
-    def batch(self, images: np.ndarray, chunk: int = 500) -> list[np.ndarray]:
-        """Each visible layer's outputs for (n, 28, 28) images, input first, computed `chunk` at a time."""
+    def batch(self, images: np.ndarray, chunk: int = 500, weights=None) -> list[np.ndarray]:
+        """Each visible layer's outputs for (n, 28, 28) images, input first, computed `chunk` at a time;
+        with the model's own weights, or with `weights` (a training snapshot) in their place."""
         images = np.asarray(images, np.float32)
-        parts = [[part.numpy() for part in self._call(images[i : i + chunk])] for i in range(0, len(images), chunk)]
+        parts = [
+            [part.numpy() for part in self._call(images[i : i + chunk], weights=weights)]
+            for i in range(0, len(images), chunk)
+        ]
         return [images, *(np.concatenate(layer) for layer in zip(*parts))]
 
-    def __call__(self, image: np.ndarray) -> list[LayerActivation]:
-        outputs = self.batch(image[np.newaxis])
+    def __call__(self, image: np.ndarray, weights=None) -> list[LayerActivation]:
+        outputs = self.batch(image[np.newaxis], weights=weights)
         return [LayerActivation(name, kind, values[0]) for name, kind, values in zip(self.names, self.kinds, outputs)]

@@ -9,6 +9,8 @@ from functools import cache
 
 import numpy as np
 
+from deepviz.activations import traced_with_weights
+
 SIDE = 28
 
 
@@ -38,7 +40,9 @@ class Saliency:
     The model must end in a Dense softmax layer, as every `build_model` model does: the
     gradient is taken of that layer's logit for the digit (the class score), not of the
     softmax, whose gradient vanishes for a confident prediction and, taken for the
-    runner-up, only mirrors the predicted digit's map."""
+    runner-up, only mirrors the predicted digit's map.
+
+    Both maps take `weights`: a training snapshot to use in place of the model's own."""
 
     def __init__(self, model):
         import keras
@@ -49,9 +53,7 @@ class Saliency:
             raise ValueError(f"the model must end in a Dense softmax layer, not {head.name}")
         features = keras.Model(model.inputs, head.input)
         spec = tf.TensorSpec((None, SIDE, SIDE), tf.float32)
-        digit_spec = tf.TensorSpec((), tf.int32)
 
-        @tf.function(input_signature=[spec, digit_spec])
         def gradient(images, digit):
             with tf.GradientTape() as tape:
                 tape.watch(images)
@@ -59,10 +61,8 @@ class Saliency:
                 score = logits[:, digit]
             return tape.gradient(score, images)
 
-        self._gradient = gradient
-        self._probabilities = tf.function(
-            lambda x: model(x, training=False), input_signature=[spec]
-        )
+        self._gradient = traced_with_weights(model, gradient, [spec, tf.TensorSpec((), tf.int32)])
+        self._probabilities = traced_with_weights(model, lambda x: model(x, training=False), [spec])
 
     def gradient(
         self,
@@ -72,6 +72,7 @@ class Saliency:
         noise: float = 0.1,
         seed: int | None = 0,
         times_input: bool = True,
+        weights=None,
     ) -> np.ndarray:
         """(28, 28) >= 0: |d score(digit) / d pixel|, times the pixel's ink by default.
 
@@ -85,11 +86,11 @@ class Saliency:
         if smooth > 0:
             rng = np.random.default_rng(seed)
             images = images + rng.normal(0, noise, (smooth, SIDE, SIDE)).astype(np.float32)
-        magnitude = np.abs(self._gradient(images, digit).numpy()).mean(axis=0)
+        magnitude = np.abs(self._gradient(images, digit, weights=weights).numpy()).mean(axis=0)
         return magnitude * image if times_input else magnitude
 
     def occlusion(
-        self, image: np.ndarray, digit: int, patch: int = 4, stride: int = 2
+        self, image: np.ndarray, digit: int, patch: int = 4, stride: int = 2, weights=None
     ) -> np.ndarray:
         """(28, 28) drop in p(digit) when a `patch` x `patch` square is blanked, averaged over the
         patches covering each pixel. Negative where blanking raises p(digit); zero on blank
@@ -98,7 +99,7 @@ class Saliency:
         masks = patch_masks(patch, stride)
         # The untouched image rides in the same batch as the blanked ones.
         images = np.concatenate([image[np.newaxis], image * (1 - masks)])
-        probability = self._probabilities(images).numpy()[:, digit]
+        probability = self._probabilities(images, weights=weights).numpy()[:, digit]
         drops = probability[0] - probability[1:]
         flat = masks.reshape(len(masks), -1)
         return ((drops @ flat) / flat.sum(axis=0)).reshape(SIDE, SIDE)

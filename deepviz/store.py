@@ -11,10 +11,12 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from deepviz.config import ModelConfig
 from deepviz.data import Mnist
 from deepviz.evaluation import evaluate
-from deepviz.training import History, TrainedModel, train
+from deepviz.training import History, Snapshot, TrainedModel, train
 
 CACHE_ENV = "DEEPVIZ_CACHE_DIR"
 
@@ -39,12 +41,18 @@ def save(trained: TrainedModel, path: Path) -> None:
         "config": trained.config.to_query(),
         "history": trained.history.to_dict(),
         "data_source": trained.data_source,
+        "snapshot_epochs": [snapshot.epoch for snapshot in trained.snapshots],
     }
-    # Write beside, then rename: another session never reads a half-written file.
+    weights = {
+        f"{i}/{j}": array for i, snapshot in enumerate(trained.snapshots) for j, array in enumerate(snapshot.weights)
+    }
+    # Write beside, then rename, the model last: a reader that finds the model finds the rest.
     partial = path.with_name(f".{os.getpid()}-{path.name}")
     trained.model.save(partial)
+    np.savez(partial.with_suffix(".npz"), **weights)
     partial.with_suffix(".json").write_text(json.dumps(meta))
-    partial.with_suffix(".json").replace(path.with_suffix(".json"))
+    for suffix in (".npz", ".json"):
+        partial.with_suffix(suffix).replace(path.with_suffix(suffix))
     partial.replace(path)
 
 
@@ -56,8 +64,15 @@ def load(path: Path, mnist: Mnist) -> TrainedModel:
     if problems:
         raise ValueError(f"{path}: {problems[0]}")
     model = keras.models.load_model(path)
+    count = len(model.weights)
+    with np.load(path.with_suffix(".npz"), allow_pickle=False) as weights:
+        snapshots = [
+            Snapshot(epoch, [weights[f"{i}/{j}"] for j in range(count)])
+            for i, epoch in enumerate(meta["snapshot_epochs"])
+        ]
     return TrainedModel(
-        config, model, History.from_dict(meta["history"]), evaluate(model, mnist), True, meta["data_source"]
+        config, model, History.from_dict(meta["history"]), evaluate(model, mnist), True, meta["data_source"],
+        snapshots,
     )
 
 

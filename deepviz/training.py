@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 import keras
+import numpy as np
 
 from deepviz.config import ModelConfig
 from deepviz.data import Mnist
@@ -24,6 +25,7 @@ from deepviz.evaluation import Evaluation, evaluate
 from deepviz.network import build_model
 
 REPORT_EVERY_S = 0.25
+MAX_SNAPSHOTS = 21  # before training, then up to 20 epochs' ends: a few MB for the biggest models
 
 
 @dataclass
@@ -106,6 +108,40 @@ class LiveProgress(keras.callbacks.Callback):
             self.report(history)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    epoch: float  # 0 before training; a fraction when training stopped mid-epoch
+    weights: list[np.ndarray]  # as `model.get_weights()`
+
+    @property
+    def label(self) -> str:
+        if self.epoch == 0:
+            return "before training (random weights)"
+        if self.epoch == int(self.epoch):
+            return f"after epoch {int(self.epoch)}"
+        return f"stopped at epoch {self.epoch:.1f}"
+
+
+class WeightSnapshots(keras.callbacks.Callback):
+    """Keeps the weights before training and at the end of epochs, so training can be replayed.
+
+    Long trainings keep every n-th epoch (and always the last) to stay within MAX_SNAPSHOTS."""
+
+    def __init__(self, snapshots: list[Snapshot], epochs: int):
+        super().__init__()
+        self.snapshots = snapshots
+        self.epochs = epochs
+        self.every = math.ceil(epochs / (MAX_SNAPSHOTS - 1))
+
+    def on_train_begin(self, logs=None):
+        self.snapshots.append(Snapshot(0, self.model.get_weights()))
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every == 0 or done == self.epochs:
+            self.snapshots.append(Snapshot(done, self.model.get_weights()))
+
+
 @dataclass
 class TrainedModel:
     config: ModelConfig
@@ -114,6 +150,7 @@ class TrainedModel:
     evaluation: Evaluation  # every test digit's scores: accuracy, confusions, mistakes
     complete: bool
     data_source: str
+    snapshots: list[Snapshot] = field(default_factory=list)  # replays training, first to last
     # Names this model in caches of results computed from it (unit strengths, projections).
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -154,6 +191,7 @@ class TrainingRun:
         self.y = mnist.y_train[:images]
         train_images = images - int(images * config.validation_split)
         self.history = History(config.epochs, math.ceil(train_images / config.batch_size))
+        self.snapshots: list[Snapshot] = []
         self.finished = False
         self._idle = threading.Event()  # set while `fit` is not running
         self._idle.set()
@@ -171,7 +209,7 @@ class TrainingRun:
                 epochs=self.config.epochs,
                 validation_split=self.config.validation_split,
                 verbose=0,
-                callbacks=[LiveProgress(self.history, report)],
+                callbacks=[LiveProgress(self.history, report), WeightSnapshots(self.snapshots, self.config.epochs)],
             )
             self.finished = True
         finally:
@@ -190,8 +228,12 @@ class TrainingRun:
             return self._result[0]
 
     def _score(self) -> TrainedModel:
+        snapshots = list(self.snapshots)
+        if snapshots[-1].epoch < self.history.epoch_progress:  # stopped between epochs
+            snapshots.append(Snapshot(self.history.epoch_progress, self.model.get_weights()))
         return TrainedModel(
-            self.config, self.model, self.history, evaluate(self.model, self.mnist), self.finished, self.mnist.source
+            self.config, self.model, self.history, evaluate(self.model, self.mnist), self.finished,
+            self.mnist.source, snapshots,
         )
 
 

@@ -26,6 +26,22 @@ def layer_titles(trained) -> dict[str, str]:
     }
 
 
+def replay_training(snapshots):
+    """A slider over the weights kept during training: the snapshot picked, or None for the trained model."""
+    if len(snapshots) < 2:
+        return None
+    last = len(snapshots) - 1
+    at = st.select_slider(
+        "Replay training", range(len(snapshots)), value=last, format_func=lambda i: snapshots[i].label,
+        help="The network's weights were kept before training and after each epoch.",
+    )
+    st.caption(
+        "Slide back to watch this network learn: with random weights its answer is a guess; "
+        "epoch by epoch, the layers below and the scores settle on your digit."
+    )
+    return None if at == last else snapshots[at]
+
+
 @st.fragment
 def draw_and_explain(trained) -> None:
     pad, prediction = st.columns([1, 1], gap="medium")
@@ -42,6 +58,7 @@ def draw_and_explain(trained) -> None:
             key=f"canvas-{st.session_state.canvas_version}",
         )
         st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
+        replayed = replay_training(trained.snapshots)
     preparation = st.expander("How your drawing is prepared, step by step", icon=":material/tune:")
     with preparation:
         crop, scale, centre = st.columns(3)
@@ -57,12 +74,13 @@ def draw_and_explain(trained) -> None:
         prediction.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
         return
 
-    activations = trained.probe(prepared.image)
+    weights = None if replayed is None else replayed.weights
+    activations = trained.probe(prepared.image, weights)
     probabilities = activations[-1].values
     digit = int(np.argmax(probabilities))
     with prediction:
         st.metric("Prediction", digit, help="The digit with the highest output score.")
-        st.caption(f"{sure(probabilities[digit])} sure")
+        st.caption(f"{sure(probabilities[digit])} sure" + ("" if replayed is None else f", {replayed.label}"))
         st.plotly_chart(probability_figure(probabilities, height=240))
 
     with preparation:
@@ -102,12 +120,13 @@ def draw_and_explain(trained) -> None:
     )
     best, runner_up = top_two(probabilities)
     saliency = trained.saliency
+    image = prepared.image
     maps = (
-        (f"Gradient: ink for {best} (answer)", saliency.gradient(prepared.image, best, smooth=16)),
-        (f"Gradient: ink for {runner_up} (second)", saliency.gradient(prepared.image, runner_up, smooth=16)),
+        (f"Gradient: ink for {best} (answer)", saliency.gradient(image, best, smooth=16, weights=weights)),
+        (f"Gradient: ink for {runner_up} (second)", saliency.gradient(image, runner_up, smooth=16, weights=weights)),
         # Covering what makes the answer usually helps the second choice: show only real drops.
-        (f"Occlusion: covering lowers {best}", np.maximum(saliency.occlusion(prepared.image, best), 0)),
-        (f"Occlusion: covering lowers {runner_up}", np.maximum(saliency.occlusion(prepared.image, runner_up), 0)),
+        (f"Occlusion: covering lowers {best}", np.maximum(saliency.occlusion(image, best, weights=weights), 0)),
+        (f"Occlusion: covering lowers {runner_up}", np.maximum(saliency.occlusion(image, runner_up, weights=weights), 0)),
     )
     for column, (title, heat) in zip(st.columns(len(maps)), maps):
         column.plotly_chart(overlay_figure(prepared.image, heat, title))

@@ -82,3 +82,19 @@ def test_probe_batches_match_single_images():
     for index in (0, 4, 6):
         for single, layer in zip(probe(images[index]), batched):
             np.testing.assert_allclose(single.values, layer[index], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Tutorial MLP", "Small CNN"])
+def test_probe_replays_other_weights_without_writing_them(name):
+    """A training snapshot stands in for the model's weights for one call; the model, which
+    other sessions may share, keeps its own."""
+    model, other = build_model(PRESETS[name]), build_model(PRESETS[name])
+    own = model.get_weights()
+    probe = Probe(model)
+    image = np.random.default_rng(5).random((28, 28)).astype(np.float32)
+    replayed = probe(image, weights=other.get_weights())
+    for mine, theirs in zip(replayed, Probe(other)(image)):
+        np.testing.assert_allclose(mine.values, theirs.values, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(replayed[-1].values, probe(image)[-1].values)
+    for before, after in zip(own, model.get_weights()):
+        np.testing.assert_array_equal(before, after)

@@ -180,6 +180,29 @@ def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist
     assert "default model" in at.caption[0].value
 
 
+def test_replaying_training_moves_the_prediction_back_to_random_weights(default_trained, canvas, mnist):
+    from deepviz.preprocess import prepare
+
+    image = drawn(mnist.x_test[0])
+    canvas(image)
+    at = open_page({}, "draw")
+    replay = at.select_slider[0]
+    assert replay.label == "Replay training"
+    assert replay.options == ["before training (random weights)", "after epoch 1", "after epoch 2", "after epoch 3"]
+    assert replay.value == 3 and any(re.fullmatch(r"(over 99\.9%|\d+\.\d%) sure", caption.value) for caption in at.caption)
+    trained_view = [chart.proto.spec for chart in at.get("plotly_chart")]
+    replay.set_value(0).run()
+    no_errors(at)
+    random_weights = default_trained.probe(prepare(image).image, default_trained.snapshots[0].weights)
+    assert at.metric[0].value == str(int(np.argmax(random_weights[-1].values)))
+    assert any(caption.value.endswith("sure, before training (random weights)") for caption in at.caption)
+    replayed_view = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert len(replayed_view) == len(trained_view)
+    changed = [a != b for a, b in zip(replayed_view, trained_view)]
+    # probabilities; the input is the same drawing; every layer and every saliency map follow
+    assert changed == [True, False] + [True] * 3 + [True] * 4
+
+
 def test_draw_page_uses_your_own_cnn_and_shows_its_feature_maps(default_trained, canvas, mnist):
     canvas(drawn(mnist.x_test[1]))
     at = open_page(PRESETS["Small CNN"].to_query() | QUICK, "train")

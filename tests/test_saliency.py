@@ -164,3 +164,22 @@ def test_smoothgrad_is_repeatable_with_a_seed(trained):
     np.testing.assert_array_equal(same, saliency.gradient(image, digit, smooth=16, seed=3))
     assert not np.array_equal(same, saliency.gradient(image, digit, smooth=16, seed=4))
     assert not np.array_equal(same, saliency.gradient(image, digit))
+
+
+def test_maps_follow_replayed_weights_and_leave_the_model_alone(one_pixel, scribble):
+    """With a snapshot whose only live pixel is elsewhere, both maps move there; afterwards
+    the model's own weights, and so its maps, are unchanged."""
+    model, saliency = one_pixel
+    other = (3, 4)
+    kernel = np.zeros((784, 10), np.float32)
+    kernel[other[0] * 28 + other[1]] = 20 * np.arange(10)
+    image = scribble.copy()
+    image[other] = 1
+    weights = [kernel, np.zeros(10, np.float32)]
+    gradient = saliency.gradient(image, 8, weights=weights)
+    occlusion = saliency.occlusion(image, 9, weights=weights)
+    assert np.unravel_index(gradient.argmax(), gradient.shape) == other
+    assert occlusion[other] == pytest.approx(0.9, abs=1e-5) and occlusion.max() == pytest.approx(0.9, abs=1e-5)
+    assert abs(occlusion[PIXEL]) < 1e-6
+    own = saliency.gradient(image, 8)
+    assert np.unravel_index(own.argmax(), own.shape) == PIXEL

@@ -6,7 +6,7 @@ import pytest
 from deepviz.config import PRESETS, ModelConfig
 from deepviz.data import Mnist
 from deepviz.store import default_model, load, model_path, save
-from deepviz.training import TrainingRun, train
+from deepviz.training import MAX_SNAPSHOTS, Snapshot, TrainingRun, WeightSnapshots, train
 
 SMALL = ModelConfig(epochs=2, train_images=2000, batch_size=32)
 
@@ -34,6 +34,49 @@ def test_training_on_a_subset_learns_and_records_every_step(small):
     assert len(reports) >= 2 and reports[-1] is history
     assert trained.complete and trained.test_accuracy > 0.8
     assert trained.label.startswith("trained for 2 epochs, test accuracy 0.")
+
+
+def test_snapshots_go_from_random_weights_to_the_trained_ones(small):
+    trained = train(SMALL, small)
+    snapshots = trained.snapshots
+    assert [s.epoch for s in snapshots] == [0, 1, 2]
+    assert [s.label for s in snapshots] == ["before training (random weights)", "after epoch 1", "after epoch 2"]
+    for final, now in zip(snapshots[-1].weights, trained.model.get_weights()):
+        np.testing.assert_array_equal(final, now)
+    assert not np.allclose(snapshots[0].weights[0], snapshots[-1].weights[0])
+
+
+def test_a_stopped_run_snapshots_where_it_stopped(small, monkeypatch):
+    monkeypatch.setattr("deepviz.training.REPORT_EVERY_S", 0)  # report every group of batches
+    run = TrainingRun(ModelConfig(epochs=3, train_images=2000, batch_size=8), small)
+
+    def report(history):
+        if history.epoch_progress > 1.2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run.fit(report)
+    snapshots = run.finish().snapshots
+    assert [s.epoch for s in snapshots[:2]] == [0, 1] and 1.2 < snapshots[2].epoch < 2
+    assert snapshots[2].label == f"stopped at epoch {snapshots[2].epoch:.1f}"
+    for final, now in zip(snapshots[-1].weights, run.model.get_weights()):
+        np.testing.assert_array_equal(final, now)
+
+
+@pytest.mark.parametrize(("epochs", "kept"), [(3, [0, 1, 2, 3]), (20, list(range(21))), (50, [0, *range(3, 49, 3), 50])])
+def test_long_trainings_keep_a_bounded_number_of_snapshots(epochs, kept):
+    class Model:
+        def get_weights(self):
+            return []
+
+    snapshots = []
+    callback = WeightSnapshots(snapshots, epochs)
+    callback.set_model(Model())
+    callback.on_train_begin()
+    for epoch in range(epochs):
+        callback.on_epoch_end(epoch)
+    assert [s.epoch for s in snapshots] == kept and len(snapshots) <= MAX_SNAPSHOTS
+    assert isinstance(snapshots[0], Snapshot)
 
 
 def test_progress_follows_fused_steps_not_callback_calls(small):
@@ -75,10 +118,14 @@ def test_saved_models_load_with_their_history(small, tmp_path):
     trained = train(ModelConfig(epochs=1, train_images=500), small)
     path = model_path(trained.config, small, tmp_path)
     save(trained, path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, path.with_suffix(".json").name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(path.with_suffix(s).name for s in (".keras", ".json", ".npz"))
     loaded = load(path, small)
     assert loaded.config == trained.config and loaded.test_accuracy == trained.test_accuracy
     assert loaded.history == trained.history
+    assert [s.epoch for s in loaded.snapshots] == [s.epoch for s in trained.snapshots] == [0, 1]
+    for before, after in zip(trained.snapshots, loaded.snapshots):
+        for saved, restored in zip(before.weights, after.weights):
+            np.testing.assert_array_equal(saved, restored)
     image = small.scaled(small.x_test[:1])
     np.testing.assert_allclose(loaded.model(image).numpy(), trained.model(image).numpy(), rtol=1e-5)
 
