@@ -20,6 +20,7 @@ def main() -> None:
             st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
             st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
             st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
+            st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
         ]
     )
     page.run()

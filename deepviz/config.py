@@ -226,7 +226,11 @@ class ModelConfig:
 
     def describe(self) -> str:
         hidden = " -> ".join(layer.describe() for layer in self.layers) or "no hidden layers"
-        return f"{hidden}; {self.optimizer} lr {self.learning_rate:g}, {self.epochs} epochs"
+        return f"{hidden}; {self.optimizer} lr {self.learning_rate:g}, {count(self.epochs, 'epoch')}"
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _parse_field(name: str, raw: str, default: object) -> object:

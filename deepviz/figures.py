@@ -146,21 +146,42 @@ def probability_figure(probabilities: np.ndarray, height: int = 260) -> go.Figur
 def curves_figure(history: History, height: int = 300) -> go.Figure:
     """Training loss and accuracy as it trains; validation after each epoch."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    _add_curves(figure, history, "", MUTED, HIGHLIGHT)
+    return _curves_layout(figure, history.epochs, height)
+
+
+# Okabe and Ito's sky blue and orange: apart for every kind of colour vision, and on a dark page.
+NETWORK_COLORS = ("#56B4E9", "#E69F00")
+
+
+def comparison_figure(histories: dict[str, History], height: int = 340) -> go.Figure:
+    """Two networks' curves on the same axes, one colour each: validation solid, training faint."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    for (name, history), color in zip(histories.items(), NETWORK_COLORS):
+        _add_curves(figure, history, f"{name}: ", color, color, training_opacity=0.4)
+    return _curves_layout(figure, max(history.epochs for history in histories.values()), height)
+
+
+def _add_curves(figure, history, prefix, training_color, validation_color, training_opacity=1.0) -> None:
     x = [point[0] for point in history.points]
     epochs = [row["epoch"] for row in history.rows]
     for col, metric in ((1, "loss"), (2, "accuracy")):
         values = [point[col] for point in history.points]
         figure.add_scatter(
-            x=x, y=values, name="training (recent batches)", legendgroup="train", showlegend=col == 1,
-            line_color=MUTED, row=1, col=col,
+            x=x, y=values, name=f"{prefix}training (recent batches)", legendgroup=f"{prefix}train",
+            showlegend=col == 1, line_color=training_color, opacity=training_opacity, row=1, col=col,
         )
         if any(f"val_{metric}" in row for row in history.rows):
             validation = [row[f"val_{metric}"] for row in history.rows]
             figure.add_scatter(
-                x=epochs, y=validation, name="validation (after each epoch)", legendgroup="validation",
-                showlegend=col == 1, mode="lines+markers", line_color=HIGHLIGHT, row=1, col=col,
+                x=epochs, y=validation, name=f"{prefix}validation (after each epoch)",
+                legendgroup=f"{prefix}validation", showlegend=col == 1, mode="lines+markers",
+                line_color=validation_color, row=1, col=col,
             )
-    figure.update_xaxes(title_text="epoch", range=[0, history.epochs])
+
+
+def _curves_layout(figure: go.Figure, epochs: int, height: int) -> go.Figure:
+    figure.update_xaxes(title_text="epoch", range=[0, epochs])
     figure.update_layout(
         height=height,
         margin={"l": 4, "r": 4, "t": 36, "b": 4},

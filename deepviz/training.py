@@ -19,7 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from deepviz.config import ModelConfig
+from deepviz.config import ModelConfig, count
 from deepviz.data import Mnist
 from deepviz.evaluation import Evaluation, evaluate
 from deepviz.network import build_model
@@ -161,8 +161,7 @@ class TrainedModel:
     @property
     def label(self) -> str:
         if self.complete:
-            epochs = "1 epoch" if self.history.epochs == 1 else f"{self.history.epochs} epochs"
-            return f"trained for {epochs}, test accuracy {self.test_accuracy:.4f}"
+            return f"trained for {count(self.history.epochs, 'epoch')}, test accuracy {self.test_accuracy:.4f}"
         return (
             f"partly trained: stopped at epoch {self.history.epoch_progress:.1f} of "
             f"{self.history.epochs}, test accuracy {self.test_accuracy:.4f}"

@@ -112,6 +112,28 @@ def restore_config() -> None:
     share(config())
 
 
+def train_into(slot: str, current: ModelConfig, data, report) -> None:
+    """Train `current` and keep the model in `st.session_state[slot]`, however training ends.
+
+    Clicking Stop (or leaving the page) interrupts `fit` at its next progress report;
+    settle_training then keeps the partly trained model, labelled as such."""
+    from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
+
+    run = TrainingRun(current, data)
+    st.session_state.training = (run, slot)
+    try:
+        run.fit(report)
+    finally:
+        settle_training(run)
+
+
+def progress_text(history) -> str:
+    return (
+        f"Epoch {min(int(history.epoch_progress) + 1, history.epochs)} of {history.epochs} · "
+        f"{history.fraction:.0%} · {history.seconds:.1f} s elapsed"
+    )
+
+
 def settle_training(run=None) -> None:
     """Keep the model of a training run that ended: finished, stopped, or left mid-way.
 
@@ -120,13 +142,49 @@ def settle_training(run=None) -> None:
     interrupted run (with its own `run`) and every new run (any run left in the session),
     and whichever comes first scores the model for both."""
     pending = st.session_state.get("training")
-    if pending is None or (run is not None and pending is not run):
+    if pending is None or (run is not None and pending[0] is not run):
         return
-    trained = pending.finish()
+    trained = pending[0].finish()
     if trained is not None:
-        st.session_state.model = trained
+        st.session_state[pending[1]] = trained
     if st.session_state.get("training") is pending:
         del st.session_state.training
+
+
+def drawing_pad(page: str):
+    """A canvas with a stroke-width slider and a Clear button; returns the canvas's RGBA image or None.
+
+    Each page has its own canvas, so a drawing never shows on one page while another's is predicted."""
+    from streamlit_drawable_canvas import st_canvas  # looked up per call: page tests swap in a fake
+
+    version = f"{page}_canvas_version"
+    st.session_state.setdefault(version, 0)
+    stroke = st.slider("Stroke width", 5, 40, 20, help="Thicker strokes look more like MNIST's pen.")
+    canvas = st_canvas(
+        stroke_width=stroke,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=280,
+        width=280,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"{page}-canvas-{st.session_state[version]}",
+    )
+
+    def clear() -> None:
+        st.session_state[version] += 1  # a new key gives a fresh, empty canvas
+
+    st.button("Clear", on_click=clear, icon=":material/ink_eraser:")
+    return canvas.image_data
+
+
+def layer_titles(config: ModelConfig) -> dict[str, str]:
+    from deepviz.network import summarize
+
+    return {row.name: f"{row.name}: {row.description}" for row in summarize(config)} | {
+        "pixels": "Input: what the network receives",
+        "output": "Output: one score per digit",
+    }
 
 
 def sure(probability: float) -> str:

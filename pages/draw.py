@@ -1,29 +1,15 @@
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from deepviz.figures import activation_figure, overlay_figure, probability_figure
-from deepviz.network import summarize
 from deepviz.preprocess import Steps, prepare
 from deepviz.saliency import top_two
-from pages.common import pick_model, preload_tensorflow, run_app_first, sure
+from pages.common import drawing_pad, layer_titles, pick_model, preload_tensorflow, run_app_first, sure
 
 run_app_first()
 preload_tensorflow()
 
 LAYERS_PER_ROW = 4
-st.session_state.setdefault("canvas_version", 0)
-
-
-def clear_canvas() -> None:
-    st.session_state.canvas_version += 1  # a new key gives a fresh, empty canvas
-
-
-def layer_titles(trained) -> dict[str, str]:
-    return {row.name: f"{row.name}: {row.description}" for row in summarize(trained.config)} | {
-        "pixels": "Input: what the network receives",
-        "output": "Output: one score per digit",
-    }
 
 
 def replay_training(snapshots):
@@ -46,18 +32,7 @@ def replay_training(snapshots):
 def draw_and_explain(trained) -> None:
     pad, prediction = st.columns([1, 1], gap="medium")
     with pad:
-        stroke = st.slider("Stroke width", 5, 40, 20, help="Thicker strokes look more like MNIST's pen.")
-        canvas = st_canvas(
-            stroke_width=stroke,
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            height=280,
-            width=280,
-            drawing_mode="freedraw",
-            return_image_data=True,
-            key=f"canvas-{st.session_state.canvas_version}",
-        )
-        st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
+        drawing = drawing_pad("draw")
         replayed = replay_training(trained.snapshots)
     preparation = st.expander("How your drawing is prepared, step by step", icon=":material/tune:")
     with preparation:
@@ -67,7 +42,7 @@ def draw_and_explain(trained) -> None:
             scale=scale.toggle("Scale to a 20-pixel box", True, help="MNIST's digits fit 20x20, in a 28x28 frame."),
             centre=centre.toggle("Centre by mass", True, help="Put the ink's centre of mass in the middle."),
         )
-    prepared = prepare(canvas.image_data, steps) if canvas.image_data is not None else None
+    prepared = prepare(drawing, steps) if drawing is not None else None
     # The Insights page places the latest drawing among the test digits.
     st.session_state.drawing = None if prepared is None else prepared.image
     if prepared is None:
@@ -104,7 +79,7 @@ def draw_and_explain(trained) -> None:
         + (" Conv and pooling layers show one small map per filter." if trained.config.has_conv else "")
         + " Hover a cell for its unit number and value."
     )
-    titles = layer_titles(trained)
+    titles = layer_titles(trained.config)
     for start in range(0, len(activations), LAYERS_PER_ROW):
         row = activations[start : start + LAYERS_PER_ROW]
         for column, activation in zip(st.columns(LAYERS_PER_ROW), row):

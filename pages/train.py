@@ -3,34 +3,22 @@ import streamlit as st
 
 from deepviz.figures import curves_figure
 from deepviz.network import count_params
-from pages.common import config, data_banner, mnist, preload_tensorflow, run_app_first, settle_training
+from pages.common import config, data_banner, mnist, preload_tensorflow, progress_text, run_app_first, train_into
 
 run_app_first()
 preload_tensorflow()
 
 
 def show_progress(history, bar, chart) -> None:
-    bar.progress(
-        history.fraction,
-        text=f"Epoch {min(int(history.epoch_progress) + 1, history.epochs)} of {history.epochs} · "
-        f"{history.fraction:.0%} · {history.seconds:.1f} s elapsed",
-    )
+    bar.progress(history.fraction, text=progress_text(history))
     chart.plotly_chart(curves_figure(history))
 
 
 def train_now(current, data) -> None:
-    # Clicking Stop (or leaving the page) interrupts `fit` at its next progress report;
-    # settle_training then keeps the partly trained model, labelled as such.
     st.button("Stop", icon=":material/stop:")
     bar = st.progress(0.0, text="Preparing the network...")
     chart = st.empty()
-    from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
-
-    run = st.session_state.training = TrainingRun(current, data)
-    try:
-        run.fit(lambda history: show_progress(history, bar, chart))
-    finally:
-        settle_training(run)
+    train_into("model", current, data, lambda history: show_progress(history, bar, chart))
 
 
 def show_result(trained) -> None:

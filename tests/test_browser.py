@@ -53,6 +53,7 @@ def fit_strokes(
 
 def replay(page, canvas, strokes: list[list[Point]]) -> None:
     """Draw each stroke as one press, drag and release, in canvas coordinates."""
+    canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
     box = canvas.bounding_box()
     for stroke in strokes:
         points = [(box["x"] + x, box["y"] + y) for x, y in stroke]
@@ -153,7 +154,7 @@ def no_exceptions(page) -> None:
 def test_home_page_links_to_every_step(server, page):
     page.goto(server)
     expect(page.get_by_role("heading", name="deepviz", exact=True)).to_be_visible()
-    for step in ("Build", "Train", "Draw", "Insights"):
+    for step in ("Build", "Train", "Draw", "Insights", "Compare"):
         link = page.get_by_test_id("stMain").get_by_role("link").filter(has_text=step)
         expect(link).to_have_attribute("href", re.compile(f"(^|/){step.lower()}$"))
     no_exceptions(page)
@@ -183,6 +184,12 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
     if os.environ.get(SCREENSHOT_ENV):
         screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "draw-page.png")
 
+    # Replay training back to the random weights it started from: the answer becomes a guess.
+    page.get_by_role("slider", name="Replay training").press("Home")
+    expect(page.get_by_text(re.compile(r"sure, before training \(random weights\)$"))).to_be_visible()
+    expect(charts).to_have_count(9)
+    no_exceptions(page)
+
     page.get_by_role("button", name="Clear").click()
     expect(hint).to_be_visible()
     expect(prediction).to_have_count(0)
@@ -197,7 +204,7 @@ def test_a_shared_link_as_a_fresh_servers_first_request_opens_its_page(default_t
         expect(page.get_by_role("heading", name="Build a network")).to_be_visible()
         expect(page.get_by_text("1. Conv 8x3x3 relu")).to_be_visible()
         nav = page.get_by_test_id("stSidebarNav")
-        names = ["Home", "Build", "Train", "Draw", "Insights"]  # each after its icon's ligature name
+        names = ["Home", "Build", "Train", "Draw", "Insights", "Compare"]  # each after its icon's ligature name
         expect(nav.get_by_role("link")).to_have_text([re.compile(f"{name}$") for name in names])
         no_exceptions(page)
 
@@ -223,3 +230,23 @@ def test_the_drawing_is_placed_among_the_test_digits_at_every_layer(server, page
     no_exceptions(page)
     if os.environ.get(SCREENSHOT_ENV):
         screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "insights-page.png")
+
+
+def test_comparing_two_networks_trains_both_and_reads_one_drawing_with_each(server, page):
+    page.goto(f"{server}/compare?images=3000&epochs=1")
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("button", name="Train and compare").click()
+    table = main.get_by_test_id("stDataFrame")
+    expect(table).to_be_visible(timeout=120_000)
+    expect(main.get_by_text(re.compile(r"^Network [AB] misreads \d"))).to_be_visible()
+    canvas = page.locator("canvas.upper-canvas")
+    three = next(digit for digit in pen_digits() if digit["label"] == 3)
+    replay(page, canvas, fit_strokes(three["strokes"]))
+    for side in "AB":
+        reading = page.get_by_test_id("stMetric").filter(has_text=f"Network {side} reads")
+        expect(reading.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))
+    # The curves, two probability bars, then A's dense1 and dense2 beside B's dense1, and both outputs.
+    expect(page.locator(".js-plotly-plot")).to_have_count(1 + 2 + 3 + 2)
+    no_exceptions(page)
+    if os.environ.get(SCREENSHOT_ENV):
+        screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "compare-page.png")

@@ -95,3 +95,4 @@ def test_describe_reads_like_the_network():
     assert ModelConfig().describe() == "Dense 128 relu -> Dense 64 relu; adam lr 0.001, 3 epochs"
     assert Dense(32, dropout=0.2).describe() == "Dense 32 relu, dropout 0.2"
     assert ModelConfig(layers=()).describe().startswith("no hidden layers")
+    assert ModelConfig(epochs=1).describe().endswith(", 1 epoch")

@@ -129,3 +129,18 @@ def test_projection_has_one_trace_per_digit_and_marks_the_drawing():
     assert [trace.name for trace in figure.data] == [*map(str, range(10)), "your drawing"]
     assert len(set(DIGIT_COLORS)) == 10 and len(figure.data[3].x) == 10
     assert len(projection_figure(points, labels, "p").data) == 10
+
+
+def test_two_networks_curves_share_the_axes_in_two_colours():
+    from deepviz.figures import NETWORK_COLORS, comparison_figure
+
+    short = History(epochs=1, steps_per_epoch=1, steps=1, points=[(1.0, 0.5, 0.8)],
+                    rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7}])
+    long = History(epochs=3, steps_per_epoch=1, steps=2, points=[(1.0, 0.4, 0.85), (2.0, 0.3, 0.9)],
+                   rows=[{"epoch": 1, "loss": 0.4, "accuracy": 0.85}])  # stopped in epoch 3, no validation
+    figure = comparison_figure({"A": short, "B": long})
+    assert [(trace.name, trace.line.color) for trace in figure.data if trace.showlegend] == [
+        ("A: training (recent batches)", NETWORK_COLORS[0]), ("A: validation (after each epoch)", NETWORK_COLORS[0]),
+        ("B: training (recent batches)", NETWORK_COLORS[1]),
+    ]
+    assert figure.layout.xaxis.range == (0, 3) and figure.layout.xaxis2.range == (0, 3)

@@ -67,7 +67,7 @@ def test_home_page_explains_and_links_without_loading_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-3:] == ["deepviz", "4", "False"]
+    assert result.stdout.split()[-3:] == ["deepviz", "5", "False"]
 
 
 def test_build_page_shows_the_default_and_its_summary():
@@ -299,3 +299,67 @@ def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default
     assert not any("Draw a digit on the Draw page" in info.value for info in at.info)
     stars = [chart for chart in at.get("plotly_chart") if "your drawing" in chart.proto.spec]
     assert len(stars) == 4  # the drawing is placed in every layer's picture
+
+
+def test_compare_trains_two_networks_and_shows_them_side_by_side(default_trained, canvas, mnist):
+    canvas(drawn(mnist.x_test[0]))
+    at = open_page(QUICK, "compare")
+    no_errors(at)
+    assert [box.value for box in at.selectbox] == ["Your network (Build page)", "Shallow net"]
+    assert [box.value for box in at.text_input] == ["dense-128-relu,dense-64-relu", "dense-32-relu"]
+    at.text_input[1].set_value("dense-32-sigmoid").run()  # relu against sigmoid
+    next(b for b in at.button if b.label == "Train and compare").click().run()
+    no_errors(at)
+    a, b = at.session_state.compared_A, at.session_state.compared_B
+    assert a.complete and b.complete and b.config.layers[0].activation == "sigmoid"
+    table = at.dataframe[0].value
+    assert list(table.index) == ["Network A", "Network B"]
+    assert list(table["Parameters"]) == [f"{a.model.count_params():,}", f"{b.model.count_params():,}"]
+    assert list(table["Test accuracy"]) == [f"{a.test_accuracy:.2%}", f"{b.test_accuracy:.2%}"]
+    assert re.fullmatch(r"Network [AB] misreads [\d,]+ of the 10,000 test digits, network [AB] [\d,]+: [AB] gets [\d,]+ more right\.|Both .*", at.markdown[-1].value)
+    readings = {metric.label: metric.value for metric in at.metric}
+    assert readings == {"Network A reads": str(mnist.y_test[0]), "Network B reads": readings["Network B reads"]}
+    charts = at.get("plotly_chart")
+    # the curves; two probability bars; A's dense1 and dense2 beside B's dense1, then both outputs
+    assert len(charts) == 1 + 2 + 3 + 2
+    assert "Network B: validation" in charts[0].proto.spec
+
+
+def test_compare_refuses_a_network_it_cannot_build():
+    at = open_page(QUICK, "compare")
+    at.text_input[0].set_value("dense-64-relu,pool-2").run()
+    assert "Network A cannot be built: Conv and MaxPool layers must come before the Dense layers." in at.error[0].value
+    assert next(b for b in at.button if b.label == "Train and compare").disabled
+    assert not at.exception
+
+
+def test_compare_starts_from_your_trained_model_and_trains_only_the_other(monkeypatch):
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import deepviz.figures
+
+    at = open_page(QUICK, "train")
+    next(b for b in at.button if b.label == "Train").click().run()
+    own = at.session_state.model
+    at.switch_page("pages/compare.py").run()
+    assert [box.value for box in at.selectbox] == ["Your trained model", "Your network (Build page)"]
+    at.text_input[0].set_value("64,64,64").run()  # B: one more layer than A
+    calls = []
+
+    def leave_at_second_report(histories):
+        calls.append(1)
+        if len(calls) == 2:
+            raise StopException()  # leaving the page while B trains
+        return real(histories)
+
+    real = deepviz.figures.comparison_figure
+    with monkeypatch.context() as patch:
+        patch.setattr("deepviz.training.REPORT_EVERY_S", 0)  # a report after every group of batches
+        patch.setattr(deepviz.figures, "comparison_figure", leave_at_second_report)
+        next(b for b in at.button if b.label == "Train and compare").click().run()
+    assert at.session_state.compared_A is own
+    assert not at.session_state.compared_B.complete and len(at.session_state.compared_B.config.layers) == 3
+    at.run()
+    no_errors(at)
+    assert "stopped before both networks finished" in at.warning[0].value
+    assert list(at.dataframe[0].value.index) == ["Network A", "Network B"]

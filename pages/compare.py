@@ -1,0 +1,193 @@
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from deepviz.config import ACTIVATIONS, PRESETS, ConfigError, count, parse_layers
+from deepviz.figures import activation_figure, comparison_figure, probability_figure
+from deepviz.network import count_params
+from deepviz.preprocess import prepare
+from pages.common import (
+    config,
+    data_banner,
+    drawing_pad,
+    layer_titles,
+    mnist,
+    preload_tensorflow,
+    progress_text,
+    run_app_first,
+    sure,
+    train_into,
+)
+
+run_app_first()
+preload_tensorflow()
+
+SIDES = ("A", "B")
+TRAINED = "Your trained model"
+BUILT = "Your network (Build page)"
+LAYERS_HELP = (
+    "Hidden layers, first to last, separated by commas: `dense-128-relu` is 128 units with relu "
+    f"(activations: {', '.join(ACTIVATIONS)}), `conv-16-3-relu` is 16 filters of 3x3, `pool-2` halves "
+    "the feature maps. Conv and pool layers come first. Leave it empty for no hidden layer at all."
+)
+
+
+def result(side: str):
+    return st.session_state.get(f"compared_{side}")
+
+
+def choose(side: str):
+    """The network picked for `side`: (configuration, its trained model or None), or None if it is invalid."""
+    st.subheader(f"Network {side}")
+    own = st.session_state.get("model")
+    options = [*([TRAINED] if own else []), BUILT, *PRESETS]
+    # A trained model and the Build page's network are "before" and "after" a change: compare those first.
+    default = (TRAINED, BUILT)[SIDES.index(side)] if own else (BUILT, "Shallow net")[SIDES.index(side)]
+    start = st.selectbox("Start from", options, index=options.index(default), key=f"compare_start_{side}")
+    if start == TRAINED:
+        st.caption(f"{own.config.describe()} · {own.label}. Used as it is: not trained again.")
+        return own.config, own
+    base = config() if start == BUILT else PRESETS[start]
+    text = st.text_input(
+        "Layers", ",".join(layer.token() for layer in base.layers), key=f"compare_layers_{side}_{start}",
+        help=LAYERS_HELP,
+    )
+    try:
+        chosen = config().with_layers(parse_layers(text))
+    except ConfigError as error:
+        st.error(f"Network {side} cannot be built: {error}.", icon=":material/error:")
+        return None
+    st.caption(f"{chosen.describe()} · {count_params(chosen):,} parameters")
+    return chosen, None
+
+
+def train_both(chosen: dict, data) -> None:
+    st.button("Stop", icon=":material/stop:")
+    for side in SIDES:
+        st.session_state.pop(f"compared_{side}", None)
+    bars = {side: st.progress(0.0, text=f"Network {side}: waiting") for side, (_, own) in chosen.items() if own is None}
+    chart = st.empty()
+    histories = {}
+    for side, (current, own) in chosen.items():
+        if own is not None:
+            st.session_state[f"compared_{side}"] = own
+            histories[f"Network {side}"] = own.history
+            continue
+
+        def report(history, side=side):
+            histories[f"Network {side}"] = history
+            bars[side].progress(history.fraction, text=f"Network {side}: {progress_text(history)}")
+            chart.plotly_chart(comparison_figure(histories))
+
+        train_into(f"compared_{side}", current, data, report)
+
+
+def verdict(results: dict) -> str:
+    """The difference in accuracy, as numbers of test digits a class can picture."""
+    (a, first), (b, second) = results.items()
+    tests = len(first.evaluation.labels)
+    wrong = {side: round((1 - trained.test_accuracy) * tests) for side, trained in results.items()}
+    better, worse = (a, b) if wrong[a] <= wrong[b] else (b, a)
+    if wrong[a] == wrong[b]:
+        return f"Both networks misread {wrong[a]:,} of the {tests:,} test digits."
+    return (
+        f"Network {better} misreads {wrong[better]:,} of the {tests:,} test digits, network {worse} "
+        f"{wrong[worse]:,}: {better} gets {wrong[worse] - wrong[better]:,} more right."
+    )
+
+
+def comparison_table(results: dict) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            f"Network {side}": {
+                "Hidden layers": " -> ".join(layer.describe() for layer in trained.config.layers) or "none",
+                "Parameters": f"{trained.model.count_params():,}",
+                "Test accuracy": f"{trained.test_accuracy:.2%}",
+                "Training time": f"{trained.history.seconds:.1f} s",
+                "Epochs done": f"{trained.history.epoch_progress:.1f} of {trained.history.epochs}",
+            }
+            for side, trained in results.items()
+        }
+    ).T
+
+
+@st.fragment
+def same_drawing(results: dict) -> None:
+    st.header("The same drawing, through both networks")
+    pad, *readings = st.columns(1 + len(results), gap="medium")
+    with pad:
+        drawing = drawing_pad("compare")
+    if drawing is not None:
+        image = st.session_state.drawing = prepare(drawing).image
+    else:
+        image = st.session_state.get("drawing")
+        if image is not None:
+            pad.caption("Showing your drawing from the Draw page. Draw here to try another.")
+    if image is None:
+        readings[0].info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
+        return
+
+    layers = {side: trained.probe(image) for side, trained in results.items()}
+    for column, (side, activations) in zip(readings, layers.items()):
+        probabilities = activations[-1].values
+        digit = int(np.argmax(probabilities))
+        column.metric(f"Network {side} reads", digit)
+        column.caption(f"{sure(probabilities[digit])} sure")
+        column.plotly_chart(probability_figure(probabilities, height=220))
+
+    st.caption(
+        "Each network's hidden layers, first at the top, and its output at the bottom. Brighter "
+        "means more active. A deeper network has more rows: more steps to turn strokes into a digit."
+    )
+    titles = {side: layer_titles(trained.config) for side, trained in results.items()}
+    # Hidden layers from the top, blanks under the shallower network, so the outputs line up.
+    deepest = max(len(activations) for activations in layers.values())
+    columns = {side: [*a[1:-1], *[None] * (deepest - len(a)), a[-1]] for side, a in layers.items()}
+    for row in zip(*columns.values()):
+        for column, side, activation in zip(st.columns(len(row)), columns, row):
+            if activation is not None:
+                column.plotly_chart(activation_figure(activation, f"{side} · {titles[side][activation.name]}"))
+
+
+st.title("Compare two networks")
+st.caption(
+    "Does a second layer help? Is relu better than sigmoid? Train two networks the same way and "
+    "see which reads digits better, how fast each learns, and how each sees the same drawing."
+)
+data = mnist()
+data_banner(data)
+chosen = {}
+for side, column in zip(SIDES, st.columns(2, gap="large")):
+    with column:
+        chosen[side] = choose(side)
+settings = config()
+st.caption(
+    f"Networks not yet trained train with the Build page's settings: {settings.optimizer}, learning "
+    f"rate {settings.learning_rate:g}, {count(settings.epochs, 'epoch')}, batch {settings.batch_size}, on "
+    f"{min(settings.train_images, len(data.x_train)):,} images. Only the layers differ."
+)
+ready = all(chosen.values())
+to_train = ready and any(own is None for _, own in chosen.values())
+if st.button("Train and compare", type="primary", icon=":material/compare_arrows:", disabled=not to_train):
+    train_both(chosen, data)
+    st.rerun()  # show the results on their own, without the live progress above them
+
+results = {side: result(side) for side in SIDES if result(side) is not None}
+if not results:
+    st.info("Press **Train and compare** to train both networks, one after the other.", icon=":material/compare_arrows:")
+else:
+    st.header("Which learns better")
+    if len(results) < len(SIDES) or any(not trained.complete for trained in results.values()):
+        st.warning("Training was stopped before both networks finished: press Train and compare to finish them.")
+    elif ready and any(results[side].config != chosen[side][0] for side in SIDES):
+        st.caption("These results are for the networks in the table. Press Train and compare for the ones set now.")
+    if len(results) == len(SIDES):
+        st.markdown(verdict(results))
+    st.dataframe(comparison_table(results), width="stretch")
+    st.plotly_chart(comparison_figure({f"Network {side}": trained.history for side, trained in results.items()}))
+    st.caption(
+        "Solid lines: validation, on images held back from training. Faint lines: the training "
+        "batches. A network whose training accuracy keeps rising while validation stalls is "
+        "memorising its training images: overfitting."
+    )
+    same_drawing(results)
