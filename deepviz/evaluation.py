@@ -21,6 +21,10 @@ class Evaluation:
         return self.probabilities.argmax(axis=1)
 
     @property
+    def misread(self) -> int:
+        return int((self.predictions != self.labels).sum())
+
+    @property
     def accuracy(self) -> float:
         return float((self.predictions == self.labels).mean())
 

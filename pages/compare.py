@@ -86,7 +86,7 @@ def verdict(results: dict) -> str:
     """The difference in accuracy, as numbers of test digits a class can picture."""
     (a, first), (b, second) = results.items()
     tests = len(first.evaluation.labels)
-    wrong = {side: round((1 - trained.test_accuracy) * tests) for side, trained in results.items()}
+    wrong = {side: trained.evaluation.misread for side, trained in results.items()}
     better, worse = (a, b) if wrong[a] <= wrong[b] else (b, a)
     if wrong[a] == wrong[b]:
         return f"Both networks misread {wrong[a]:,} of the {tests:,} test digits."
