@@ -260,6 +260,10 @@ PRESETS: dict[str, ModelConfig] = {
         layers=(Dense(256), Dense(128), Dense(128), Dense(64), Dense(32)),
     ),
     "Small CNN": ModelConfig(
-        layers=(Conv(16, 3), Pool(2), Conv(32, 3), Pool(2), Dense(64)),
+        layers=(Conv(16, 3), Pool(2), Conv(32, 3), Pool(2), Dense(64)), epochs=5,
     ),
 }
+# What the Draw page reads with before anyone trains: the configuration that reads real
+# handwriting best among those measured (`python -m deepviz handwriting`; see the README).
+# The tutorial MLP stays `ModelConfig()`, the Build page's start and one click away.
+DEFAULT_MODEL = "Small CNN"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deepviz.config import IMAGE_SIDE, Conv, Dense, ModelConfig, Pool
+from deepviz.config import IMAGE_SIDE, Conv, ModelConfig, Pool
 
 CLASSES = 10
 # Keras fuses this many batches into one call; progress callbacks then fire once per group.

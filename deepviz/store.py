@@ -1,4 +1,5 @@
-"""The default model: trained once on first use, then loaded from the user's cache folder.
+"""The default model (config.DEFAULT_MODEL): trained once on first use, then loaded from the
+user's cache folder.
 
 So the Draw page works at once, before anyone trains anything. A cache folder that
 cannot be written only costs a retrain next time; it never stops the app.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepviz.config import ModelConfig
+from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
 from deepviz.data import Mnist
 from deepviz.evaluation import evaluate
 from deepviz.training import History, Snapshot, TrainedModel, train
@@ -77,8 +78,8 @@ def load(path: Path, mnist: Mnist) -> TrainedModel:
 
 
 def default_model(mnist: Mnist, directory: Path | None = None) -> TrainedModel:
-    """The tutorial MLP, from the cache folder if it was trained before, else trained now."""
-    config = ModelConfig()
+    """From the cache folder if it was trained before, else trained now."""
+    config = PRESETS[DEFAULT_MODEL]
     path = model_path(config, mnist, directory or cache_dir())
     try:
         return load(path, mnist)

@@ -1,14 +1,20 @@
 import os
+import sys
 import tempfile
+import types
 from pathlib import Path
 
 import pytest
+from apptest import FakeCanvas
 
+from deepviz.browser import WAIT_MS, BrowserError, chromium, running_app
 from deepviz.data import DATA_DIR_ENV, read_dir
 from deepviz.store import CACHE_ENV
 
-# Tests, and the app servers they start, keep trained models out of the user's real cache.
-os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="deepviz-test-cache-")
+# Tests, and the app servers they start, keep trained models out of the user's real cache:
+# in a fresh folder, or in DEEPVIZ_TEST_CACHE's, kept between runs to skip retraining the
+# default model while working on the tests (the models in it are seeded, like the fresh ones).
+os.environ[CACHE_ENV] = os.environ.get("DEEPVIZ_TEST_CACHE") or tempfile.mkdtemp(prefix="deepviz-test-cache-")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -32,7 +38,7 @@ def cache_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def default_trained(mnist, cache_dir):
-    """The default model (the tutorial MLP on all of MNIST), trained once per test run, seeded,
+    """The default model (the Small CNN on all of MNIST), trained once per test run, seeded,
     and left in the cache folder where the app's pages and servers load it from."""
     import keras
 
@@ -40,3 +46,50 @@ def default_trained(mnist, cache_dir):
 
     keras.utils.set_random_seed(0)
     return default_model(mnist, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def tutorial_trained(mnist):
+    """The tutorial MLP on all of MNIST, seeded as the tutorial script's own run is."""
+    import keras
+
+    from deepviz.config import ModelConfig
+    from deepviz.training import train
+
+    keras.utils.set_random_seed(0)
+    return train(ModelConfig(), mnist)
+
+
+@pytest.fixture(scope="session")
+def server(default_trained):
+    """The app, shared by the browser tests. The default model is already in the cache folder,
+    so the Draw page loads it instead of training."""
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")  # Playwright's event loop must be gone before AppTest's tests run
+def browser():
+    try:
+        with chromium() as launched:
+            yield launched
+    except BrowserError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def canvas(monkeypatch):
+    """Call with a drawing (an RGBA array, or None for an empty canvas): the pages' canvas returns it."""
+    def install(image):
+        fake = FakeCanvas(image)
+        monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", types.SimpleNamespace(st_canvas=fake))
+        return fake
+    return install

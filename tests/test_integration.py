@@ -1,18 +1,25 @@
-"""The default model is the tutorial's MLP and must reproduce the tutorial's result."""
+"""The tutorial's MLP, one click away as a preset, must reproduce the tutorial's result; the
+default model must do at least as well on MNIST."""
 
 import pytest
 
-from deepviz.config import ModelConfig
+from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
 
 
-def test_seed_configuration_reaches_tutorial_accuracy_on_full_mnist(default_trained, mnist):
-    assert default_trained.config == ModelConfig()
-    assert default_trained.complete and len(default_trained.history.rows) == 3
-    assert default_trained.history.steps_per_epoch == 1688  # 54,000 images after validation_split 0.1, batch 32
-    assert default_trained.test_accuracy >= 0.97
+def test_seed_configuration_reaches_tutorial_accuracy_on_full_mnist(tutorial_trained):
+    assert tutorial_trained.config == ModelConfig() == PRESETS["Tutorial MLP"]
+    assert tutorial_trained.complete and len(tutorial_trained.history.rows) == 3
+    assert tutorial_trained.history.steps_per_epoch == 1688  # 54,000 images after validation_split 0.1, batch 32
+    assert tutorial_trained.test_accuracy >= 0.97
 
 
-def test_deepviz_training_matches_the_tutorial_script_exactly(default_trained, mnist):
+def test_default_model_is_the_small_cnn_and_beats_the_tutorial_on_mnist(default_trained, tutorial_trained):
+    assert default_trained.config == PRESETS[DEFAULT_MODEL] == PRESETS["Small CNN"]
+    assert default_trained.complete
+    assert default_trained.test_accuracy >= max(0.985, tutorial_trained.test_accuracy)
+
+
+def test_deepviz_training_matches_the_tutorial_script_exactly(tutorial_trained, mnist):
     """The tutorial's own code, run with the same seed, lands on the same test accuracy:
     fused steps and the progress callback change the speed, not the arithmetic."""
     import keras
@@ -28,4 +35,4 @@ def test_deepviz_training_matches_the_tutorial_script_exactly(default_trained, m
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(mnist.x_train / 255.0, mnist.y_train, epochs=3, validation_split=0.1, verbose=0)
     _, tutorial_accuracy = model.evaluate(mnist.x_test / 255.0, mnist.y_test, verbose=0)
-    assert default_trained.test_accuracy == pytest.approx(tutorial_accuracy, abs=0.002)
+    assert tutorial_trained.test_accuracy == pytest.approx(tutorial_accuracy, abs=0.002)

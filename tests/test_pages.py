@@ -1,60 +1,11 @@
 import re
 import subprocess
 import sys
-import types
-from pathlib import Path
 
 import numpy as np
-import pytest
-from PIL import Image
-from streamlit.testing.v1 import AppTest
+from apptest import APP, QUICK, app, drawn, no_errors, open_page
 
 from deepviz.config import PRESETS, ModelConfig
-
-APP = str(Path(__file__).parent.parent / "app.py")
-QUICK = {"images": "1000", "epochs": "1"}  # page tests train on a small subset
-
-
-def app(query=None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    return at.run()
-
-
-def open_page(query, page) -> AppTest:
-    return app(query).switch_page(f"pages/{page}.py").run()
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-class FakeCanvas:
-    """streamlit-drawable-canvas renders only in a browser: stand in for it with a fixed drawing."""
-
-    def __init__(self, image):
-        self.image = image
-        self.calls = []
-
-    def __call__(self, **kwargs):
-        self.calls.append(kwargs)
-        return types.SimpleNamespace(image_data=self.image)
-
-
-@pytest.fixture
-def canvas(monkeypatch):
-    def install(image):
-        fake = FakeCanvas(image)
-        monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", types.SimpleNamespace(st_canvas=fake))
-        return fake
-    return install
-
-
-def drawn(digit: np.ndarray) -> np.ndarray:
-    """An MNIST digit as the canvas would return it: 280x280 RGBA, white on opaque black."""
-    grey = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
-    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
 
 
 def test_home_page_explains_and_links_without_loading_tensorflow():
@@ -175,9 +126,10 @@ def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist
     no_errors(at)
     assert at.metric[0].label == "Prediction" and at.metric[0].value == str(label)
     charts = at.get("plotly_chart")
-    assert len(charts) == 1 + 4 + 4  # probabilities; input, dense1, dense2, output; 4 saliency maps
+    # probabilities; the Small CNN's input, conv1, pool1, conv2, pool2, dense1 and output; 4 saliency maps
+    assert len(charts) == 1 + 7 + 4
     assert at.subheader[-1].value == "Which pixels decided this"
-    assert "default model" in at.caption[0].value
+    assert "default model (the Small CNN)" in at.caption[0].value
 
 
 def test_replaying_training_moves_the_prediction_back_to_random_weights(default_trained, canvas, mnist):
@@ -187,9 +139,10 @@ def test_replaying_training_moves_the_prediction_back_to_random_weights(default_
     canvas(image)
     at = open_page({}, "draw")
     replay = at.select_slider[0]
+    epochs = default_trained.config.epochs
     assert replay.label == "Replay training"
-    assert replay.options == ["before training (random weights)", "after epoch 1", "after epoch 2", "after epoch 3"]
-    assert replay.value == 3 and any(re.fullmatch(r"(over 99\.9%|\d+\.\d%) sure", caption.value) for caption in at.caption)
+    assert replay.options == ["before training (random weights)", *(f"after epoch {n}" for n in range(1, epochs + 1))]
+    assert replay.value == epochs and any(re.fullmatch(r"(over 99\.9%|\d+\.\d%) sure", caption.value) for caption in at.caption)
     trained_view = [chart.proto.spec for chart in at.get("plotly_chart")]
     replay.set_value(0).run()
     no_errors(at)
@@ -199,22 +152,22 @@ def test_replaying_training_moves_the_prediction_back_to_random_weights(default_
     replayed_view = [chart.proto.spec for chart in at.get("plotly_chart")]
     assert len(replayed_view) == len(trained_view)
     changed = [a != b for a, b in zip(replayed_view, trained_view)]
-    # probabilities; the input is the same drawing; every layer and every saliency map follow
-    assert changed == [True, False] + [True] * 3 + [True] * 4
+    # probabilities; the input is the same drawing; all 6 layers and every saliency map follow
+    assert changed == [True, False] + [True] * 6 + [True] * 4
 
 
-def test_draw_page_uses_your_own_cnn_and_shows_its_feature_maps(default_trained, canvas, mnist):
+def test_draw_page_uses_your_own_model_or_the_default_cnn_with_its_feature_maps(default_trained, canvas, mnist):
     canvas(drawn(mnist.x_test[1]))
-    at = open_page(PRESETS["Small CNN"].to_query() | QUICK, "train")
+    at = open_page(PRESETS["Tutorial MLP"].to_query() | QUICK, "train")
     next(b for b in at.button if b.label == "Train").click().run()
     at.switch_page("pages/draw.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"
+    assert len(at.get("plotly_chart")) == 1 + 4 + 4  # input, dense1, dense2, output
+    assert "Conv" not in at.caption[-2].value
+    at.radio[0].set_value("Default model (Small CNN)").run()
     assert len(at.get("plotly_chart")) == 1 + 7 + 4  # input, conv1, pool1, conv2, pool2, dense1, output
     assert "Conv and pooling layers" in at.caption[-2].value
-    at.radio[0].set_value("Default model (tutorial MLP)").run()
-    assert len(at.get("plotly_chart")) == 1 + 4 + 4
-    assert "Conv" not in at.caption[-2].value
     at.switch_page("pages/insights.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"
@@ -275,14 +228,14 @@ def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_
 def test_insights_page_shows_what_a_unit_looks_for(default_trained):
     at = open_page({}, "insights")
     no_errors(at)
-    assert at.selectbox[0].options == ["dense1", "dense2"]
+    assert at.selectbox[0].options == ["conv1", "pool1", "conv2", "pool2", "dense1"]
     charts = len(at.get("plotly_chart"))
-    assert charts == 2 + 4 + 3  # confusions, per digit; 4 layer projections; a unit's weights, top digits, all
-    at.number_input[0].set_value(127).run()
-    at.selectbox[0].set_value("dense2").run()
+    assert charts == 2 + 7 + 3  # confusions, per digit; 7 layer projections; a unit's weights, top digits, all
+    at.number_input[0].set_value(15).run()
+    at.selectbox[0].set_value("conv2").run()
     no_errors(at)
     assert any("reads the layer before it" in info.value for info in at.info)
-    assert at.number_input[0].max == 63 and at.number_input[0].value == 0  # a new layer starts at unit 0
+    assert at.number_input[0].max == 31 and at.number_input[0].value == 0  # a new layer starts at unit 0
 
 
 def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default_trained, canvas, mnist):
@@ -290,7 +243,7 @@ def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default
     no_errors(at)
     assert "Draw a digit on the Draw page" in at.info[0].value
     separability = {metric.label: float(metric.value.rstrip("%")) for metric in at.metric}
-    assert list(separability) == ["pixels", "dense1", "dense2", "output"]
+    assert list(separability) == ["pixels", "conv1", "pool1", "conv2", "pool2", "dense1", "output"]
     assert separability["output"] > separability["pixels"] + 5  # the climb, in percentage points
     canvas(drawn(mnist.x_test[0]))
     at.switch_page("pages/draw.py").run()
@@ -298,7 +251,7 @@ def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default
     no_errors(at)
     assert not any("Draw a digit on the Draw page" in info.value for info in at.info)
     stars = [chart for chart in at.get("plotly_chart") if "your drawing" in chart.proto.spec]
-    assert len(stars) == 4  # the drawing is placed in every layer's picture
+    assert len(stars) == 7  # the drawing is placed in every layer's picture
 
 
 def test_compare_trains_two_networks_and_shows_them_side_by_side(default_trained, canvas, mnist):

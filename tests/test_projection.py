@@ -62,14 +62,14 @@ def test_a_linear_code_separates_and_noise_does_not():
     assert maps.points.shape == (1000, 2) and maps.components.shape == (2, 32)
 
 
-def test_the_tutorial_mlp_separates_the_digits_better_layer_by_layer(default_trained, sample):
+def test_the_tutorial_mlp_separates_the_digits_better_layer_by_layer(tutorial_trained, sample):
     images, labels = sample
-    probe = default_trained.probe
+    probe = tutorial_trained.probe
     started = time.perf_counter()
     projections = project_layers(probe, images, labels)
     seconds = time.perf_counter() - started
     numbers = {p.name: round(p.separability, 3) for p in projections}
-    print(f"MLP (test accuracy {default_trained.test_accuracy:.4f}) in {seconds:.2f}s:", numbers)
+    print(f"MLP (test accuracy {tutorial_trained.test_accuracy:.4f}) in {seconds:.2f}s:", numbers)
     assert [p.name for p in projections] == probe.names
     for projection in projections:
         assert projection.points.shape == (2000, 2)
@@ -84,7 +84,7 @@ def test_the_tutorial_mlp_separates_the_digits_better_layer_by_layer(default_tra
     # The known case: the softmax's argmax is itself a linear read-out of the output
     # layer, so a linear probe does at least as well as the model. The probe is scored on 500
     # held-out digits, a standard error of sqrt(0.97 * 0.03 / 500) = 0.8%: allow three.
-    assert output >= default_trained.test_accuracy - 3 * math.sqrt(0.97 * 0.03 / 500)
+    assert output >= tutorial_trained.test_accuracy - 3 * math.sqrt(0.97 * 0.03 / 500)
     assert pixels < output - 0.05
 
 

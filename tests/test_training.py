@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 
-from deepviz.config import PRESETS, ModelConfig
+from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
 from deepviz.data import Mnist
 from deepviz.store import default_model, load, model_path, save
 from deepviz.training import MAX_SNAPSHOTS, Snapshot, TrainingRun, WeightSnapshots, train
@@ -144,7 +144,7 @@ def test_default_model_is_trained_once_then_loaded(tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(deepviz.store, "train", lambda *a: calls.append(1) or real_train(*a))
     first = default_model(tiny, tmp_path)
     again = default_model(tiny, tmp_path)
-    assert calls == [1] and first.config == again.config == ModelConfig()
+    assert calls == [1] and first.config == again.config == PRESETS[DEFAULT_MODEL]
     assert again.test_accuracy == first.test_accuracy
 
 

@@ -1,0 +1,48 @@
+"""Helpers for the page tests: the app under AppTest, opened on a page with a link's query,
+and a stand-in for the drawing canvas, which renders only in a browser."""
+
+import types
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).parent.parent / "app.py")
+QUICK = {"images": "1000", "epochs": "1"}  # page tests train on a small subset
+
+
+def app(query=None, url=None) -> AppTest:
+    """The app, run once from a link with `query`; `url`: the page's address, as a browser sends it."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query or {})
+    if url:
+        at.context = {"url": url}
+    return at.run()
+
+
+def open_page(query, page, url=None) -> AppTest:
+    return app(query, url).switch_page(f"pages/{page}.py").run()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+class FakeCanvas:
+    """Stands in for streamlit-drawable-canvas with a fixed drawing, and keeps each call's arguments."""
+
+    def __init__(self, image):
+        self.image = image
+        self.calls = []
+
+    def __call__(self, **kwargs):
+        self.calls.append(kwargs)
+        return types.SimpleNamespace(image_data=self.image)
+
+
+def drawn(digit: np.ndarray) -> np.ndarray:
+    """An MNIST digit as the canvas would return it: 280x280 RGBA, white on opaque black."""
+    grey = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
