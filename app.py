@@ -6,12 +6,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 import streamlit as st  # noqa: E402
 
-from pages.common import restore_config, settle_training  # noqa: E402
+from deepviz.lesson import MENU  # noqa: E402
+from pages.common import (  # noqa: E402
+    hidden_groups,
+    projector,
+    restore_config,
+    settle_training,
+    share_popover,
+    sidebar_switches,
+    tour_panel,
+)
 
 
 def main() -> None:
     st.set_page_config(page_title="deepviz", page_icon=":material/neurology:", layout="wide")
     restore_config()
+    if projector():
+        st.set_page_config(initial_sidebar_state="collapsed")
     settle_training()
     page = st.navigation(
         [
@@ -21,8 +32,12 @@ def main() -> None:
             st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
             st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
             st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-        ]
+        ],
+        position="hidden" if MENU in hidden_groups() else "sidebar",  # a lesson link can keep students on one page
     )
+    share_popover(page)
+    sidebar_switches()
+    tour_panel(page)
     page.run()
 
 

@@ -76,3 +76,14 @@ class Probe:
     def __call__(self, image: np.ndarray, weights=None) -> list[LayerActivation]:
         outputs = self.batch(image[np.newaxis], weights=weights)
         return [LayerActivation(name, kind, values[0]) for name, kind, values in zip(self.names, self.kinds, outputs)]
+
+
+def fixed_scales(probe: Probe, images: np.ndarray, percentile: float = 99.5) -> dict[str, float]:
+    """Each hidden layer's top of a fixed colour scale: how active its units get on typical
+    digits (`images`), so that a colour means the same for every drawing. A few values go
+    higher and show at full brightness: the top of all would leave most units dark."""
+    outputs = probe.batch(images)
+    return {
+        name: max(float(np.percentile(values, percentile)), 1e-6)
+        for name, values in zip(probe.names[1:-1], outputs[1:-1])
+    }

@@ -73,10 +73,13 @@ def _heatmap(z, customdata, hovertemplate, zmin, zmax, colorscale=COLOR_SCALE) -
     )
 
 
-def activation_figure(activation: LayerActivation, title: str, height: int = 260) -> go.Figure:
+def activation_figure(activation: LayerActivation, title: str, height: int = 260, top: float | None = None) -> go.Figure:
+    """A layer's heatmap. Its colours run from 0 to the layer's most active unit for this drawing,
+    or to `top`, fixed per layer (see `activations.fixed_scales`), so colours compare across drawings."""
     values = activation.values
     finite = values[np.isfinite(values)]
-    zmin, zmax = min(0.0, float(finite.min())), max(float(finite.max()), 1e-6)
+    zmin = min(0.0, float(finite.min()))
+    zmax = top if top is not None else max(float(finite.max()), 1e-6)
     if activation.kind == "input":
         trace = _heatmap(values, None, "row %{y}, column %{x}: %{z:.2f}", 0.0, 1.0, "Greys_r")
     elif activation.kind == "output":
@@ -284,4 +287,28 @@ def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawin
         # Below the picture, not beside it: a side legend takes half of a narrow column.
         legend={"itemsizing": "constant", "orientation": "h", "y": -0.02, "yanchor": "top", "font": {"size": 11}},
     )
+    return figure
+
+
+PROJECTOR_FONT = 20  # px: readable from the back of a classroom at 1280x720
+PROJECTOR_GROWTH = 1.5  # heatmaps, two to a row instead of four
+ACTIVITY_SCALE = go.Heatmap(colorscale=COLOR_SCALE).colorscale  # as Plotly spells it out on a trace
+
+
+def for_projector(figure: go.Figure) -> go.Figure:
+    """The figure for a room of viewers: large type, and beside every heatmap of activity its
+    colour scale as a legend, from quiet (0) to the top of the layer's scale."""
+    figure.update_layout(font_size=PROJECTOR_FONT, title_font_size=PROJECTOR_FONT)
+    if any(trace.type == "heatmap" for trace in figure.data) and figure.layout.height:
+        figure.update_layout(height=round(figure.layout.height * PROJECTOR_GROWTH))
+    for trace in figure.data:
+        if trace.type == "heatmap" and trace.colorscale == ACTIVITY_SCALE:
+            zmin, zmax = trace.zmin, trace.zmax
+            trace.update(
+                showscale=True,
+                colorbar={
+                    "tickvals": [zmin, zmax], "ticktext": [f"{zmin:.2g} quiet", f"{zmax:.2g} active"],
+                    "thickness": 16, "len": 0.9, "tickfont": {"size": PROJECTOR_FONT - 4},
+                },
+            )
     return figure

@@ -13,21 +13,26 @@ from deepviz.config import (
     Conv,
     Dense,
     Pool,
+    count,
 )
+from deepviz.guide import word
+from deepviz.lesson import NETWORK, TRAINING
 from deepviz.network import count_params, summarize
-from pages.common import config, preload_tensorflow, run_app_first, set_config
+from pages.common import (
+    config,
+    hidden_groups,
+    load_config,
+    preload_tensorflow,
+    run_app_first,
+    set_config,
+)
 
 run_app_first()
 preload_tensorflow()
 
-# Widgets are keyed by this version; a preset, an added or a removed layer bumps it so every
-# widget is drawn afresh from the new configuration instead of keeping its old value.
+# Widgets are keyed by this version; a preset, an added or a removed layer bumps it (see
+# load_config) so every widget is drawn afresh from the new configuration.
 st.session_state.setdefault("build_version", 0)
-
-
-def replace_config(new) -> None:
-    set_config(new)
-    st.session_state.build_version += 1
 
 
 def change_layers(layers: list) -> None:
@@ -36,7 +41,7 @@ def change_layers(layers: list) -> None:
     except ConfigError as error:
         st.session_state.build_error = f"Not changed: {error}."
         return
-    replace_config(new)
+    load_config(new)
 
 
 def add_layer(layer) -> None:
@@ -61,23 +66,27 @@ def with_current(options: list, current) -> list:
 def edit_layer(layer, key: str):
     if isinstance(layer, Dense):
         a, b, c = st.columns(3)
-        units = a.slider("Units", 1, 512, layer.units, key=f"{key}-units", help="How many neurons this layer has.")
+        units = a.slider("Units", 1, 512, layer.units, key=f"{key}-units", help=word("unit"))
         activation = b.selectbox(
             "Activation", ACTIVATIONS, ACTIVATIONS.index(layer.activation), key=f"{key}-act",
-            help="The function each unit applies to its weighted sum.",
+            help=word("activation function"),
         )
         dropout = c.slider(
             "Dropout", 0.0, 0.9, layer.dropout, 0.05, key=f"{key}-drop",
-            help="Fraction of units switched off at random while training, against overfitting.",
+            help=word("dropout"),
         )
         return Dense(units, activation, dropout)
     if isinstance(layer, Conv):
         a, b, c = st.columns(3)
-        filters = a.slider("Filters", 1, 128, layer.filters, key=f"{key}-filters", help="How many patterns it looks for.")
-        kernel = b.select_slider("Kernel size", [1, 3, 5, 7], layer.kernel, key=f"{key}-kernel")
-        activation = c.selectbox("Activation", ACTIVATIONS, ACTIVATIONS.index(layer.activation), key=f"{key}-act")
+        filters = a.slider("Filters", 1, 128, layer.filters, key=f"{key}-filters", help=word("filter"))
+        kernel = b.select_slider(
+            "Kernel size", [1, 3, 5, 7], layer.kernel, key=f"{key}-kernel", help="Each filter's width and height, in pixels."
+        )
+        activation = c.selectbox(
+            "Activation", ACTIVATIONS, ACTIVATIONS.index(layer.activation), key=f"{key}-act", help=word("activation function")
+        )
         return Conv(filters, kernel, activation)
-    size = st.select_slider("Pool size", [2, 3, 4], layer.size, key=f"{key}-size", help="Keeps the strongest value of each size x size patch.")
+    size = st.select_slider("Pool size", [2, 3, 4], layer.size, key=f"{key}-size", help=word("pooling"))
     return Pool(size)
 
 
@@ -89,54 +98,76 @@ version = st.session_state.build_version
 if error := st.session_state.pop("build_error", None):
     st.error(error)
 
-st.write("**Start from a preset**")
-for column, (name, preset) in zip(st.columns(len(PRESETS)), PRESETS.items()):
-    column.button(
-        name, on_click=replace_config, args=(preset,), width="stretch",
-        type="primary" if preset == current else "secondary",
-    )
+hidden = hidden_groups()  # what the lesson link this session opened hides (see deepviz.lesson)
+if NETWORK not in hidden:
+    st.write("**Start from a preset**")
+    for column, (name, preset) in zip(st.columns(len(PRESETS)), PRESETS.items()):
+        column.button(
+            name, on_click=load_config, args=(preset,), width="stretch",
+            type="primary" if preset == current else "secondary",
+        )
 
 editor, summary = st.columns([1, 1], gap="large")
 with editor:
-    st.subheader("Hidden layers")
+    st.subheader("Hidden layers", help=word("layer"))
     st.caption("Input: a 28x28 image. Conv and MaxPool layers come first, then Flatten, then Dense layers; "
                "the output layer (10 digits, softmax) is always last.")
     layers = []
-    for index, layer in enumerate(current.layers):
-        with st.container(border=True):
-            title, remove = st.columns([3, 1])
-            title.markdown(f"**{index + 1}. {layer.describe()}**")
-            remove.button("Remove", key=f"{version}-{index}-remove", on_click=remove_layer, args=(index,))
-            layers.append(edit_layer(layer, f"{version}-{index}"))
-    full = len(current.layers) >= MAX_HIDDEN_LAYERS
-    add_dense, add_conv, add_pool = st.columns(3)
-    add_dense.button("Add Dense layer", on_click=add_layer, args=(Dense(64),), disabled=full, width="stretch")
-    add_conv.button("Add Conv layer", on_click=add_layer, args=(Conv(16, 3),), disabled=full, width="stretch")
-    add_pool.button("Add MaxPool layer", on_click=add_layer, args=(Pool(2),), disabled=full, width="stretch")
-    if full:
-        st.caption(f"At most {MAX_HIDDEN_LAYERS} hidden layers.")
+    if NETWORK in hidden:
+        st.info("Your teacher fixed the network for this lesson.", icon=":material/lock:")
+        layers = list(current.layers)
+        st.markdown("\n".join(f"{index + 1}. {layer.describe()}" for index, layer in enumerate(layers)) or "None.")
+    else:
+        for index, layer in enumerate(current.layers):
+            with st.container(border=True):
+                title, remove = st.columns([3, 1])
+                title.markdown(f"**{index + 1}. {layer.describe()}**")
+                remove.button("Remove", key=f"{version}-{index}-remove", on_click=remove_layer, args=(index,))
+                layers.append(edit_layer(layer, f"{version}-{index}"))
+        full = len(current.layers) >= MAX_HIDDEN_LAYERS
+        add_dense, add_conv, add_pool = st.columns(3)
+        add_dense.button("Add Dense layer", on_click=add_layer, args=(Dense(64),), disabled=full, width="stretch")
+        add_conv.button("Add Conv layer", on_click=add_layer, args=(Conv(16, 3),), disabled=full, width="stretch")
+        add_pool.button("Add MaxPool layer", on_click=add_layer, args=(Pool(2),), disabled=full, width="stretch")
+        if full:
+            st.caption(f"At most {MAX_HIDDEN_LAYERS} hidden layers.")
 
-    st.subheader("Training")
-    a, b = st.columns(2)
-    optimizer = a.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(current.optimizer), key=f"{version}-opt")
-    learning_rate = b.select_slider(
-        "Learning rate", with_current([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0], current.learning_rate),
-        current.learning_rate, key=f"{version}-lr", help="How big a step each update takes.",
-    )
-    batch_size = a.select_slider(
-        "Batch size", with_current([8, 16, 32, 64, 128, 256, 512, 1024], current.batch_size),
-        current.batch_size, key=f"{version}-batch", help="Images per weight update.",
-    )
-    epochs = b.slider("Epochs", 1, max(20, current.epochs), current.epochs, key=f"{version}-epochs",
-                      help="Passes over the training images.")
-    validation_split = a.slider(
-        "Validation split", 0.0, 0.5, current.validation_split, 0.05, key=f"{version}-val",
-        help="Share of training images held back to check for overfitting.",
-    )
-    train_images = b.slider(
-        "Training images", min(1000, current.train_images), MNIST_TRAIN_IMAGES, current.train_images, 1000,
-        key=f"{version}-images", help="Fewer images train faster, and less well.",
-    )
+    st.subheader("Training", help="Training shows the network the training images, batch by batch, and nudges "
+                 "its weights after each batch so that its answers get a little less wrong.")
+    if TRAINING in hidden:
+        st.info("Your teacher fixed the training settings for this lesson.", icon=":material/lock:")
+        st.caption(
+            f"{current.optimizer}, learning rate {current.learning_rate:g}, batch size {current.batch_size}, "
+            f"{count(current.epochs, 'epoch')}, {current.validation_split:.0%} held back for validation, "
+            f"{current.train_images:,} training images."
+        )
+        optimizer, learning_rate, batch_size = current.optimizer, current.learning_rate, current.batch_size
+        epochs, validation_split, train_images = current.epochs, current.validation_split, current.train_images
+    else:
+        a, b = st.columns(2)
+        optimizer = a.selectbox(
+            "Optimizer", OPTIMIZERS, OPTIMIZERS.index(current.optimizer), key=f"{version}-opt",
+            help="The recipe for changing the weights after each batch: adam and rmsprop adapt each "
+            "weight's step as they learn (adam is a safe choice); sgd takes plain steps of the learning rate.",
+        )
+        learning_rate = b.select_slider(
+            "Learning rate", with_current([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0], current.learning_rate),
+            current.learning_rate, key=f"{version}-lr", help=word("learning rate"),
+        )
+        batch_size = a.select_slider(
+            "Batch size", with_current([8, 16, 32, 64, 128, 256, 512, 1024], current.batch_size),
+            current.batch_size, key=f"{version}-batch", help=word("batch"),
+        )
+        epochs = b.slider("Epochs", 1, max(20, current.epochs), current.epochs, key=f"{version}-epochs",
+                          help=word("epoch"))
+        validation_split = a.slider(
+            "Validation split", 0.0, 0.5, current.validation_split, 0.05, key=f"{version}-val",
+            help=word("validation"),
+        )
+        train_images = b.slider(
+            "Training images", min(1000, current.train_images), MNIST_TRAIN_IMAGES, current.train_images, 1000,
+            key=f"{version}-images", help="Fewer images train faster, and less well.",
+        )
 
 try:
     edited = replace(

@@ -7,7 +7,18 @@ import threading
 
 import streamlit as st
 
-from deepviz.config import ModelConfig
+from deepviz.config import DEFAULT_MODEL, ModelConfig
+from deepviz.guide import TOUR, TUTORIAL
+from deepviz.lesson import (
+    HIDEABLE,
+    MENU,
+    app_root,
+    is_local,
+    lesson_query,
+    lesson_url,
+    qr_png,
+    read_lesson,
+)
 
 
 def run_app_first() -> None:
@@ -63,7 +74,22 @@ def projections(key: str, _trained):
     return project_layers(_trained.probe, test.scaled(test.x_test[sample]), test.y_test[sample])
 
 
-@st.cache_resource(show_spinner="Training the default model (the tutorial MLP) once; about 15 seconds...")
+@st.cache_data(max_entries=8, show_spinner=False)
+def fixed_scales(key: str, _trained) -> dict[str, float]:
+    """Per model (`key` names it): each hidden layer's fixed colour scale, from 500 test digits."""
+    from deepviz.activations import fixed_scales
+
+    test = mnist()
+    return fixed_scales(_trained.probe, test.scaled(test.x_test[:500]))
+
+
+def layer_tops(trained) -> dict[str, float]:
+    """The top of each layer's colour scale: fixed in projector mode, so that a room watching
+    sees a unit brighten or fade as the drawing changes; else none, each drawing's own range."""
+    return fixed_scales(trained.key, trained) if projector() else {}
+
+
+@st.cache_resource(show_spinner=f"Training the default model (the {DEFAULT_MODEL}) once: a minute or two...")
 def default_model():
     """Shared by every session, and never trained further: each user's own model lives in their session."""
     from deepviz.store import default_model
@@ -77,10 +103,10 @@ def pick_model():
     if own is None:
         data_banner(mnist())
         trained = default_model()
-        st.caption(f"Using the default model (the tutorial MLP), {trained.label}. Train your own on the Train page.")
+        st.caption(f"Using the default model (the {DEFAULT_MODEL}), {trained.label}. Train your own on the Train page.")
         return trained
     choice = st.radio(
-        "Model", ["Your model", "Default model (tutorial MLP)"], horizontal=True,
+        "Model", ["Your model", f"Default model ({DEFAULT_MODEL})"], horizontal=True,
         help=f"Your model is {own.label}.",
     )
     return own if choice == "Your model" else default_model()
@@ -96,20 +122,73 @@ def set_config(new: ModelConfig) -> None:
     share(new)
 
 
+def load_config(new: ModelConfig) -> None:
+    """Set a whole new configuration (a preset, a layer added or removed): the Build page's
+    widgets are keyed by `build_version`, so bumping it draws them afresh from `new`."""
+    set_config(new)
+    st.session_state.build_version = st.session_state.get("build_version", 0) + 1
+
+
 def share(current: ModelConfig) -> None:
-    """Keep the address bar a link to this configuration."""
-    query = current.to_query()
+    """Keep the address bar a link to this configuration, keeping the lesson link's `hide`
+    and projector mode, so a reload (or the link copied from the address bar) keeps them."""
+    query = lesson_query(current, hidden_groups(), projector())
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
 
 
 def restore_config() -> None:
-    """A session starts from the configuration in the link it was opened with."""
+    """A session starts from the configuration in the link it was opened with, and keeps
+    hiding the controls that link hides (see deepviz.lesson) for as long as it lasts."""
     if "config" not in st.session_state:
-        st.session_state.config, st.session_state.link_problems = ModelConfig.from_query(st.query_params.to_dict())
+        lesson = read_lesson(st.query_params.to_dict())
+        st.session_state.config, st.session_state.lesson_hidden = lesson.config, lesson.hidden
+        st.session_state.projector, st.session_state.link_problems = lesson.projector, lesson.problems
     for problem in st.session_state.link_problems:
         st.warning(problem, icon=":material/link:")
     share(config())
+
+
+def hidden_groups() -> frozenset[str]:
+    """The control groups the session's lesson link hides: names from deepviz.lesson.HIDEABLE."""
+    return st.session_state.get("lesson_hidden", frozenset())
+
+
+def share_popover(page) -> None:
+    """The Share control, in the sidebar of every page (`page`: the one st.navigation picked):
+    a lesson link to this page and configuration, hiding what the teacher ticks, and its QR code.
+
+    Not drawn when the session's link hides the page menu. Such a link is a student's: it
+    keeps them on the lesson's page with only what they need; a Share control there would
+    be one more thing to click, and would hand out links as if from the teacher (with the
+    controls the teacher hid shown again, if unticked). A teacher who wants to share again
+    opens the app without `hide=menu`."""
+    if MENU in hidden_groups():
+        return
+    with st.sidebar.popover("Share", icon=":material/share:", width="stretch"):
+        hidden = st.multiselect(
+            "Hide for students", list(HIDEABLE), default=sorted(hidden_groups(), key=list(HIDEABLE).index),
+            format_func=HIDEABLE.get, key="share_hide", placeholder="Nothing: students see every control",
+            help="What students who open the link will not see. Anyone can still edit the address bar: "
+            "this keeps a lesson focused, it does not lock anything.",
+        )
+        root = app_root(st.context.url, page.url_path)
+        url = lesson_url(root or "", page.url_path, config(), hidden)
+        st.code(url, language=None, wrap_lines=True)
+        # No st.caption or st.markdown here: the sidebar comes after the page in AppTest's
+        # element lists, and page tests read the page's last captions and markdown.
+        if root is None:
+            st.info("Could not read this app's address: put it in front of this link before sharing it.")
+            return
+        if is_local(root):
+            st.warning("This address works on this computer only: for students' phones, "
+                       "open the app through its network address first.", icon=":material/wifi_off:")
+        st.image(qr_png(url), width=260, alt="QR code of the lesson link",
+                 caption="Give students the link, or show them this code to scan with a phone: "
+                 "they get this page and this network, without the controls you hid.")
+
+
+STOP_HELP = "Stop training now. The network keeps what it has learned so far, labelled as partly trained."
 
 
 def train_into(slot: str, current: ModelConfig, data, report) -> None:
@@ -117,7 +196,9 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
 
     Clicking Stop (or leaving the page) interrupts `fit` at its next progress report;
     settle_training then keeps the partly trained model, labelled as such."""
-    from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
+    from deepviz.training import (
+        TrainingRun,  # TensorFlow loads in seconds: after the page shows progress
+    )
 
     run = TrainingRun(current, data)
     st.session_state.training = (run, slot)
@@ -151,6 +232,34 @@ def settle_training(run=None) -> None:
         del st.session_state.training
 
 
+# Measured: MNIST's test digits carry 104 units of ink on average; real pen digits drawn over
+# two thirds of the canvas carry 84 at a 20 px stroke, 109 at 28, 130 at 36.
+STROKE_WIDTH = 28
+
+
+# The toolbar lives in the component's shadow root, out of the page's CSS: put a rule into
+# every canvas's root, now and whenever Streamlit mounts one. Static code, never user content.
+HIDE_CANVAS_TOOLBAR = """<script>
+(() => {
+  if (window.deepvizHideToolbars) return;
+  const rule = ".dc-toolbar { display: none !important; }";
+  window.deepvizHideToolbars = () => {
+    for (const host of document.querySelectorAll("[data-testid=stBidiComponentIsolated]")) {
+      const root = host.shadowRoot;
+      if (root && !root.querySelector(":scope > style.deepviz")) {
+        const style = document.createElement("style");
+        style.className = "deepviz";
+        style.textContent = rule;
+        root.appendChild(style);
+      }
+    }
+  };
+  new MutationObserver(window.deepvizHideToolbars).observe(document.body, {childList: true, subtree: true});
+  window.deepvizHideToolbars();
+})();
+</script>"""
+
+
 def drawing_pad(page: str):
     """A canvas with a stroke-width slider and a Clear button; returns the canvas's RGBA image or None.
 
@@ -159,7 +268,19 @@ def drawing_pad(page: str):
 
     version = f"{page}_canvas_version"
     st.session_state.setdefault(version, 0)
-    stroke = st.slider("Stroke width", 5, 40, 20, help="Thicker strokes look more like MNIST's pen.")
+    stroke = st.slider(
+        "Stroke width", 5, 40, STROKE_WIDTH, key=f"{page}-stroke",
+        help="How thick your pen is. The default gives a digit that fills two thirds of the square "
+        "as much ink as MNIST's digits have; much thinner or thicker, and the network reads less well.",
+    )
+    # On a touch screen a finger on the pad must never scroll the page, and must draw wherever
+    # it lands. The canvas component's toolbar (undo, redo, reset, edit, download) is in the way
+    # of both: invisible until a mouse hovers, it lies over the canvas's top right, where it
+    # swallows the start of a stroke (always, on a screen that cannot hover) and lets the page
+    # scroll. Clear is all a class needs, so the toolbar goes; and since a browser applies every
+    # ancestor's touch-action, the rule on the pad's container holds even if the script cannot run.
+    # (The script that hides the toolbar runs on every page: see sidebar_switches.)
+    st.html(f"<style>[class*='st-key-{page}-canvas-'] {{ touch-action: none; }}</style>")
     canvas = st_canvas(
         stroke_width=stroke,
         stroke_color="#FFFFFF",
@@ -174,7 +295,7 @@ def drawing_pad(page: str):
     def clear() -> None:
         st.session_state[version] += 1  # a new key gives a fresh, empty canvas
 
-    st.button("Clear", on_click=clear, icon=":material/ink_eraser:")
+    st.button("Clear", on_click=clear, icon=":material/ink_eraser:", help="Wipe the square to draw another digit.")
     return canvas.image_data
 
 
@@ -195,3 +316,98 @@ def sure(probability: float) -> str:
 def data_banner(data) -> None:
     if data.notes:
         st.warning("  \n".join(data.notes), icon=":material/dataset:")
+
+
+# Projector mode: large type and the most contrast a projector can give (pure white on pure
+# black), and no small print: captions, help icons and the stroke-width slider are for the
+# teacher's own screen, who says what they explain. Static CSS only, never user content.
+PROJECTOR_CSS = """<style>
+html { font-size: max(24px, 1.4vw); }
+.stApp, [data-testid="stHeader"] { background-color: #000000; }
+[data-testid="stMainBlockContainer"] { padding-top: 3rem; }
+.stApp p, .stApp label, .stApp li, .stApp h1, .stApp h2, .stApp h3, .stApp [data-testid="stMetricValue"] { color: #ffffff; }
+[data-testid="stMetricValue"] { font-size: 4rem; }
+[data-testid="stCaptionContainer"], [data-testid="stTooltipIcon"], [data-testid="stHeaderActionElements"],
+.st-key-draw-stroke, .st-key-compare-stroke { display: none; }
+</style>"""
+
+
+def projector() -> bool:
+    return bool(st.session_state.get("projector"))
+
+
+def sidebar_switches() -> None:
+    """Projector mode and the guided tour, on every page."""
+    st.sidebar.toggle(
+        "Projector mode", key="projector", on_change=lambda: share(config()),
+        help="For the back of a classroom: large type, high contrast, colour legends on every "
+        "heatmap, no small print, sidebar folded away. The address bar keeps it (projector=1).",
+    )
+    if touring():
+        st.sidebar.button("End the guided tour", key="tour-end", on_click=end_tour, icon=":material/tour:", width="stretch")
+    else:
+        st.sidebar.button(
+            "Take the guided tour", key="tour-start", on_click=start_tour, icon=":material/tour:", width="stretch",
+            help="Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare.",
+        )
+    if projector():
+        st.html(PROJECTOR_CSS)
+    # Here, not with the canvas: a page's fragments cannot write to the sidebar.
+    st.sidebar.html(HIDE_CANVAS_TOOLBAR, unsafe_allow_javascript=True)
+
+
+def touring() -> bool:
+    return st.session_state.get("tour_step") is not None
+
+
+def start_tour() -> None:
+    st.session_state.tour_step = 0
+
+
+def end_tour() -> None:
+    st.session_state.tour_step = None
+
+
+def page_file(path: str) -> str:
+    return f"pages/{path or 'home'}.py"
+
+
+def tour_panel(page) -> None:
+    """While the guided tour is on, its current step above the page (`page`: the one
+    st.navigation picked): what to do, a way to that step's page, and Back and Next."""
+    if not touring():
+        return
+    index = st.session_state.tour_step
+    step = TOUR[index]
+    done = step.done is not None and step.done(st.session_state)
+    with st.container(border=True, key="tour-panel"):
+        tick = " :green[:material/check_circle: done]" if done else ""
+        st.markdown(f"**Guided tour, step {index + 1} of {len(TOUR)}: {step.title}**{tick}")
+        st.markdown(step.text)
+        if index == 0 and config().layers != TUTORIAL.layers:
+            st.button("Set up the tutorial network", on_click=load_config, args=(TUTORIAL,), icon=":material/restart_alt:")
+        if page.url_path != step.page:
+            st.page_link(page_file(step.page), label=f"Go to the {step.page.capitalize()} page", icon=":material/arrow_forward:")
+        back, forward, end = st.columns(3)
+        if back.button("Back", disabled=index == 0, icon=":material/arrow_back:", width="stretch"):
+            go_to_step(index - 1)
+        if index == len(TOUR) - 1:
+            forward.button("Finish", on_click=end_tour, type="primary", icon=":material/flag:", width="stretch")
+        elif forward.button(
+            "Next", type="primary" if done or step.done is None else "secondary",
+            icon=":material/arrow_forward:", width="stretch",
+        ):
+            go_to_step(index + 1)
+        end.button("End the tour", on_click=end_tour, width="stretch")
+
+
+def go_to_step(index: int) -> None:
+    st.session_state.tour_step = index
+    st.switch_page(page_file(TOUR[index].page))
+
+
+def plot(figure, where=st) -> None:
+    """A Plotly chart, enlarged and with colour legends in projector mode."""
+    from deepviz.figures import for_projector
+
+    where.plotly_chart(for_projector(figure) if projector() else figure)

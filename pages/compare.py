@@ -7,11 +7,14 @@ from deepviz.figures import activation_figure, comparison_figure, probability_fi
 from deepviz.network import count_params
 from deepviz.preprocess import prepare
 from pages.common import (
+    STOP_HELP,
     config,
     data_banner,
     drawing_pad,
     layer_titles,
+    layer_tops,
     mnist,
+    plot,
     preload_tensorflow,
     progress_text,
     run_app_first,
@@ -43,7 +46,11 @@ def choose(side: str):
     options = [*([TRAINED] if own else []), BUILT, *PRESETS]
     # A trained model and the Build page's network are "before" and "after" a change: compare those first.
     default = (TRAINED, BUILT)[SIDES.index(side)] if own else (BUILT, "Shallow net")[SIDES.index(side)]
-    start = st.selectbox("Start from", options, index=options.index(default), key=f"compare_start_{side}")
+    start = st.selectbox(
+        "Start from", options, index=options.index(default), key=f"compare_start_{side}",
+        help="A network you trained (used as it is), the one set on the Build page, or a preset. "
+        "You can change its layers below.",
+    )
     if start == TRAINED:
         st.caption(f"{own.config.describe()} · {own.label}. Used as it is: not trained again.")
         return own.config, own
@@ -62,7 +69,7 @@ def choose(side: str):
 
 
 def train_both(chosen: dict, data) -> None:
-    st.button("Stop", icon=":material/stop:")
+    st.button("Stop", icon=":material/stop:", help=STOP_HELP)
     for side in SIDES:
         st.session_state.pop(f"compared_{side}", None)
     bars = {side: st.progress(0.0, text=f"Network {side}: waiting") for side, (_, own) in chosen.items() if own is None}
@@ -77,14 +84,14 @@ def train_both(chosen: dict, data) -> None:
         def report(history, side=side):
             histories[f"Network {side}"] = history
             bars[side].progress(history.fraction, text=f"Network {side}: {progress_text(history)}")
-            chart.plotly_chart(comparison_figure(histories))
+            plot(comparison_figure(histories), chart)
 
         train_into(f"compared_{side}", current, data, report)
 
 
 def verdict(results: dict) -> str:
     """The difference in accuracy, as numbers of test digits a class can picture."""
-    (a, first), (b, second) = results.items()
+    (a, first), (b, _) = results.items()
     tests = len(first.evaluation.labels)
     wrong = {side: trained.evaluation.misread for side, trained in results.items()}
     better, worse = (a, b) if wrong[a] <= wrong[b] else (b, a)
@@ -133,20 +140,22 @@ def same_drawing(results: dict) -> None:
         digit = int(np.argmax(probabilities))
         column.metric(f"Network {side} reads", digit)
         column.caption(f"{sure(probabilities[digit])} sure")
-        column.plotly_chart(probability_figure(probabilities, height=220))
+        plot(probability_figure(probabilities, height=220), column)
 
     st.caption(
         "Each network's hidden layers, first at the top, and its output at the bottom. Brighter "
         "means more active. A deeper network has more rows: more steps to turn strokes into a digit."
     )
     titles = {side: layer_titles(trained.config) for side, trained in results.items()}
+    tops = {side: layer_tops(trained) for side, trained in results.items()}
     # Hidden layers from the top, blanks under the shallower network, so the outputs line up.
     deepest = max(len(activations) for activations in layers.values())
     columns = {side: [*a[1:-1], *[None] * (deepest - len(a)), a[-1]] for side, a in layers.items()}
     for row in zip(*columns.values()):
         for column, side, activation in zip(st.columns(len(row)), columns, row):
             if activation is not None:
-                column.plotly_chart(activation_figure(activation, f"{side} · {titles[side][activation.name]}"))
+                title, top = f"{side} · {titles[side][activation.name]}", tops[side].get(activation.name)
+                plot(activation_figure(activation, title, top=top), column)
 
 
 st.title("Compare two networks")
@@ -168,7 +177,10 @@ st.caption(
 )
 ready = all(chosen.values())
 to_train = ready and any(own is None for _, own in chosen.values())
-if st.button("Train and compare", type="primary", icon=":material/compare_arrows:", disabled=not to_train):
+if st.button(
+    "Train and compare", type="primary", icon=":material/compare_arrows:", disabled=not to_train,
+    help="Train each network not yet trained, one after the other, with the same settings.",
+):
     train_both(chosen, data)
     st.rerun()  # show the results on their own, without the live progress above them
 
@@ -184,7 +196,7 @@ else:
     if len(results) == len(SIDES):
         st.markdown(verdict(results))
     st.dataframe(comparison_table(results), width="stretch")
-    st.plotly_chart(comparison_figure({f"Network {side}": trained.history for side, trained in results.items()}))
+    plot(comparison_figure({f"Network {side}": trained.history for side, trained in results.items()}))
     st.caption(
         "Solid lines: validation, on images held back from training. Faint lines: the training "
         "batches. A network whose training accuracy keeps rising while validation stalls is "

@@ -2,14 +2,26 @@ import numpy as np
 import streamlit as st
 
 from deepviz.figures import activation_figure, overlay_figure, probability_figure
+from deepviz.guide import word
 from deepviz.preprocess import Steps, prepare
 from deepviz.saliency import top_two
-from pages.common import drawing_pad, layer_titles, pick_model, preload_tensorflow, run_app_first, sure
+from pages.common import (
+    drawing_pad,
+    layer_titles,
+    layer_tops,
+    pick_model,
+    plot,
+    preload_tensorflow,
+    projector,
+    run_app_first,
+    sure,
+)
 
 run_app_first()
 preload_tensorflow()
 
 LAYERS_PER_ROW = 4
+PROJECTED_PER_ROW = 2  # in projector mode: bigger heatmaps, with their colour legends beside them
 
 
 def replay_training(snapshots):
@@ -19,7 +31,7 @@ def replay_training(snapshots):
     last = len(snapshots) - 1
     at = st.select_slider(
         "Replay training", range(len(snapshots)), value=last, format_func=lambda i: snapshots[i].label,
-        help="The network's weights were kept before training and after each epoch.",
+        help=f"The network's weights were kept before training and after each epoch. {word('epoch')}",
     )
     st.caption(
         "Slide back to watch this network learn: with random weights its answer is a guess; "
@@ -56,7 +68,7 @@ def draw_and_explain(trained) -> None:
     with prediction:
         st.metric("Prediction", digit, help="The digit with the highest output score.")
         st.caption(f"{sure(probabilities[digit])} sure" + ("" if replayed is None else f", {replayed.label}"))
-        st.plotly_chart(probability_figure(probabilities, height=240))
+        plot(probability_figure(probabilities, height=240))
 
     with preparation:
         st.caption(
@@ -71,7 +83,7 @@ def draw_and_explain(trained) -> None:
         for column, (caption, image) in zip(st.columns(len(stages)), stages):
             column.image(image, caption=f"{caption}, {image.shape[0]}x{image.shape[1]}", clamp=True, width="stretch")
 
-    st.subheader("Layer by layer: from pixels to a decision")
+    st.subheader("Layer by layer: from pixels to a decision", help=f"{word('layer')}\n\n{word('activation')}")
     st.caption(
         "First, your drawing as the network receives it: cropped, scaled to 20 pixels and centred "
         "in 28x28, the way MNIST's digits were made. Then each layer: every square is one unit (a "
@@ -79,12 +91,13 @@ def draw_and_explain(trained) -> None:
         + (" Conv and pooling layers show one small map per filter." if trained.config.has_conv else "")
         + " Hover a cell for its unit number and value."
     )
-    titles = layer_titles(trained.config)
-    for start in range(0, len(activations), LAYERS_PER_ROW):
-        row = activations[start : start + LAYERS_PER_ROW]
-        for column, activation in zip(st.columns(LAYERS_PER_ROW), row):
+    titles, tops = layer_titles(trained.config), layer_tops(trained)
+    per_row = PROJECTED_PER_ROW if projector() else LAYERS_PER_ROW
+    for start in range(0, len(activations), per_row):
+        row = activations[start : start + per_row]
+        for column, activation in zip(st.columns(per_row), row):
             with column:
-                st.plotly_chart(activation_figure(activation, titles.get(activation.name, activation.name)))
+                plot(activation_figure(activation, titles.get(activation.name, activation.name), top=tops.get(activation.name)))
 
     st.subheader("Which pixels decided this")
     st.caption(
@@ -104,7 +117,7 @@ def draw_and_explain(trained) -> None:
         (f"Occlusion: covering lowers {runner_up}", np.maximum(saliency.occlusion(image, runner_up, weights=weights), 0)),
     )
     for column, (title, heat) in zip(st.columns(len(maps)), maps):
-        column.plotly_chart(overlay_figure(prepared.image, heat, title))
+        plot(overlay_figure(prepared.image, heat, title), column)
 
 
 st.title("Draw a digit")

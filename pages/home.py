@@ -1,6 +1,8 @@
 import streamlit as st
 
-from pages.common import run_app_first
+from deepviz.config import DEFAULT_MODEL
+from deepviz.guide import WORDS
+from pages.common import run_app_first, start_tour
 
 run_app_first()
 
@@ -22,7 +24,13 @@ st.page_link("pages/train.py", label="**Train** it and watch loss and accuracy c
 st.page_link("pages/draw.py", label="**Draw** a digit and see each layer's activations", icon=":material/draw:")
 st.page_link("pages/insights.py", label="**Insights**: what each layer has learned, and where the model goes wrong", icon=":material/insights:")
 st.page_link("pages/compare.py", label="**Compare** two networks: curves, accuracy and layers side by side", icon=":material/compare_arrows:")
-st.caption(
-    "New here? Go straight to Draw: a ready-trained copy of the tutorial network "
-    "(two hidden layers of 128 and 64 units) is waiting there."
+st.button(
+    "Take the guided tour", key="tour-home", on_click=start_tour, type="primary", icon=":material/tour:",
+    help="Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare.",
 )
+st.caption(
+    f"In a hurry? Go straight to Draw: a ready-trained network (the {DEFAULT_MODEL}, which reads "
+    "hand-drawn digits best) is waiting there."
+)
+with st.expander("Words you will meet", icon=":material/menu_book:"):
+    st.markdown("\n".join(f"- **{name.capitalize()}**: {meaning}" for name, meaning in WORDS.items()))

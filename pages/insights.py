@@ -1,10 +1,18 @@
 import streamlit as st
 
-from deepviz.figures import confusion_figure, digits_figure, per_class_figure, projection_figure, weights_figure
+from deepviz.figures import (
+    confusion_figure,
+    digits_figure,
+    per_class_figure,
+    projection_figure,
+    weights_figure,
+)
+from deepviz.guide import word
 from deepviz.units import first_layer_templates, top_images
 from pages.common import (
     mnist,
     pick_model,
+    plot,
     preload_tensorflow,
     projections,
     run_app_first,
@@ -42,9 +50,7 @@ def patterns_building_up(trained) -> None:
         row = list(enumerate(layers))[start : start + PROJECTIONS_PER_ROW]
         for column, (index, layer) in zip(st.columns(PROJECTIONS_PER_ROW), row):
             star = None if placed is None else layer.place(placed[index])
-            column.plotly_chart(
-                projection_figure(layer.points, layer.labels, f"{layer.name}: {layer.separability:.0%}", star)
-            )
+            plot(projection_figure(layer.points, layer.labels, f"{layer.name}: {layer.separability:.0%}", star), column)
 
 
 @st.fragment
@@ -58,21 +64,21 @@ def what_units_look_for(trained, test) -> None:
     first, templates = first_layer_templates(trained.model)
     strengths = unit_strengths(trained.key, trained)
     layer_column, unit_column = st.columns(2)
-    layer = layer_column.selectbox("Layer", list(strengths), help="Hidden layers, from the input onwards.")
+    layer = layer_column.selectbox("Layer", list(strengths), help=word("layer"))
     unit = unit_column.number_input(
-        "Unit", 0, strengths[layer].shape[1] - 1, 0, help="The unit's number, as the Draw page's heatmaps show on hover."
+        "Unit", 0, strengths[layer].shape[1] - 1, 0, help=f"{word('unit')} Its number is the one the Draw page's heatmaps show on hover."
     )
     weights, digits = st.columns(2)
     with weights:
         if layer == first:
-            st.plotly_chart(weights_figure(templates[unit : unit + 1], f"{layer}, unit {unit}: its weights"))
+            plot(weights_figure(templates[unit : unit + 1], f"{layer}, unit {unit}: its weights"))
         else:
             st.info(f"{layer} reads the layer before it, not pixels: its top digits show what it responds to.")
     with digits:
         best = top_images(strengths[layer], unit)
-        st.plotly_chart(digits_figure(test.x_test[best], f"The {len(best)} test digits that excite it most"))
+        plot(digits_figure(test.x_test[best], f"The {len(best)} test digits that excite it most"))
     st.subheader(f"Every unit of {first}, the first layer")
-    st.plotly_chart(weights_figure(templates, f"{len(templates)} weight templates", height=420))
+    plot(weights_figure(templates, f"{len(templates)} weight templates", height=420))
 
 st.title("Insights")
 trained = pick_model()
@@ -91,11 +97,11 @@ with matrix:
         "Each row is the true digit, each column the network's answer. The diagonal counts the "
         "right answers; the coloured squares off it are mistakes, brighter for more of them."
     )
-    st.plotly_chart(confusion_figure(result.confusion))
+    plot(confusion_figure(result.confusion))
 with classes:
     st.subheader("Accuracy per digit")
     st.caption("Some digits are harder than others; the hardest is highlighted.")
-    st.plotly_chart(per_class_figure(result.per_class_accuracy))
+    plot(per_class_figure(result.per_class_accuracy))
 
 st.subheader("Its most confident mistakes")
 st.caption(

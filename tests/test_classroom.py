@@ -1,0 +1,169 @@
+"""In front of a class: projector mode, the guided tour, and the explanations beside controls."""
+
+from apptest import QUICK, drawn, no_errors, open_page
+
+from deepviz.config import PRESETS
+from deepviz.guide import TOUR, TUTORIAL, WORDS, added_a_layer, compared, trained_tutorial
+
+# Projector mode
+
+
+def heatmaps(at) -> list[dict]:
+    """The activity heatmaps (Cividis) of the page's charts, as Plotly traces."""
+    import json
+
+    traces = [trace for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]]
+    return [trace for trace in traces if trace["type"] == "heatmap" and trace.get("zmax") and "colorbar" in trace]
+
+
+def test_a_projector_link_opens_projector_mode_and_keeps_it_in_the_address(default_trained, canvas, mnist):
+    canvas(drawn(mnist.x_test[0]))
+    at = open_page({"projector": "1"}, "draw")
+    no_errors(at)
+    assert at.toggle(key="projector").value is True
+    assert at.query_params["projector"] == "1"
+    styles = [element for element in at.get("html") if "font-size" in element.proto.body]
+    assert len(styles) == 1 and "stCaptionContainer" in styles[0].proto.body
+    legends = heatmaps(at)
+    # conv1, pool1, conv2, pool2 and dense1 on their fixed scales, and the output's 0 to 1
+    assert len(legends) == 6
+    assert all(trace["colorbar"]["ticktext"][0].endswith("quiet") for trace in legends)
+
+
+def test_projector_mode_fixes_each_layers_colour_scale_across_drawings(default_trained, canvas, mnist):
+    tops = []
+    for digit in (mnist.x_test[0], mnist.x_test[1]):
+        canvas(drawn(digit))
+        at = open_page({"projector": "1"}, "draw")
+        tops.append([trace["zmax"] for trace in heatmaps(at)])
+    assert tops[0] == tops[1]
+    canvas(drawn(mnist.x_test[0]))
+    at = open_page({}, "draw")
+    assert not heatmaps(at)  # no legends outside projector mode, and each drawing's own range
+
+
+def test_the_switch_turns_projector_mode_on_and_off(default_trained):
+    at = open_page({}, "home")
+    assert "projector" not in at.query_params
+    at.toggle(key="projector").set_value(True).run()
+    no_errors(at)
+    assert at.query_params["projector"] == "1"
+    assert any("font-size" in element.proto.body for element in at.get("html"))
+    at.toggle(key="projector").set_value(False).run()
+    assert "projector" not in at.query_params
+    assert not any("font-size" in element.proto.body for element in at.get("html"))
+
+
+def test_a_garbled_projector_value_is_reported_and_ignored():
+    at = open_page({"projector": "loud"}, "home")
+    no_errors(at)
+    assert at.toggle(key="projector").value is False
+    assert any("projector='loud'" in warning.value for warning in at.warning)
+
+
+# Guidance
+
+
+def test_every_control_of_the_build_page_explains_itself():
+    at = open_page(PRESETS["Small CNN"].to_query(), "build")
+    no_errors(at)
+    controls = [*at.slider, *at.select_slider, *at.selectbox]
+    assert controls and all(control.help for control in controls), [c.label for c in controls if not c.help]
+    helps = {control.label: control.help for control in controls}
+    assert helps["Units"] == WORDS["unit"] and helps["Epochs"] == WORDS["epoch"]
+    assert helps["Filters"] == WORDS["filter"] and helps["Validation split"] == WORDS["validation"]
+
+
+def test_the_home_page_lists_the_words_it_uses():
+    at = open_page({}, "home")
+    words = at.expander[0]
+    assert words.label == "Words you will meet"
+    text = words.markdown[0].value
+    assert all(f"**{name.capitalize()}**" in text for name in WORDS)
+    for name in ("layer", "unit", "activation", "epoch", "overfitting"):
+        assert name in WORDS
+
+
+# The guided tour
+
+
+def tour_step(at) -> str:
+    """The tour panel's heading: which step, and whether it is done."""
+    return next(m.value for m in at.markdown if m.value.startswith("**Guided tour, step"))
+
+
+def press(at, label):
+    return next(b for b in at.main.button if b.label == label).click().run()
+
+
+def follow(at, page):
+    """After the app's own st.switch_page, AppTest shows the new page but would run the old
+    one next: tell it where the app went."""
+    at.switch_page(f"pages/{page}.py")
+
+
+def test_the_tour_offers_to_set_up_the_tutorial_network():
+    at = open_page(PRESETS["Small CNN"].to_query(), "home")
+    press(at, "Take the guided tour")
+    no_errors(at)
+    assert tour_step(at) == "**Guided tour, step 1 of 5: Train the tutorial network**"
+    assert at.get("page_link")[0].proto.label == "Go to the Train page"
+    press(at, "Set up the tutorial network")
+    assert at.session_state.config == TUTORIAL and at.query_params["layers"] == "dense-128-relu,dense-64-relu"
+    assert not any(b.label == "Set up the tutorial network" for b in at.button)
+
+
+def test_the_guided_tour_walks_from_the_tutorial_to_a_comparison(default_trained, canvas, mnist):
+    canvas(drawn(mnist.x_test[0]))
+    at = open_page(TUTORIAL.to_query() | QUICK, "home")
+    press(at, "Take the guided tour")
+    assert not any(b.label == "Set up the tutorial network" for b in at.button)  # it is set up
+    at.switch_page("pages/train.py").run()
+    press(at, "Train")
+    no_errors(at)
+    assert tour_step(at).endswith("Train the tutorial network** :green[:material/check_circle: done]")
+    press(at, "Next")
+    assert tour_step(at) == "**Guided tour, step 2 of 5: Draw a digit**" and at.title[0].value == "Draw a digit"
+    assert at.metric[0].label == "Prediction"
+    follow(at, "draw")
+    press(at, "Next")
+    assert tour_step(at) == "**Guided tour, step 3 of 5: See the layers**" and at.title[0].value == "Draw a digit"
+    follow(at, "draw")
+    press(at, "Next")
+    assert tour_step(at) == "**Guided tour, step 4 of 5: Add a layer**" and at.title[0].value == "Build a network"
+    follow(at, "build")
+    press(at, "Add Dense layer")
+    assert len(at.session_state.config.layers) == 3 and tour_step(at).endswith("done]")
+    press(at, "Next")
+    assert tour_step(at) == "**Guided tour, step 5 of 5: Compare**" and at.title[0].value == "Compare two networks"
+    follow(at, "compare")
+    assert [box.value for box in at.selectbox] == ["Your trained model", "Your network (Build page)"]
+    press(at, "Train and compare")
+    no_errors(at)
+    assert tour_step(at).endswith("done]")
+    assert at.session_state.compared_B.config.layers == at.session_state.config.layers  # the one with 3 layers
+    press(at, "Back")
+    assert tour_step(at).startswith("**Guided tour, step 4 of 5") and at.title[0].value == "Build a network"
+    follow(at, "build")
+    press(at, "Next")
+    follow(at, "compare")
+    press(at, "Finish")
+    assert at.session_state.tour_step is None and at.title[0].value == "Compare two networks"
+    assert not any(m.value.startswith("**Guided tour") for m in at.markdown)
+    assert at.sidebar.button(key="tour-start").label == "Take the guided tour"
+
+
+def test_each_tour_step_knows_when_it_is_done():
+    from types import SimpleNamespace as Thing
+
+    tutorial = PRESETS["Tutorial MLP"]
+    trained = Thing(config=tutorial, complete=True)
+    assert [step.page for step in TOUR] == ["train", "draw", "draw", "build", "compare"]
+    assert [step.done is None for step in TOUR] == [False, True, True, False, False]
+    assert not trained_tutorial({}) and trained_tutorial({"model": trained})
+    assert not trained_tutorial({"model": Thing(config=tutorial, complete=False)})
+    assert not trained_tutorial({"model": Thing(config=PRESETS["Small CNN"], complete=True)})
+    deeper = tutorial.with_layers((*tutorial.layers, tutorial.layers[-1]))
+    assert not added_a_layer({"model": trained, "config": tutorial})
+    assert added_a_layer({"model": trained, "config": deeper})
+    assert not compared({"compared_A": trained}) and compared({"compared_A": trained, "compared_B": trained})
