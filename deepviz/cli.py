@@ -1,4 +1,5 @@
-"""`python -m deepviz train`: the tutorial, headless, with the same knobs as the Build page."""
+"""`python -m deepviz train`: the tutorial, headless, with the same knobs as the Build page.
+`python -m deepviz handwriting`: how well the running app reads real pen-drawn digits."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import argparse
 import sys
 from dataclasses import replace
 
+from deepviz.browser import BrowserError
 from deepviz.config import OPTIMIZERS, ConfigError, ModelConfig, parse_layers
 from deepviz.data import DataError, load_mnist, read_dir
+from deepviz.handwriting import MODELS
 
 
 class Parser(argparse.ArgumentParser):
@@ -37,6 +40,18 @@ def build_parser() -> Parser:
     train.add_argument("--data-dir", help="folder with the four MNIST .gz files or mnist.npz")
     train.add_argument("--save", metavar="PATH", help="write the trained model to PATH (a .keras file)")
     train.add_argument("--seed", type=int, help="seed every random generator, for a repeatable run")
+    handwriting = commands.add_parser(
+        "handwriting",
+        help="replay real pen-drawn digits on the Draw page in headless Chromium and print how many it reads right",
+    )
+    handwriting.add_argument(
+        "--pen-digits", metavar="FILE", help="the digits' strokes (default: pen-digits/uji-digits.json beside the MNIST folder)"
+    )
+    handwriting.add_argument(
+        "--models", nargs="+", choices=MODELS, default=list(MODELS),
+        help="the default model, and/or the tutorial MLP trained on the Train page (default: both)",
+    )
+    handwriting.add_argument("--limit", type=int, help="only the first N digits")
     return parser
 
 
@@ -86,12 +101,25 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_handwriting(args: argparse.Namespace) -> int:
+    from deepviz.handwriting import measure
+    from deepviz.pendigits import load_pen_digits
+
+    digits = load_pen_digits(args.pen_digits)[: args.limit]
+    print(f"Replaying {len(digits)} pen-drawn digits on the Draw page: {', '.join(args.models)} model", flush=True)
+    scores = measure(digits, args.models, lambda model, reading: print("." if reading.right else "x", end="", flush=True))
+    print()
+    for model, score in scores.items():
+        print(f"handwriting_accuracy_{model}: {score.summary()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return run_train(args)
-    except (ConfigError, DataError) as error:
-        print(f"deepviz: error: {error}", file=sys.stderr)
+        return run_handwriting(args) if args.command == "handwriting" else run_train(args)
+    except (ConfigError, DataError, BrowserError) as error:
+        print(f"deepviz: error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"deepviz: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)

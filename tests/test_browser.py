@@ -1,141 +1,24 @@
 """The app in a real browser: Debian's chromium, driven by Playwright, draws a real
 handwritten digit on the Draw page's canvas, as a person would with a mouse."""
 
-import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-ROOT = Path(__file__).parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-CANVAS_SIZE = 280
-DIGIT_SHARE = 0.65  # of the canvas: big and centred, as the page's hint asks
-WAIT_MS = 30_000
+from deepviz.browser import WAIT_MS, replay, running_app, settled
+from deepviz.pendigits import fit_strokes, load_pen_digits
+
 SCREENSHOT_ENV = "DEEPVIZ_SCREENSHOT_DIR"
 # The first visit to Draw imports TensorFlow and loads the model: well past expect's 5 s default.
 expect.set_options(timeout=WAIT_MS)
 
-Point = tuple[float, float]
 
-
-def pen_digits() -> list[dict]:
-    path = Path(os.environ["DEEPVIZ_DATA_DIR"]).parent / "pen-digits" / "uji-digits.json"
-    return json.loads(path.read_text())
-
-
-def fit_strokes(
-    strokes: list[list[list[float]]], size: float = CANVAS_SIZE, share: float = DIGIT_SHARE
-) -> list[list[Point]]:
-    """Scale a digit's bounding box into the middle `share` of a size x size canvas, keeping
-    its aspect ratio, so writers' different devices and handwriting sizes all land alike."""
-    xs = [x for stroke in strokes for x, _ in stroke]
-    ys = [y for stroke in strokes for _, y in stroke]
-    width, height = max(xs) - min(xs), max(ys) - min(ys)
-    scale = share * size / max(width, height, 1)
-    left = (size - width * scale) / 2 - min(xs) * scale
-    top = (size - height * scale) / 2 - min(ys) * scale
-    return [[(left + x * scale, top + y * scale) for x, y in stroke] for stroke in strokes]
-
-
-def replay(page, canvas, strokes: list[list[Point]]) -> None:
-    """Draw each stroke as one press, drag and release, in canvas coordinates."""
-    canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
-    box = canvas.bounding_box()
-    for stroke in strokes:
-        points = [(box["x"] + x, box["y"] + y) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point)
-        page.mouse.up()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-            return answer.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@contextmanager
-def running_app():
-    """A Streamlit server for app.py on a free port, stopped afterwards."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-    ]
-    # A file, not a pipe: nothing reads the log while tests run, and a full pipe stalls the server.
-    with tempfile.TemporaryFile("w+") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=os.environ, stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 60
-        while not healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                stop(process)
-                log.seek(0)
-                pytest.fail(f"Streamlit did not come up at {url}:\n{log.read()}")
-            time.sleep(0.5)
-        yield url
-        stop(process)
-
-
-@pytest.fixture(scope="module")
-def server(default_trained):
-    """The default model is already in the cache folder, so the Draw page loads it instead of training."""
-    with running_app() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium).")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(WAIT_MS)
-    yield context.new_page()
-    context.close()
+def pen_three() -> list[list[tuple[float, float]]]:
+    three = next(digit for digit in load_pen_digits() if digit.label == 3)
+    return fit_strokes(three.strokes)
 
 
 def screenshot(page, path: Path) -> None:
@@ -160,14 +43,13 @@ def test_home_page_links_to_every_step(server, page):
     no_exceptions(page)
 
 
-def draw_a_three(page, server):
+def draw_a_three(page, server, query=""):
     """Open the Draw page and draw a real pen-written 3; the Prediction metric's locator."""
-    page.goto(f"{server}/draw")
+    page.goto(f"{server}/draw{query}")
     canvas = page.locator("canvas.upper-canvas")
     expect(canvas).to_be_visible()
     expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
-    three = next(digit for digit in pen_digits() if digit["label"] == 3)
-    replay(page, canvas, fit_strokes(three["strokes"]))
+    replay(page, canvas, pen_three())
     prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
     expect(prediction.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))
     return prediction
@@ -176,9 +58,10 @@ def draw_a_three(page, server):
 def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
     prediction = draw_a_three(page, server)
     hint = page.get_by_text("Draw a digit from 0 to 9")
-    # Probabilities; one heatmap per layer (input, dense1, dense2, output); four saliency maps.
+    # Probabilities; one heatmap per layer of the Small CNN (input, conv1, pool1, conv2, pool2,
+    # dense1, output); four saliency maps.
     charts = page.locator(".js-plotly-plot")
-    expect(charts).to_have_count(9)
+    expect(charts).to_have_count(12)
     expect(page.get_by_role("heading", name="Which pixels decided this")).to_be_visible()
     no_exceptions(page)
     if os.environ.get(SCREENSHOT_ENV):
@@ -187,7 +70,7 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
     # Replay training back to the random weights it started from: the answer becomes a guess.
     page.get_by_role("slider", name="Replay training").press("Home")
     expect(page.get_by_text(re.compile(r"sure, before training \(random weights\)$"))).to_be_visible()
-    expect(charts).to_have_count(9)
+    expect(charts).to_have_count(12)
     no_exceptions(page)
 
     page.get_by_role("button", name="Clear").click()
@@ -226,7 +109,7 @@ def test_the_drawing_is_placed_among_the_test_digits_at_every_layer(server, page
     draw_a_three(page, server)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
     expect(page.get_by_role("heading", name="Patterns building up, layer by layer")).to_be_visible()
-    expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(4, timeout=60_000)
+    expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(7, timeout=60_000)  # every layer of the Small CNN
     no_exceptions(page)
     if os.environ.get(SCREENSHOT_ENV):
         screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "insights-page.png")
@@ -240,8 +123,7 @@ def test_comparing_two_networks_trains_both_and_reads_one_drawing_with_each(serv
     expect(table).to_be_visible(timeout=120_000)
     expect(main.get_by_text(re.compile(r"^Network [AB] misreads \d"))).to_be_visible()
     canvas = page.locator("canvas.upper-canvas")
-    three = next(digit for digit in pen_digits() if digit["label"] == 3)
-    replay(page, canvas, fit_strokes(three["strokes"]))
+    replay(page, canvas, pen_three())
     for side in "AB":
         reading = page.get_by_test_id("stMetric").filter(has_text=f"Network {side} reads")
         expect(reading.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))
@@ -250,3 +132,45 @@ def test_comparing_two_networks_trains_both_and_reads_one_drawing_with_each(serv
     no_exceptions(page)
     if os.environ.get(SCREENSHOT_ENV):
         screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "compare-page.png")
+
+
+# Readable from 10 m: text at least 1/250 of the distance tall (40 mm), on a projected image
+# 3 m wide, is font_px >= 40 mm / (3000 mm / width_px) = width_px / 75.
+LEGIBLE_PX_PER_WIDTH = 1 / 75
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (1920, 1080)])
+def test_projector_mode_is_readable_from_the_back_of_the_room(server, browser, tmp_path, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    value = draw_a_three(page, server, "?projector=1").get_by_test_id("stMetricValue")
+    expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
+    expect(page.get_by_test_id("stCaptionContainer").first).to_be_hidden()
+    expect(page.locator(".js-plotly-plot .colorbar")).to_have_count(6)  # every hidden layer, and the output
+    font_px = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert font_px >= width * LEGIBLE_PX_PER_WIDTH
+    box = value.bounding_box()  # the answer is on the first screen, and big
+    assert box["y"] + box["height"] <= height and box["height"] >= 3 * font_px
+    no_exceptions(page)
+    page.screenshot(path=tmp_path / "projector.png")
+    if os.environ.get(SCREENSHOT_ENV):
+        page.screenshot(path=Path(os.environ[SCREENSHOT_ENV]) / f"projector-{width}x{height}.png")
+    context.close()
+
+
+def test_the_guided_tour_moves_to_each_steps_page(server, page):
+    page.goto(server)
+    page.get_by_test_id("stMain").get_by_role("button", name="Take the guided tour").click()
+    panel = page.locator(".st-key-tour-panel")
+    expect(panel.get_by_text("Guided tour, step 1 of 5: Train the tutorial network")).to_be_visible()
+    panel.get_by_role("link", name="Go to the Train page").click()
+    expect(page).to_have_url(re.compile(r"/train\?"))
+    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
+    settled(page)  # the home page's panel is gone only once the run is over
+    panel.get_by_role("button", name="Next").click()
+    expect(panel.get_by_text("Guided tour, step 2 of 5: Draw a digit")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/draw\?"))
+    expect(page.get_by_role("heading", name="Draw a digit", exact=True)).to_be_visible()
+    panel.get_by_role("button", name="End the tour").click()
+    expect(panel).to_have_count(0)
+    no_exceptions(page)

@@ -1,0 +1,141 @@
+"""The app in a real browser: a Streamlit server on loopback, Debian's Chromium driven by
+Playwright, and pen strokes replayed on the Draw page's canvas as a person's mouse would.
+
+Shared by the browser tests and the handwriting measurement. Playwright is a
+development requirement, imported only here and only when a browser is wanted.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from deepviz.pendigits import Point
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-gpu-vsync", "--disable-frame-rate-limit",
+]
+WAIT_MS = 30_000
+
+
+class BrowserError(RuntimeError):
+    """The app or the browser could not be started; the message says why."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+            return answer.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running_app(timeout_s: float = 60) -> Iterator[str]:
+    """A Streamlit server for app.py on a free loopback port, stopped afterwards; yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false",
+    ]
+    # A file, not a pipe: nothing reads the log while the app runs, and a full pipe stalls the server.
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=os.environ, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not healthy(url):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise BrowserError(f"Streamlit did not come up at {url}:\n{log.read()}")
+                time.sleep(0.5)
+            yield url
+        finally:
+            stop(process)
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium under Playwright (never `playwright install`: it downloads)."""
+    if not CHROMIUM.exists():
+        raise BrowserError(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise BrowserError("playwright is missing: pip install -r requirements-dev.txt") from None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# Counts the app's script runs that start, so a replay can wait for the run its stroke caused.
+COUNT_RUNS = """() => {
+    const app = document.querySelector("[data-testid=stApp]");
+    window.deepvizRuns = 0;
+    window.deepvizObserver?.disconnect();
+    window.deepvizObserver = new MutationObserver(() => {
+        if (app.getAttribute("data-test-script-state") === "running") window.deepvizRuns += 1;
+    });
+    window.deepvizObserver.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}"""
+RAN = """() => window.deepvizRuns > 0
+    && document.querySelector("[data-testid=stApp]").getAttribute("data-test-script-state") === "notRunning"
+"""
+STROKE_RUN_MS = 5_000  # a stroke the canvas does not send (a dot it drops) causes no run
+
+
+def replay(page, canvas, strokes: list[list[Point]]) -> None:
+    """Draw each stroke as one press, drag and release, in canvas coordinates, and wait for the
+    app's run that each stroke causes, so that what the page shows afterwards is the whole digit."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x, box["y"] + y) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point)
+        page.evaluate(COUNT_RUNS)
+        page.mouse.up()
+        try:
+            page.wait_for_function(RAN, timeout=STROKE_RUN_MS)
+        except PlaywrightTimeout:
+            pass
+
+
+def settled(page) -> None:
+    """Wait until the app's current run is over."""
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=WAIT_MS)

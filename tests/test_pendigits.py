@@ -1,0 +1,50 @@
+import pytest
+
+from deepviz.data import DataError
+from deepviz.handwriting import Reading, Score
+from deepviz.pendigits import CANVAS_SIZE, PenDigit, fit_strokes, load_pen_digits
+
+
+def test_strokes_fill_the_middle_of_the_canvas_keeping_their_shape():
+    tall = [[(100, 1000), (100, 1400)], [(80, 1000), (140, 1000)]]  # a 60 x 400 "T"
+    fitted = fit_strokes(tall, size=280, share=0.5)
+    xs = [x for stroke in fitted for x, _ in stroke]
+    ys = [y for stroke in fitted for _, y in stroke]
+    assert (min(ys), max(ys)) == pytest.approx((70, 210))  # the long side fills half, centred
+    assert max(xs) - min(xs) == pytest.approx(60 * 140 / 400)
+    assert (min(xs) + max(xs)) / 2 == pytest.approx(140)
+
+
+def test_a_single_dot_lands_in_the_middle():
+    assert fit_strokes([[(5, 5)]]) == [[(CANVAS_SIZE / 2, CANVAS_SIZE / 2)]]
+
+
+def test_the_shared_pen_digits_load(data_dir):
+    digits = load_pen_digits(data_dir.parent / "pen-digits" / "uji-digits.json")
+    assert len(digits) == 220 and len({d.writer for d in digits}) == 11
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [("not json", "is not a list"), ('[{"label": 3}]', "is not a list"), ("[]", "holds no digits"),
+     ('[{"writer": "w", "label": 12, "strokes": [[[0, 0]]]}]', "holds no digits")],
+)
+def test_a_bad_pen_digit_file_is_refused_with_its_name(tmp_path, content, reason):
+    path = tmp_path / "digits.json"
+    path.write_text(content)
+    with pytest.raises(DataError, match=reason):
+        load_pen_digits(path)
+
+
+def test_a_missing_pen_digit_file_is_named(tmp_path):
+    with pytest.raises(DataError, match="cannot read pen digits from .*nowhere.json"):
+        load_pen_digits(tmp_path / "nowhere.json")
+
+
+def test_a_score_counts_and_names_the_misreadings():
+    def reading(label, predicted):
+        return Reading(PenDigit("w", label, [[(0, 0)]]), predicted)
+
+    score = Score([reading(1, 1), reading(1, 7), reading(1, 7), reading(9, 4)])
+    assert score.accuracy == 0.25
+    assert score.summary() == "0.2500 (1 of 4); 1 read as 7 x2, 9 read as 4 x1"
