@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from deepviz.browser import WAIT_MS, chromium, replay, running_app, settled
+from deepviz.browser import WAIT_MS, BrowserError, chromium, replay, running_app, settled
 from deepviz.config import PRESETS
 from deepviz.pendigits import PenDigit, fit_strokes
 
@@ -89,13 +89,19 @@ def measure(digits: list[PenDigit], models=MODELS, progress: Callable[[str, Read
     """Start the app and a browser, and score each model on the digits."""
     scores = {}
     with running_app() as url, chromium() as browser:
+        from playwright.sync_api import Error as PlaywrightError
+
         for model in models:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
-            if model == "tutorial":
-                train_tutorial(page, url)
-            else:
-                page.goto(f"{url}/draw")
-            scores[model] = read_digits(page, digits, progress and (lambda reading, model=model: progress(model, reading)))
-            context.close()
+            try:
+                if model == "tutorial":
+                    train_tutorial(page, url)
+                else:
+                    page.goto(f"{url}/draw")
+                scores[model] = read_digits(page, digits, progress and (lambda reading, model=model: progress(model, reading)))
+            except PlaywrightError as error:
+                raise BrowserError(f"the app stopped answering as expected ({model} model): {error.message}") from None
+            finally:
+                context.close()
     return scores

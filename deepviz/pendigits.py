@@ -63,3 +63,14 @@ def fit_strokes(strokes: list[list[Point]], size: float = CANVAS_SIZE, share: fl
     left = (size - width * scale) / 2 - min(xs) * scale
     top = (size - height * scale) / 2 - min(ys) * scale
     return [[(left + x * scale, top + y * scale) for x, y in stroke] for stroke in strokes]
+
+
+def one_of_each(digits: list[PenDigit]) -> list[PenDigit]:
+    """Each writer's first sample of each digit: every writer and every digit, half the time to replay."""
+    seen: set[tuple[str, int]] = set()
+    firsts = []
+    for digit in digits:
+        if (digit.writer, digit.label) not in seen:
+            seen.add((digit.writer, digit.label))
+            firsts.append(digit)
+    return firsts

@@ -2,7 +2,7 @@ import pytest
 
 from deepviz.data import DataError
 from deepviz.handwriting import Reading, Score
-from deepviz.pendigits import CANVAS_SIZE, PenDigit, fit_strokes, load_pen_digits
+from deepviz.pendigits import CANVAS_SIZE, PenDigit, fit_strokes, load_pen_digits, one_of_each
 
 
 def test_strokes_fill_the_middle_of_the_canvas_keeping_their_shape():
@@ -22,6 +22,13 @@ def test_a_single_dot_lands_in_the_middle():
 def test_the_shared_pen_digits_load(data_dir):
     digits = load_pen_digits(data_dir.parent / "pen-digits" / "uji-digits.json")
     assert len(digits) == 220 and len({d.writer for d in digits}) == 11
+
+
+def test_one_of_each_keeps_every_writers_first_sample_of_every_digit():
+    digits = [PenDigit(writer, label, [[(n, 0)]]) for n, (writer, label) in enumerate(
+        [("a", 1), ("a", 2), ("a", 1), ("b", 1), ("a", 2), ("b", 1), ("b", 2)]
+    )]
+    assert [d.strokes[0][0][0] for d in one_of_each(digits)] == [0, 1, 3, 6]
 
 
 @pytest.mark.parametrize(
