@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
 from typing import ClassVar
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "linear")
@@ -16,29 +17,48 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 IMAGE_SIDE = 28
 MNIST_TRAIN_IMAGES = 60_000
 MAX_HIDDEN_LAYERS = 8
+CLASSES = 10
+# A shared server's limits on one network, so that no student's model can exhaust its memory:
+# weights (with the optimiser's two copies, 18 MB: its file stays under the 20 MB upload limit)
+# and the values one training batch holds at once (80 MB, and as much again for the gradients).
+MAX_PARAMS = 1_500_000
+MAX_BATCH_VALUES = 20_000_000
 
 
 class ConfigError(ValueError):
     """A configuration value is out of range or garbled; the message says which and why."""
 
 
+def _shorten(value: object, limit: int = 40) -> str:
+    """`value` as repr writes it, cut to `limit` characters: a link's values can be of any length,
+    and a message must stay readable (escapes such as \\x00 count, so odd characters cannot blow it up)."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[:limit] + "..."
+
+
+def _plain(number: float) -> str:
+    """`number` exactly, and without an exponent: '-' separates a layer token's parts, so a
+    dropout of 1e-05 would break its token, and a rounded value would not read back as itself."""
+    return f"{Decimal(repr(number)).normalize():f}"
+
+
 def _check_int(name: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        raise ConfigError(f"{name} must be a whole number, got {_shorten(value)}")
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        raise ConfigError(f"{name} must be between {low} and {high}, got {_shorten(value)}")
 
 
 def _check_float(name: str, value: float, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+        raise ConfigError(f"{name} must be a number, got {_shorten(value)}")
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {_shorten(value)}")
 
 
 @dataclass(frozen=True)
@@ -56,7 +76,7 @@ class Dense:
     def token(self) -> str:
         parts = [self.kind, str(self.units), self.activation]
         if self.dropout:
-            parts.append(f"{self.dropout:g}")
+            parts.append(_plain(self.dropout))
         return "-".join(parts)
 
     def describe(self) -> str:
@@ -117,9 +137,9 @@ def parse_layer(token: str) -> Layer:
     except ValueError as error:
         if isinstance(error, ConfigError):
             raise
-        raise ConfigError(f"layer {token!r} has a value that is not a number") from None
+        raise ConfigError(f"layer {_shorten(token)} has a value that is not a number") from None
     raise ConfigError(
-        f"layer {token!r} is not one of dense-UNITS-ACTIVATION[-DROPOUT], "
+        f"layer {_shorten(token)} is not one of dense-UNITS-ACTIVATION[-DROPOUT], "
         "conv-FILTERS-KERNEL-ACTIVATION, pool-SIZE"
     )
 
@@ -182,6 +202,19 @@ class ModelConfig:
         _check_int("epochs", self.epochs, 1, 50)
         _check_float("validation split", self.validation_split, 0.0, 0.5)
         _check_int("training images", self.train_images, 100, MNIST_TRAIN_IMAGES)
+        rows = summarize(self)
+        params = sum(row.params for row in rows)
+        if params > MAX_PARAMS:
+            raise ConfigError(
+                f"at most {MAX_PARAMS:,} weights on a shared server, this network has {params:,}: "
+                "use fewer units or filters, or pool before the Dense layers"
+            )
+        values = self.batch_size * sum(math.prod(row.output_shape) for row in rows)
+        if values > MAX_BATCH_VALUES:
+            raise ConfigError(
+                f"a batch of {self.batch_size} would hold {values:,} values at once, at most "
+                f"{MAX_BATCH_VALUES:,} on a shared server: use a smaller batch, fewer filters or more pooling"
+            )
 
     @property
     def has_conv(self) -> bool:
@@ -194,10 +227,10 @@ class ModelConfig:
         values = {
             "layers": ",".join(layer.token() for layer in self.layers),
             "optimizer": self.optimizer,
-            "learning_rate": f"{self.learning_rate:g}",
+            "learning_rate": _plain(self.learning_rate),
             "batch_size": str(self.batch_size),
             "epochs": str(self.epochs),
-            "validation_split": f"{self.validation_split:g}",
+            "validation_split": _plain(self.validation_split),
             "train_images": str(self.train_images),
         }
         return {QUERY_KEYS[name]: value for name, value in values.items()}
@@ -215,7 +248,7 @@ class ModelConfig:
             try:
                 value = _parse_field(f.name, raw, getattr(default, f.name))
                 replace(default, **{f.name: value})  # validate this field on its own
-            except (ConfigError, ValueError) as error:
+            except ValueError as error:  # a ConfigError, or int() or float() refusing the text
                 problems.append(f"Ignored {key}={_shorten(raw)}: {_reason(error)}. Using the default.")
                 continue
             values[f.name] = value
@@ -227,6 +260,52 @@ class ModelConfig:
     def describe(self) -> str:
         hidden = " -> ".join(layer.describe() for layer in self.layers) or "no hidden layers"
         return f"{hidden}; {self.optimizer} lr {self.learning_rate:g}, {count(self.epochs, 'epoch')}"
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    name: str
+    description: str
+    output_shape: tuple[int, ...]
+    params: int
+
+
+def layer_names(config: ModelConfig) -> list[str]:
+    """Explicit, stable names: conv1, pool1, conv2, ..., dense1, dense2 (Keras auto names drift)."""
+    counts: dict[str, int] = {}
+    names = []
+    for layer in config.layers:
+        counts[layer.kind] = counts.get(layer.kind, 0) + 1
+        names.append(f"{layer.kind}{counts[layer.kind]}")
+    return names
+
+
+def summarize(config: ModelConfig) -> list[LayerRow]:
+    rows = [LayerRow("pixels", "Input 28x28 image", (IMAGE_SIDE, IMAGE_SIDE), 0)]
+    side, channels, width = IMAGE_SIDE, 1, None
+    for name, layer in zip(layer_names(config), config.layers):
+        if isinstance(layer, Conv):
+            params = (layer.kernel * layer.kernel * channels + 1) * layer.filters
+            channels = layer.filters
+            rows.append(LayerRow(name, layer.describe(), (side, side, channels), params))
+        elif isinstance(layer, Pool):
+            side //= layer.size
+            rows.append(LayerRow(name, layer.describe(), (side, side, channels), 0))
+        else:
+            if width is None:
+                width = side * side * channels
+                rows.append(LayerRow("flatten", "Flatten", (width,), 0))
+            rows.append(LayerRow(name, layer.describe(), (layer.units,), (width + 1) * layer.units))
+            width = layer.units
+    if width is None:
+        width = side * side * channels
+        rows.append(LayerRow("flatten", "Flatten", (width,), 0))
+    rows.append(LayerRow("output", f"Dense {CLASSES} softmax", (CLASSES,), (width + 1) * CLASSES))
+    return rows
+
+
+def count_params(config: ModelConfig) -> int:
+    return sum(row.params for row in summarize(config))
 
 
 def count(n: int, noun: str) -> str:
@@ -247,10 +326,6 @@ def _reason(error: Exception) -> str:
     if isinstance(error, ConfigError):
         return str(error)
     return "not a number"
-
-
-def _shorten(raw: str, limit: int = 40) -> str:
-    return repr(raw if len(raw) <= limit else raw[:limit] + "...")
 
 
 PRESETS: dict[str, ModelConfig] = {

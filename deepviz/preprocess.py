@@ -19,6 +19,10 @@ CENTRE = 14.0
 INK_THRESHOLD = 0.05  # fraction of full brightness; below it a pixel is background
 
 
+class CanvasError(ValueError):
+    """The canvas image is not an image: the wrong shape, or values that are not finite numbers."""
+
+
 @dataclass(frozen=True)
 class Steps:
     """Which of MNIST's preparation steps to apply; switching one off shows what it is for."""
@@ -37,16 +41,21 @@ class Prepared:
 
 
 def ink_of(canvas: np.ndarray) -> np.ndarray:
-    """Brightness in [0, 1] of an RGBA, RGB or grey canvas image; transparent counts as dark."""
+    """Brightness in [0, 1] of an RGBA, RGB or grey canvas image of 0-255 values (any number
+    type; values outside saturate); transparent counts as dark. Raises CanvasError otherwise."""
     canvas = np.asarray(canvas)
+    if canvas.ndim not in (2, 3) or (canvas.ndim == 3 and canvas.shape[2] not in (3, 4)):
+        raise CanvasError(f"expected a grey, RGB or RGBA image, got shape {canvas.shape}")
+    if canvas.dtype.kind not in "biuf":  # bool, signed, unsigned or float: what images hold
+        raise CanvasError(f"expected an image of numbers, got {canvas.dtype}")
+    if not np.isfinite(canvas).all():
+        raise CanvasError("the image has values that are not finite numbers (NaN or infinity)")
+    # Clipped before the cast: a float64 beyond float32's range would become infinite.
+    levels = np.clip(canvas, 0, 255).astype(np.float32) / 255.0
     if canvas.ndim == 2:
-        return canvas.astype(np.float32) / 255.0
-    if canvas.ndim != 3 or canvas.shape[2] not in (3, 4):
-        raise ValueError(f"expected a grey, RGB or RGBA image, got shape {canvas.shape}")
-    grey = canvas[..., :3].astype(np.float32).max(axis=2) / 255.0
-    if canvas.shape[2] == 4:
-        grey *= canvas[..., 3].astype(np.float32) / 255.0
-    return grey
+        return levels
+    grey = levels[..., :3].max(axis=2)
+    return grey * levels[..., 3] if canvas.shape[2] == 4 else grey
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:

@@ -73,6 +73,32 @@ def test_very_long_values_are_shortened_in_the_message():
     assert len(problems[0]) < 200
 
 
+@pytest.mark.parametrize(
+    "query",
+    [  # each once echoed whole, inside the reason as well as in "Ignored ...="
+        {"layers": "x" * 100_000},
+        {"layers": "dense-1-" + "a" * 100_000},
+        {"opt": "x" * 100_000},
+        {"batch": "9" * 4000},
+        {"lr": "\U0010ffff" * 40},  # 10 characters each as repr writes it
+    ],
+    ids=["token", "activation", "optimizer", "huge-number", "escapes"],
+)
+def test_the_reason_shortens_long_values_too(query):
+    _, problems = ModelConfig.from_query(query)
+    assert len(problems) == 1 and len(problems[0]) < 300 and "..." in problems[0]
+
+
+def test_numbers_go_into_the_link_exactly_and_without_exponents():
+    config = ModelConfig(layers=(Dense(10, dropout=1e-5),), learning_rate=0.00012345678)
+    query = config.to_query()
+    assert query["layers"] == "dense-10-relu-0.00001"  # 1e-05's '-' once broke the layer token
+    assert query["lr"] == "0.00012345678"  # once rounded to 0.000123457
+    assert ModelConfig.from_query(query) == (config, [])
+    plain = ModelConfig(learning_rate=1.0, validation_split=0.0).to_query()
+    assert (plain["lr"], plain["val"]) == ("1", "0")
+
+
 def test_layer_shorthand_and_case():
     assert parse_layers(" 128, Dense-64-TANH-0.5 ,conv-4-7-sigmoid, pool-4,") == (
         Dense(128), Dense(64, "tanh", 0.5), Conv(4, 7, "sigmoid"), Pool(4),
@@ -96,3 +122,20 @@ def test_describe_reads_like_the_network():
     assert Dense(32, dropout=0.2).describe() == "Dense 32 relu, dropout 0.2"
     assert ModelConfig(layers=()).describe().startswith("no hidden layers")
     assert ModelConfig(epochs=1).describe().endswith(", 1 epoch")
+
+
+def test_a_network_too_big_for_a_shared_server_is_refused_with_the_limit():
+    with pytest.raises(ConfigError, match="at most 1,500,000 weights on a shared server, this network has 8,161,290"):
+        ModelConfig(layers=(Dense(1024),) * 8)
+    with pytest.raises(ConfigError, match="a batch of 2048 would hold 53,137,408 values at once, at most 20,000,000"):
+        replace(PRESETS["Small CNN"], batch_size=2048)
+    assert replace(PRESETS["Small CNN"], batch_size=256).batch_size == 256
+
+
+def test_a_link_to_a_network_too_big_falls_back_to_the_default_with_the_reason():
+    config, problems = ModelConfig.from_query({"layers": "conv-128-7-relu,dense-1024-relu"})
+    assert config == ModelConfig()
+    assert problems == [
+        "Ignored layers='conv-128-7-relu,dense-1024-relu': at most 1,500,000 weights on a shared server, "
+        "this network has 102,778,122: use fewer units or filters, or pool before the Dense layers. Using the default."
+    ]

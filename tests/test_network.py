@@ -2,8 +2,17 @@ import numpy as np
 import pytest
 
 from deepviz.activations import Probe
-from deepviz.config import PRESETS, Conv, Dense, ModelConfig, Pool
-from deepviz.network import STEPS_PER_EXECUTION, build_model, count_params, layer_names, summarize
+from deepviz.config import (
+    PRESETS,
+    Conv,
+    Dense,
+    ModelConfig,
+    Pool,
+    count_params,
+    layer_names,
+    summarize,
+)
+from deepviz.network import STEPS_PER_EXECUTION, build_model
 
 CONFIGS = {
     **PRESETS,

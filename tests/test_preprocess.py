@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepviz.preprocess import centre_of_mass, ink_of, prepare
+from deepviz.preprocess import CanvasError, centre_of_mass, ink_of, prepare
 
 
 def canvas(draw=None) -> np.ndarray:
@@ -84,8 +84,31 @@ def test_transparent_ink_counts_as_background():
 
 
 def test_unusual_shapes_are_refused_clearly():
-    with pytest.raises(ValueError, match="expected a grey, RGB or RGBA image"):
+    with pytest.raises(CanvasError, match="expected a grey, RGB or RGBA image"):
         prepare(np.zeros((28, 28, 2)))
+
+
+def test_values_that_are_not_numbers_are_refused_clearly():
+    stroke = np.zeros((10, 10))
+    stroke[5, 5:8] = 255, np.nan, 255  # NaN inside the ink once failed deep in the centring
+    with pytest.raises(CanvasError, match="not finite"):
+        prepare(stroke)
+    with pytest.raises(CanvasError, match="expected an image of numbers"):
+        prepare(np.full((4, 4), "ink"))
+
+
+def test_values_beyond_0_to_255_saturate():
+    image = np.zeros((10, 10), np.int16)
+    image[5, 5:8] = 1000, -1000, 1000  # once came through as brightness 3.9 and -3.9
+    prepared = prepare(image)
+    assert prepared.ink.min() == 0 and prepared.ink.max() == 1
+    assert prepared.crop.tolist() == [[1, 0, 1]]
+
+
+def test_a_one_pixel_canvas_with_ink_becomes_the_20px_box():
+    prepared = prepare(np.full((1, 1, 4), 255, np.uint8))
+    assert prepared.image.sum() == pytest.approx(400)
+    assert prepared.image[4:24, 4:24].min() == pytest.approx(1)
 
 
 def test_an_mnist_digit_drawn_large_comes_back_as_itself(mnist):
