@@ -153,6 +153,7 @@ class TrainedModel:
     snapshots: list[Snapshot] = field(default_factory=list)  # replays training, first to last
     # Names this model in caches of results computed from it (unit strengths, projections).
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    opened_from: str = ""  # the file a model trained elsewhere came from; its training is unknown
 
     @property
     def test_accuracy(self) -> float:
@@ -160,6 +161,8 @@ class TrainedModel:
 
     @property
     def label(self) -> str:
+        if self.opened_from:
+            return f"opened from {self.opened_from}, test accuracy {self.test_accuracy:.4f}"
         if self.complete:
             return f"trained for {count(self.history.epochs, 'epoch')}, test accuracy {self.test_accuracy:.4f}"
         return (
@@ -178,6 +181,45 @@ class TrainedModel:
         from deepviz.saliency import Saliency
 
         return Saliency(self.model)
+
+
+class _TracedGradients:
+    """Frees what TensorFlow keeps of every training for the life of the process.
+
+    Each traced training step registers a "CustomGradient-N" function for the all_reduce in
+    Keras' train step in TensorFlow's global gradient registry, which never removes it, and
+    each holds its whole traced graph: about 10 MB a training, so a server that 30 students
+    train on grows without end. They are needed only while a step is being traced, so once no
+    training is running, the ones registered since the first of them began are removed."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = 0
+        self._before: set[str] = set()
+
+    @staticmethod
+    def _registry() -> dict:
+        from tensorflow.python.framework import ops  # private: if it moves, nothing is freed
+
+        return getattr(getattr(ops, "_gradient_registry", None), "_registry", {})
+
+    def __enter__(self):
+        with self._lock:
+            if not self._running:
+                self._before = set(self._registry())
+            self._running += 1
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._running -= 1
+            if not self._running:
+                registry = self._registry()
+                for name in set(registry) - self._before:
+                    if name.startswith("CustomGradient-"):
+                        registry.pop(name, None)
+
+
+_traced_gradients = _TracedGradients()
 
 
 class TrainingRun:
@@ -201,15 +243,16 @@ class TrainingRun:
         """Train; an exception raised by `report` stops training and propagates."""
         self._idle.clear()
         try:
-            self.model.fit(
-                self.x,
-                self.y,
-                batch_size=self.config.batch_size,
-                epochs=self.config.epochs,
-                validation_split=self.config.validation_split,
-                verbose=0,
-                callbacks=[LiveProgress(self.history, report), WeightSnapshots(self.snapshots, self.config.epochs)],
-            )
+            with _traced_gradients:
+                self.model.fit(
+                    self.x,
+                    self.y,
+                    batch_size=self.config.batch_size,
+                    epochs=self.config.epochs,
+                    validation_split=self.config.validation_split,
+                    verbose=0,
+                    callbacks=[LiveProgress(self.history, report), WeightSnapshots(self.snapshots, self.config.epochs)],
+                )
             self.finished = True
         finally:
             self._idle.set()
@@ -240,3 +283,8 @@ def train(config: ModelConfig, mnist: Mnist, report: Callable[[History], None] |
     run = TrainingRun(config, mnist)
     run.fit(report)
     return run.finish()
+
+
+def opened(config: ModelConfig, model, mnist: Mnist, name: str) -> TrainedModel:
+    """A model from a file (modelfile.load_bytes), scored on the test set like a trained one."""
+    return TrainedModel(config, model, History(config.epochs, 1), evaluate(model, mnist), True, mnist.source, opened_from=name)

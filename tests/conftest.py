@@ -9,6 +9,7 @@ from apptest import FakeCanvas
 
 from deepviz.browser import WAIT_MS, BrowserError, chromium, running_app
 from deepviz.data import DATA_DIR_ENV, read_dir
+from deepviz.slots import SLOTS_ENV
 from deepviz.store import CACHE_ENV
 
 # Tests, and the app servers they start, keep trained models out of the user's real cache:
@@ -16,6 +17,8 @@ from deepviz.store import CACHE_ENV
 # default model while working on the tests (the models in it are seeded, like the fresh ones).
 os.environ[CACHE_ENV] = os.environ.get("DEEPVIZ_TEST_CACHE") or tempfile.mkdtemp(prefix="deepviz-test-cache-")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One training at a time, as on a 2-core server, whatever cores the tests run on.
+os.environ[SLOTS_ENV] = "1"
 
 
 @pytest.fixture(scope="session")
