@@ -1,5 +1,7 @@
 """`python -m deepviz train`: the tutorial, headless, with the same knobs as the Build page.
-`python -m deepviz handwriting`: how well the running app reads real pen-drawn digits."""
+`python -m deepviz handwriting`: how well the running app reads real pen-drawn digits.
+`python -m deepviz loadtest`: a class at once: many browser sessions drawing and training.
+`python -m deepviz inspect FILE`: check a .keras model file as the app's upload does; print its layers."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from deepviz.browser import BrowserError
 from deepviz.config import OPTIMIZERS, ConfigError, ModelConfig, parse_layers
 from deepviz.data import DataError, load_mnist, read_dir
 from deepviz.handwriting import MODELS
+from deepviz.modelfile import ModelFileError, describe, load_file
 
 
 class Parser(argparse.ArgumentParser):
@@ -52,7 +55,30 @@ def build_parser() -> Parser:
         help="the default model, and/or the tutorial MLP trained on the Train page (default: both)",
     )
     handwriting.add_argument("--limit", type=int, help="only the first N digits")
+    loadtest = commands.add_parser(
+        "loadtest",
+        help="drive many headless Chromium sessions drawing and training on the app at once; "
+        "print prediction latency, trainings, errors and the server's peak memory",
+    )
+    loadtest.add_argument("--sessions", type=at_least(1), default=30, help="concurrent sessions in all (default: %(default)s)")
+    loadtest.add_argument("--training", type=at_least(0), default=4, help="how many of them train (default: %(default)s)")
+    loadtest.add_argument("--duration", type=at_least(1), default=120, help="seconds of load, after warming up (default: %(default)s)")
+    loadtest.add_argument("--seed", type=int, default=0, help="picks each session's digits and pauses (default: %(default)s)")
+    inspect = commands.add_parser(
+        "inspect", help="check a .keras model file the way the app's upload does and print its layers"
+    )
+    inspect.add_argument("file", metavar="FILE", help="a .keras model file")
     return parser
+
+
+def at_least(low: int):
+    def number(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}")
+        return value
+
+    return number
 
 
 def config_from(args: argparse.Namespace) -> ModelConfig:
@@ -114,11 +140,32 @@ def run_handwriting(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_loadtest(args: argparse.Namespace) -> int:
+    from deepviz.loadtest import measure
+
+    if args.training > args.sessions:
+        print(f"deepviz: error: --training {args.training} is more than --sessions {args.sessions}", file=sys.stderr)
+        return 2
+    summary = measure(args.sessions, args.training, args.duration, args.seed, lambda line: print(line, flush=True))
+    print(summary.report())
+    return 0
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    config, _ = load_file(args.file)
+    print(describe(config))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "loadtest":
+            return run_loadtest(args)
+        if args.command == "inspect":
+            return run_inspect(args)
         return run_handwriting(args) if args.command == "handwriting" else run_train(args)
-    except (ConfigError, DataError, BrowserError) as error:
+    except (ConfigError, DataError, BrowserError, ModelFileError) as error:
         print(f"deepviz: error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
     except OSError as error:

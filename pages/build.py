@@ -5,7 +5,9 @@ import streamlit as st
 
 from deepviz.config import (
     ACTIVATIONS,
+    MAX_BATCH_VALUES,
     MAX_HIDDEN_LAYERS,
+    MAX_PARAMS,
     MNIST_TRAIN_IMAGES,
     OPTIMIZERS,
     PRESETS,
@@ -14,10 +16,11 @@ from deepviz.config import (
     Dense,
     Pool,
     count,
+    count_params,
+    summarize,
 )
 from deepviz.guide import word
 from deepviz.lesson import NETWORK, TRAINING
-from deepviz.network import count_params, summarize
 from pages.common import (
     config,
     hidden_groups,
@@ -80,7 +83,7 @@ def edit_layer(layer, key: str):
         a, b, c = st.columns(3)
         filters = a.slider("Filters", 1, 128, layer.filters, key=f"{key}-filters", help=word("filter"))
         kernel = b.select_slider(
-            "Kernel size", [1, 3, 5, 7], layer.kernel, key=f"{key}-kernel", help="Each filter's width and height, in pixels."
+            "Kernel size", with_current([1, 3, 5, 7], layer.kernel), layer.kernel, key=f"{key}-kernel", help="Each filter's width and height, in pixels."
         )
         activation = c.selectbox(
             "Activation", ACTIVATIONS, ACTIVATIONS.index(layer.activation), key=f"{key}-act", help=word("activation function")
@@ -185,6 +188,10 @@ with summary:
     st.subheader("Summary")
     rows = summarize(current)
     st.metric("Parameters", f"{count_params(current):,}", help="Weights and biases the network will learn.")
+    st.caption(
+        f"This server's limits, so one network cannot use up its memory: {MAX_HIDDEN_LAYERS} hidden "
+        f"layers, {MAX_PARAMS:,} parameters, {MAX_BATCH_VALUES:,} values in one training batch."
+    )
     st.dataframe(
         pd.DataFrame(
             {

@@ -7,7 +7,7 @@ import threading
 
 import streamlit as st
 
-from deepviz.config import DEFAULT_MODEL, ModelConfig
+from deepviz.config import DEFAULT_MODEL, ModelConfig, count, summarize
 from deepviz.guide import TOUR, TUTORIAL
 from deepviz.lesson import (
     HIDEABLE,
@@ -188,24 +188,67 @@ def share_popover(page) -> None:
                  "they get this page and this network, without the controls you hid.")
 
 
-STOP_HELP = "Stop training now. The network keeps what it has learned so far, labelled as partly trained."
+STOP_HELP = (
+    "Stop training now: the network keeps what it has learned so far, labelled as partly "
+    "trained. While waiting for a training slot: leave the line."
+)
+
+
+@st.cache_resource(show_spinner=False)
+def training_line():
+    """One line for the whole server: every session's trainings queue here."""
+    from deepviz.slots import SlotLine, default_size
+
+    return SlotLine(default_size())
+
+
+def server_line():
+    """The training line, or None after saying why this server cannot train."""
+    try:
+        return training_line()
+    except ValueError as error:  # a bad DEEPVIZ_TRAINING_SLOTS: the server's owner must fix it
+        st.error(f"This server cannot train: {error}.", icon=":material/error:")
+        return None
+
+
+def line_text(line) -> str:
+    running, waiting = line.busy
+    return (
+        f"This server trains {count(line.size, 'network')} at a time: "
+        f"{running} training now, {waiting} waiting."
+    )
 
 
 def train_into(slot: str, current: ModelConfig, data, report) -> None:
     """Train `current` and keep the model in `st.session_state[slot]`, however training ends.
 
-    Clicking Stop (or leaving the page) interrupts `fit` at its next progress report;
+    Waits in the server's line for a free training slot first. Clicking Stop (or leaving
+    the page) leaves the line, or interrupts `fit` at its next progress report;
     settle_training then keeps the partly trained model, labelled as such."""
     from deepviz.training import (
         TrainingRun,  # TensorFlow loads in seconds: after the page shows progress
     )
 
-    run = TrainingRun(current, data)
-    st.session_state.training = (run, slot)
-    try:
-        run.fit(report)
-    finally:
-        settle_training(run)
+    line = server_line()
+    if line is None:
+        return
+    notice = st.empty()
+
+    def waiting(position: int) -> None:
+        notice.info(
+            f"Waiting for a free training slot: you are number {position} in line. "
+            f"{line_text(line)} Press **Stop** to leave the line.",
+            icon=":material/hourglass_top:",
+        )
+
+    with line.slot(waiting):
+        notice.empty()
+        run = TrainingRun(current, data)
+        st.session_state.training = (run, slot)
+        try:
+            run.fit(report)
+        finally:
+            settle_training(run)
 
 
 def progress_text(history) -> str:
@@ -300,8 +343,6 @@ def drawing_pad(page: str):
 
 
 def layer_titles(config: ModelConfig) -> dict[str, str]:
-    from deepviz.network import summarize
-
     return {row.name: f"{row.name}: {row.description}" for row in summarize(config)} | {
         "pixels": "Input: what the network receives",
         "output": "Output: one score per digit",

@@ -2,9 +2,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from deepviz.config import ACTIVATIONS, PRESETS, ConfigError, count, parse_layers
+from deepviz.config import ACTIVATIONS, PRESETS, ConfigError, count, count_params, parse_layers
 from deepviz.figures import activation_figure, comparison_figure, probability_figure
-from deepviz.network import count_params
 from deepviz.preprocess import prepare
 from pages.common import (
     STOP_HELP,
@@ -110,8 +109,8 @@ def comparison_table(results: dict) -> pd.DataFrame:
                 "Hidden layers": " -> ".join(layer.describe() for layer in trained.config.layers) or "none",
                 "Parameters": f"{trained.model.count_params():,}",
                 "Test accuracy": f"{trained.test_accuracy:.2%}",
-                "Training time": f"{trained.history.seconds:.1f} s",
-                "Epochs done": f"{trained.history.epoch_progress:.1f} of {trained.history.epochs}",
+                "Training time": "opened from a file" if trained.opened_from else f"{trained.history.seconds:.1f} s",
+                "Epochs done": "" if trained.opened_from else f"{trained.history.epoch_progress:.1f} of {trained.history.epochs}",
             }
             for side, trained in results.items()
         }
@@ -124,8 +123,9 @@ def same_drawing(results: dict) -> None:
     pad, *readings = st.columns(1 + len(results), gap="medium")
     with pad:
         drawing = drawing_pad("compare")
-    if drawing is not None:
-        image = st.session_state.drawing = prepare(drawing).image
+    prepared = prepare(drawing) if drawing is not None else None  # None too for a faint speck
+    if prepared is not None:
+        image = st.session_state.drawing = prepared.image
     else:
         image = st.session_state.get("drawing")
         if image is not None:

@@ -1,18 +1,21 @@
 import pandas as pd
 import streamlit as st
 
+from deepviz.config import count_params
 from deepviz.figures import curves_figure
 from deepviz.guide import word
-from deepviz.network import count_params
 from pages.common import (
     STOP_HELP,
     config,
     data_banner,
+    line_text,
+    load_config,
     mnist,
     plot,
     preload_tensorflow,
     progress_text,
     run_app_first,
+    server_line,
     train_into,
 )
 
@@ -34,7 +37,9 @@ def train_now(current, data) -> None:
 
 def show_result(trained) -> None:
     history = trained.history
-    if trained.complete:
+    if trained.opened_from:
+        st.success(f"Your model: {trained.label}.")
+    elif trained.complete:
         st.success(f"Your model: {trained.label}. Trained in {history.seconds:.1f} s.")
     else:
         st.warning(f"Your model is {trained.label}. Train again to finish it.")
@@ -43,8 +48,9 @@ def show_result(trained) -> None:
     accuracy, params, images = st.columns(3)
     accuracy.metric("Test accuracy", f"{trained.test_accuracy:.2%}", help="On the 10,000 test digits, never seen in training.")
     params.metric("Parameters", f"{trained.model.count_params():,}", help=word("weight"))
-    images.metric("Epochs done", f"{history.epoch_progress:.1f} of {history.epochs}", help=word("epoch"))
-    plot(curves_figure(history))
+    if not trained.opened_from:  # a file keeps the weights, not how they were learned
+        images.metric("Epochs done", f"{history.epoch_progress:.1f} of {history.epochs}", help=word("epoch"))
+        plot(curves_figure(history))
     if history.rows:
         table = pd.DataFrame(history.rows).set_index("epoch")
         st.dataframe(table.style.format("{:.4f}").format("{:.1f}", subset=["seconds"]), width="stretch")
@@ -54,6 +60,48 @@ def show_result(trained) -> None:
         "memorises its training images instead of learning digits: that is overfitting."
     )
     st.page_link("pages/draw.py", label="Draw a digit for this model", icon=":material/draw:")
+
+
+def open_model_file() -> None:
+    """The uploader's callback: runs once per file chosen, not on every rerun."""
+    from deepviz.modelfile import ModelFileError, display_name, load_bytes
+    from deepviz.training import opened
+
+    file = st.session_state["model-file"]
+    if file is None:
+        return
+    name = display_name(file.name)
+    try:
+        model_config, model = load_bytes(file.getvalue())
+    except ModelFileError as error:
+        st.session_state.model_file_error = f"{name} was not opened: {error}"
+        return
+    st.session_state.model = opened(model_config, model, mnist(), name)
+    load_config(model_config)
+
+
+def model_files(trained) -> None:
+    from deepviz.modelfile import MAX_MODEL_BYTES, model_bytes
+
+    st.subheader("Model files", help="Keep a model, or show one trained elsewhere, in Keras' own `.keras` format.")
+    save, load = st.columns(2)
+    if trained is None:
+        save.caption("Train a model, or open one, to download it.")
+    else:
+        save.download_button(
+            "Download your model (.keras)", data=lambda: model_bytes(trained.model), file_name="deepviz-model.keras",
+            mime="application/zip", on_click="ignore", icon=":material/download:",
+            help="Open it here again later, or in Keras: keras.saving.load_model(\"deepviz-model.keras\").",
+        )
+    load.file_uploader(
+        "Open a model file", type="keras", key="model-file", on_change=open_model_file,
+        max_upload_size=MAX_MODEL_BYTES // 2**20,
+        help="A .keras file of a network deepviz can draw: Dense, Conv (padding 'same') and MaxPool "
+        "layers on 28x28 digits, ending in Dense 10 softmax. Files are checked before they are "
+        "read and never run code; anything else is refused with the reason.",
+    )
+    if error := st.session_state.pop("model_file_error", None):
+        load.error(error, icon=":material/block:")
 
 
 st.title("Train")
@@ -68,6 +116,8 @@ st.caption(
     f"Trains on {images:,} images from {data.source} ({current.validation_split:.0%} held back for "
     f"validation), then tests on {len(data.x_test):,} images it has never seen."
 )
+if line := server_line():
+    st.caption(line_text(line))
 
 if st.button("Train", type="primary", icon=":material/model_training:", 
               help=f"Show the network the training images and adjust its weights. {word('epoch')}"):
@@ -77,3 +127,4 @@ if "model" in st.session_state:
     show_result(st.session_state.model)
 else:
     st.info("Press **Train** to train this network. Until then, the Draw page uses the default model.")
+model_files(st.session_state.get("model"))

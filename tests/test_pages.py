@@ -31,6 +31,12 @@ def test_build_page_shows_the_default_and_its_summary():
     assert at.query_params["layers"] == "dense-128-relu,dense-64-relu"
 
 
+def test_a_link_with_a_kernel_size_between_the_slider_stops_opens_the_build_page():
+    at = open_page({"layers": "conv-8-2-relu,pool-2"}, "build")
+    no_errors(at)
+    assert at.session_state.config.layers[0].kernel == 2
+
+
 def test_presets_sliders_and_layer_buttons_change_config_and_link():
     at = open_page({}, "build")
     next(b for b in at.button if b.label == "Small CNN").click().run()
@@ -255,7 +261,7 @@ def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default
 
 
 def test_compare_trains_two_networks_and_shows_them_side_by_side(default_trained, canvas, mnist):
-    canvas(drawn(mnist.x_test[0]))
+    pad = canvas(drawn(mnist.x_test[0]))
     at = open_page(QUICK, "compare")
     no_errors(at)
     assert [box.value for box in at.selectbox] == ["Your network (Build page)", "Shallow net"]
@@ -276,6 +282,10 @@ def test_compare_trains_two_networks_and_shows_them_side_by_side(default_trained
     # the curves; two probability bars; A's dense1 and dense2 beside B's dense1, then both outputs
     assert len(charts) == 1 + 2 + 3 + 2
     assert "Network B: validation" in charts[0].proto.spec
+    pad.image = np.zeros((280, 280, 4), np.uint8)  # cleared: the last drawing stays on show
+    at.run()
+    no_errors(at)
+    assert len(at.get("plotly_chart")) == len(charts)
 
 
 def test_compare_refuses_a_network_it_cannot_build():
@@ -316,3 +326,33 @@ def test_compare_starts_from_your_trained_model_and_trains_only_the_other(monkey
     no_errors(at)
     assert "stopped before both networks finished" in at.warning[0].value
     assert list(at.dataframe[0].value.index) == ["Network A", "Network B"]
+
+
+def test_a_model_file_opens_on_the_train_page_and_reads_drawings(canvas, mnist):
+    from deepviz.modelfile import model_bytes
+    from deepviz.network import build_model
+
+    shallow = PRESETS["Shallow net"]
+    at = open_page(QUICK, "train")
+    assert not at.get("download_button")  # nothing to download yet
+    at.file_uploader(key="model-file").upload("my *net* [x](y).keras", model_bytes(build_model(shallow))).run()
+    no_errors(at)
+    assert at.session_state.model.opened_from == "my _net_ _x__y_.keras"
+    assert at.session_state.config == shallow  # the Build page shows the network opened
+    assert at.success[0].value.startswith("Your model: opened from my _net_ _x__y_.keras, test accuracy")
+    assert len(at.get("download_button")) == 1
+    canvas(drawn(mnist.x_test[0]))
+    at.switch_page("pages/draw.py").run()
+    no_errors(at)
+    assert at.radio[0].value == "Your model" and at.metric[0].label == "Prediction"
+
+
+def test_a_refused_model_file_says_why_and_keeps_the_model():
+    at = open_page(QUICK, "train")
+    next(b for b in at.button if b.label == "Train").click().run()
+    own = at.session_state.model
+    legacy = b"\x89HDF\r\n\x1a\n" + bytes(100)  # an old Keras .h5 file, renamed
+    at.file_uploader(key="model-file").upload("old.keras", legacy).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("old.keras was not opened:") and ".h5" in at.error[0].value
+    assert at.session_state.model is own
