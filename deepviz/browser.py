@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from deepviz.pendigits import Point
@@ -57,9 +58,22 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int  # the Streamlit process's: the load test samples its memory
+
+
 @contextmanager
 def running_app(timeout_s: float = 60) -> Iterator[str]:
     """A Streamlit server for app.py on a free loopback port, stopped afterwards; yields its URL."""
+    with running_server(timeout_s) as server:
+        yield server.url
+
+
+@contextmanager
+def running_server(timeout_s: float = 60) -> Iterator[Server]:
+    """running_app, yielding the URL and the server's process id."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -77,7 +91,7 @@ def running_app(timeout_s: float = 60) -> Iterator[str]:
                     log.seek(0)
                     raise BrowserError(f"Streamlit did not come up at {url}:\n{log.read()}")
                 time.sleep(0.5)
-            yield url
+            yield Server(url, process.pid)
         finally:
             stop(process)
 
@@ -97,6 +111,27 @@ def chromium() -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+@asynccontextmanager
+async def async_chromium(args: list[str] = CHROMIUM_ARGS) -> AsyncIterator:
+    """chromium() for Playwright's async API: one browser that many sessions share from one
+    event loop (the sync API's objects cannot be shared between threads)."""
+    if not CHROMIUM.exists():
+        raise BrowserError(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    try:
+        from playwright.async_api import Error, async_playwright
+    except ImportError:
+        raise BrowserError("playwright is missing: pip install -r requirements-dev.txt") from None
+    async with async_playwright() as playwright:
+        try:
+            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        except Error as error:
+            raise BrowserError(f"Chromium did not start: {error.message}") from None  # the CLI shows its first line
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
 
 # Counts the app's script runs that start, so a replay can wait for the run its stroke caused.

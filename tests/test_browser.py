@@ -105,6 +105,30 @@ def test_stopping_training_keeps_the_partly_trained_model(server, page):
     no_exceptions(page)
 
 
+def test_a_second_training_waits_in_line_and_can_leave_it(server, browser):
+    """The test server trains one network at a time (conftest sets DEEPVIZ_TRAINING_SLOTS=1)."""
+    first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2))
+    first.goto(f"{server}/train?images=20000&epochs=5")
+    first.get_by_role("button", name="Train").click()
+    expect(first.get_by_text(re.compile(r"Epoch 1 of 5 · \d+%"))).to_be_visible()
+
+    second.goto(f"{server}/train?images=1000&epochs=1")
+    expect(second.get_by_text("1 training now, 0 waiting")).to_be_visible()
+    second.get_by_role("button", name="Train").click()
+    expect(second.get_by_text("you are number 1 in line")).to_be_visible()
+    second.get_by_role("button", name="Stop").click()
+    expect(second.get_by_text("you are number 1 in line")).to_be_hidden()
+    expect(second.get_by_text("Press Train to train this network")).to_be_visible()
+
+    first.get_by_role("button", name="Stop").click()
+    expect(first.get_by_text(re.compile(r"partly trained: stopped at epoch"))).to_be_visible()
+    second.get_by_role("button", name="Train").click()  # the slot is free again: no line
+    expect(second.get_by_text(re.compile(r"^Your model: trained for 1 epoch"))).to_be_visible()
+    for page in (first, second):
+        no_exceptions(page)
+        page.context.close()
+
+
 def test_the_drawing_is_placed_among_the_test_digits_at_every_layer(server, page):
     draw_a_three(page, server)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
