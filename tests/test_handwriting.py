@@ -1,21 +1,28 @@
 """Real handwriting: pen-drawn digits from 11 writers, replayed as mouse strokes on the Draw
 page in Chromium, each answer read off the page.
 
-The suite replays each writer's first sample of each digit (110 of the 220; all 220 take
-about nine minutes: `python -m deepviz handwriting`). The floor is what the seeded default
-model measured on these 110 here (see the README), less two digits for the browser's timing."""
+Replaying takes about 3 s a digit, so the suite replays a quarter of the 220, spread evenly:
+each writer's first sample of every other digit (w01, w03, ... the even digits; w02, w04, ...
+the odd ones), so every writer draws five digits and every digit is drawn by five or six
+writers. `python -m deepviz handwriting` replays all 220 (see the README). The floor is what
+the seeded default model read of these 55 here, less two digits for another machine's
+arithmetic and the browser's timing."""
 
 from deepviz.handwriting import read_digits
-from deepviz.pendigits import load_pen_digits, one_of_each
+from deepviz.pendigits import PenDigit, load_pen_digits, one_of_each
 
-# Measured: 105 of these 110 (0.955; all 220: 214, 0.973). Less two digits: 103 of 110.
-FLOOR = 0.936
+# Measured: 52 of these 55 (all 220: 214). Less two digits: 50 of 55.
+FLOOR = 0.909
+
+
+def every_other_digit(digits: list[PenDigit]) -> list[PenDigit]:
+    return [d for d in one_of_each(digits) if (d.label + int(d.writer.removeprefix("w"))) % 2 == 1]
 
 
 def test_the_default_model_reads_real_handwriting_drawn_on_the_canvas(server, page):
-    digits = one_of_each(load_pen_digits())
-    assert len(digits) == 110
-    assert {(d.writer, d.label) for d in digits} == {(f"w{w:02}", label) for w in range(1, 12) for label in range(10)}
+    digits = every_other_digit(load_pen_digits())
+    assert len(digits) == 55 and {d.writer for d in digits} == {f"w{n:02}" for n in range(1, 12)}
+    assert sorted(sum(d.label == label for d in digits) for label in range(10)) == [5] * 5 + [6] * 5
     page.goto(f"{server}/draw")
     score = read_digits(page, digits)
     print(f"handwriting accuracy of the default model: {score.summary()}")
