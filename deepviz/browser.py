@@ -72,14 +72,16 @@ def running_app(timeout_s: float = 60) -> Iterator[str]:
 
 
 @contextmanager
-def running_server(timeout_s: float = 60) -> Iterator[Server]:
-    """running_app, yielding the URL and the server's process id."""
+def running_server(timeout_s: float = 60, options: dict[str, str] | None = None) -> Iterator[Server]:
+    """running_app, yielding the URL and the server's process id; `options`: more Streamlit
+    settings, such as {"server.disconnectedSessionTTL": "5"}."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
+        *(part for name, value in (options or {}).items() for part in (f"--{name}", value)),
     ]
     # A file, not a pipe: nothing reads the log while the app runs, and a full pipe stalls the server.
     with tempfile.TemporaryFile("w+") as log:
@@ -135,14 +137,19 @@ async def async_chromium(args: list[str] = CHROMIUM_ARGS) -> AsyncIterator:
 
 
 # Counts the app's script runs that start, so a replay can wait for the run its stroke caused.
+# A run already going when the stroke ends counts: Streamlit restarts it with the stroke, and the
+# page stays "running" until it is over. A quick run can start and end before the observer is
+# called, so each change's new value is read (the next record's old value; the attribute, last).
 COUNT_RUNS = """() => {
     const app = document.querySelector("[data-testid=stApp]");
-    window.deepvizRuns = 0;
+    const state = () => app.getAttribute("data-test-script-state");
+    window.deepvizRuns = state() === "running" ? 1 : 0;
     window.deepvizObserver?.disconnect();
-    window.deepvizObserver = new MutationObserver(() => {
-        if (app.getAttribute("data-test-script-state") === "running") window.deepvizRuns += 1;
+    window.deepvizObserver = new MutationObserver((records) => {
+        const states = [...records.slice(1).map((record) => record.oldValue), state()];
+        window.deepvizRuns += states.filter((value) => value === "running").length;
     });
-    window.deepvizObserver.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+    window.deepvizObserver.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
 }"""
 RAN = """() => window.deepvizRuns > 0
     && document.querySelector("[data-testid=stApp]").getAttribute("data-test-script-state") === "notRunning"

@@ -44,6 +44,9 @@ STROKE_RUN_MS = 5_000  # a stroke the canvas does not send causes no run: go on 
 POLL_MS = 100  # in-page checks; the latency itself is timed in the page, so polling adds nothing
 THINK_S = 1.0  # a person's pause between digits, on average
 RSS_EVERY_S = 0.5
+# Streamlit keeps a closed tab's session, and its models, this long for a reconnect (120 s by
+# default); shorter here, so the test can see memory come back once everyone has left.
+SESSION_TTL_S = 5
 SHOWN_ERRORS = 3
 # Without the tests' unthrottled frames: here the browser shares the CPU with the server it
 # measures, and dozens of pages drawing as many frames as they can would starve it.
@@ -54,15 +57,22 @@ OFF_LOOPBACK = re.compile(r"^(?!(https?|wss?)://(127\.0\.0\.1|localhost)[:/])")
 # causes, in the page's own clock (how often Python polls for it does not matter).
 WATCH_RUN = """() => {
     const app = document.querySelector("[data-testid=stApp]");
-    const watch = window.deepvizLoad = {runs: 0, up: null, ended: null};
+    // A run already going when the stroke ends takes the stroke in: Streamlit restarts it, and
+    // the page stays "running" until the restarted run is over.
+    const going = app.getAttribute("data-test-script-state") === "running";
+    const watch = window.deepvizLoad = {runs: going ? 1 : 0, up: null, ended: null};
     window.addEventListener("mouseup", () => { watch.up = performance.now(); }, {capture: true, once: true});
     window.deepvizLoadObserver?.disconnect();
-    window.deepvizLoadObserver = new MutationObserver(() => {
-        const state = app.getAttribute("data-test-script-state");
-        if (state === "running") watch.runs += 1;
-        else if (state === "notRunning" && watch.runs > 0) watch.ended = performance.now();
+    // A quick run can start and end before the observer is called: read each change's new
+    // value (the next record's old value; the last one's is the attribute now), not only the last.
+    window.deepvizLoadObserver = new MutationObserver((records) => {
+        const states = [...records.slice(1).map((record) => record.oldValue), app.getAttribute("data-test-script-state")];
+        for (const state of states) {
+            if (state === "running") watch.runs += 1;
+            else if (state === "notRunning" && watch.runs > 0) watch.ended = performance.now();
+        }
     });
-    window.deepvizLoadObserver.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+    window.deepvizLoadObserver.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
 }"""
 # Milliseconds from the mouse-up to the end of its run, once that run is over; else null.
 RUN_MS = """() => {
@@ -109,6 +119,8 @@ class Summary:
     errors: list[str]
     peak_rss_mb: float
     rss_samples: int
+    warm_rss_mb: float = math.nan  # after warming up, before anyone came
+    left_rss_mb: float = math.nan  # once everyone has left and their sessions were let go
 
     @property
     def predictions(self) -> int:
@@ -144,6 +156,7 @@ class Summary:
             *(f"  {error}" for error in self.errors[:SHOWN_ERRORS]),
             *([f"  ... and {len(self.errors) - SHOWN_ERRORS} more"] if len(self.errors) > SHOWN_ERRORS else []),
             f"server_peak_rss_mb: {self.peak_rss_mb:.0f} ({self.rss_samples} samples)",
+            f"server_rss_mb: {self.warm_rss_mb:.0f} before the sessions came, {self.left_rss_mb:.0f} after they all left",
         ]
         return "\n".join(lines)
 
@@ -176,6 +189,10 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def rss_kb(pid: int) -> int:
+    return sum(status_kb(child, "VmRSS") for child in process_tree(pid))
+
+
 class RssSampler:
     def __init__(self, pid: int):
         self.pid, self.peak_kb, self.samples = pid, 0, 0
@@ -185,7 +202,7 @@ class RssSampler:
             pass  # then it counts from the server's start: a peak no lower than the load's
 
     def sample(self) -> None:
-        kb = sum(status_kb(pid, "VmRSS") for pid in process_tree(self.pid))
+        kb = rss_kb(self.pid)
         if kb:
             self.peak_kb, self.samples = max(self.peak_kb, kb), self.samples + 1
 
@@ -378,25 +395,39 @@ async def drive(browser, server: Server, people: list[Session], duration: float,
     return sampler.finish(), sampler.samples
 
 
+async def after_everyone_left(browser, server: Server) -> float:
+    """The server's memory once the sessions of all who left are gone: Streamlit drops expired
+    sessions when the next one leaves, so one more visitor comes and goes after the wait."""
+    await asyncio.sleep(SESSION_TTL_S + 1)
+    context = await new_context(browser)
+    await (await context.new_page()).goto(server.url)
+    await context.close()
+    await asyncio.sleep(2)
+    return rss_kb(server.pid) / 1024
+
+
 async def load(sessions: int, training: int, duration: float, seed: int, say) -> Summary:
     digits = [strokes for strokes in (fit_strokes(d.strokes) for d in load_pen_digits()) if drawable(strokes)]
     # The browser first: if it cannot start, say so before the app's start-up wait.
     async with async_chromium(BROWSER_ARGS) as browser:
         say("Starting the app")
-        with running_server() as server:
+        with running_server(options={"server.disconnectedSessionTTL": str(SESSION_TTL_S)}) as server:
             say("Warming up: one drawing on the Draw page (the first visit ever also trains the default model)")
             await warm(browser, server.url, digits[0])
+            warm_mb = rss_kb(server.pid) / 1024
             people = [Session("train", n + 1) for n in range(training)]
             people += [Session("draw", n + 1) for n in range(sessions - training)]
             say(f"Driving {sessions} sessions ({sessions - training} drawing, {training} training) for {duration:g} s")
             peak_mb, samples = await drive(browser, server, people, duration, seed, digits)
+            say(f"Everyone has left: waiting {SESSION_TTL_S} s for their sessions to be let go")
+            left_mb = await after_everyone_left(browser, server)
     return Summary(
         sessions=sessions, training=training, duration_s=duration,
         predictions_by_session=[len(p.latencies_ms) for p in people if p.kind == "draw"],
         latencies_ms=[ms for p in people for ms in p.latencies_ms],
         trainings=sum(p.trainings for p in people),
         errors=[error for p in people for error in p.errors],
-        peak_rss_mb=peak_mb, rss_samples=samples,
+        peak_rss_mb=peak_mb, rss_samples=samples, warm_rss_mb=warm_mb, left_rss_mb=left_mb,
     )
 
 
