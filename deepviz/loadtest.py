@@ -74,6 +74,12 @@ WATCH_RUN = """() => {
     });
     window.deepvizLoadObserver.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
 }"""
+# Whether the canvas holds any ink (white strokes on black).
+INKED = """(canvas) => {
+    const {data} = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    for (let i = 0; i < data.length; i += 4) if (data[i] > 128) return true;
+    return false;
+}"""
 # Milliseconds from the mouse-up to the end of its run, once that run is over; else null.
 RUN_MS = """() => {
     const watch = window.deepvizLoad;
@@ -99,6 +105,7 @@ class Session:
     number: int
     latencies_ms: list[float] = field(default_factory=list)
     trainings: int = 0
+    untaken: int = 0  # drawings the canvas never took in: no ink, so no run to time
     errors: list[str] = field(default_factory=list)
     crashed: bool = False
     over: bool = False  # past the end: what closing the pages causes is not the app's fault
@@ -119,6 +126,7 @@ class Summary:
     errors: list[str]
     peak_rss_mb: float
     rss_samples: int
+    untaken: int = 0
     warm_rss_mb: float = math.nan  # after warming up, before anyone came
     left_rss_mb: float = math.nan  # once everyone has left and their sessions were let go
 
@@ -152,6 +160,7 @@ class Summary:
             + (f"; per drawing session: {per_session})" if per_session else ")"),
             f"latency_ms: p50 {self.p50_ms:.0f} p95 {self.p95_ms:.0f} max {self.max_ms:.0f}",
             f"trainings_completed: {self.trainings}",
+            f"drawings_the_canvas_did_not_take: {self.untaken}",
             f"errors: {len(self.errors)}",
             *(f"  {error}" for error in self.errors[:SHOWN_ERRORS]),
             *([f"  ... and {len(self.errors) - SHOWN_ERRORS} more"] if len(self.errors) > SHOWN_ERRORS else []),
@@ -284,12 +293,19 @@ async def open_draw(page, url: str) -> None:
 async def draw_once(page, session: Session, digit: list[list[Point]], wait_ms: float = WAIT_MS) -> None:
     """Draw a digit stroke by stroke (each stroke's run over before the next, as a person's
     pause would allow), time the last, check the prediction shows, and Clear."""
+    from playwright.async_api import expect
+
     canvas = page.locator("canvas.upper-canvas")
+    # After Clear, the old canvas can linger beside the new one for a moment: draw on one alone.
+    await expect(canvas).to_have_count(1, timeout=wait_ms)
     await canvas.scroll_into_view_if_needed()
     box = await canvas.bounding_box()
     for points in digit[:-1]:
         await stroke(page, box, points, STROKE_RUN_MS)
     latency = await stroke(page, box, digit[-1], wait_ms)
+    if latency is None and not await page.locator("canvas.lower-canvas").last.evaluate(INKED):
+        session.untaken += 1  # drawn before the canvas was ready: a person would see that, and draw again
+        return
     if latency is None:
         raise AppError(f"no run ended within {wait_ms / 1000:.0f} s of the last stroke")
     await no_exception(page)
@@ -426,6 +442,7 @@ async def load(sessions: int, training: int, duration: float, seed: int, say) ->
         predictions_by_session=[len(p.latencies_ms) for p in people if p.kind == "draw"],
         latencies_ms=[ms for p in people for ms in p.latencies_ms],
         trainings=sum(p.trainings for p in people),
+        untaken=sum(p.untaken for p in people),
         errors=[error for p in people for error in p.errors],
         peak_rss_mb=peak_mb, rss_samples=samples, warm_rss_mb=warm_mb, left_rss_mb=left_mb,
     )
