@@ -33,6 +33,7 @@ from deepviz.config import (
     Layer,
     ModelConfig,
     Pool,
+    _shorten,
     count_params,
     summarize,
 )
@@ -146,11 +147,6 @@ def _cut(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _shown(value: object) -> str:
-    """A value from the file as repr writes it (escaping line breaks), cut short."""
-    return _cut(repr(value))
-
-
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
@@ -204,7 +200,7 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
         packed = max(member.compress_size, 1)
         if member.file_size > RATIO_FLOOR_BYTES and member.file_size > MAX_RATIO * packed:
             raise ModelFileError(
-                f"The file's entry {_shown(member.filename)} is packed far more tightly than a "
+                f"The file's entry {_shorten(member.filename)} is packed far more tightly than a "
                 "model's weights ever are, so it is refused as a possible zip bomb."
             )
 
@@ -213,16 +209,16 @@ def _check_name(name: str, copies: int) -> None:
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts or "\\" in name or ":" in name:
         raise ModelFileError(
-            f"The file contains an entry with an unsafe path, {_shown(name)}: {ACCEPTED}."
+            f"The file contains an entry with an unsafe path, {_shorten(name)}: {ACCEPTED}."
         )
     if name not in MEMBERS and not (name.startswith(ASSETS) and name != ASSETS):
         raise ModelFileError(
-            f"The file contains {_shown(name)}, which a .keras model file does not have; deepviz "
+            f"The file contains {_shorten(name)}, which a .keras model file does not have; deepviz "
             f"accepts only {', '.join(MEMBERS)} and an assets folder."
         )
     if copies > 1:
         raise ModelFileError(
-            f"The file contains {_shown(name)} {copies} times, which a .keras model file never "
+            f"The file contains {_shorten(name)} {copies} times, which a .keras model file never "
             "does."
         )
 
@@ -266,7 +262,7 @@ def _check_model(config: dict) -> list[dict]:
     """The model's layer configs, each one built in, allowed and free of custom code."""
     kind = config.get("class_name")
     if kind not in MODEL_CLASSES or not _is_builtin(config):
-        shown = _shown(kind) if isinstance(kind, str) else "something else"
+        shown = _shorten(kind) if isinstance(kind, str) else "something else"
         raise ModelFileError(
             f"The file holds {shown}, not a Keras Sequential or Functional model: {ACCEPTED}."
         )
@@ -292,7 +288,7 @@ def _check_model(config: dict) -> list[dict]:
 def _layer_name(layer: dict) -> str:
     inner = layer.get("config")
     name = inner.get("name") if isinstance(inner, dict) else None
-    return _shown(name if isinstance(name, str) else layer.get("class_name"))
+    return _shorten(name if isinstance(name, str) else layer.get("class_name"))
 
 
 def _check_layer(layer: dict) -> None:
@@ -310,17 +306,17 @@ def _check_layer(layer: dict) -> None:
     if not _is_builtin(layer):
         author = layer.get("registered_name") or layer.get("module")
         raise ModelFileError(
-            f"Layer {name} is a custom layer ({_shown(author)}), not one of Keras's own, so it is "
+            f"Layer {name} is a custom layer ({_shorten(author)}), not one of Keras's own, so it is "
             f"refused: {ACCEPTED}."
         )
     if kind not in LAYER_CLASSES:
         raise ModelFileError(
-            f"Layer {name} is of type {_shown(kind)}, which deepviz cannot show: {ACCEPTED}."
+            f"Layer {name} is of type {_shorten(kind)}, which deepviz cannot show: {ACCEPTED}."
         )
     inner = layer.get("config") if isinstance(layer.get("config"), dict) else {}
     activation = inner.get("activation", "linear")
     if activation not in ACTIVATIONS:
-        shown = _shown(activation) if isinstance(activation, str) else "a custom function"
+        shown = _shorten(activation) if isinstance(activation, str) else "a custom function"
         raise ModelFileError(
             f"Layer {name} uses the activation {shown}, but deepviz accepts only "
             f"{', '.join(ACTIVATIONS)}."
@@ -332,7 +328,7 @@ def _check_layer(layer: dict) -> None:
         dtype = policy.get("name") if isinstance(policy, dict) else None
     if dtype != "float32":
         raise ModelFileError(
-            f"Layer {name} computes in {_shown(dtype)}, but deepviz's models compute in float32."
+            f"Layer {name} computes in {_shorten(dtype)}, but deepviz's models compute in float32."
         )
 
 
@@ -360,7 +356,7 @@ def _check_object(value: dict, where: str) -> None:
         )
     # Keras's own activations are stored as names; a stored function is always someone else's.
     if kind == "function" or not _is_builtin(value):
-        shown = "function" if kind == "function" else f"{_shown(kind)} object"
+        shown = "function" if kind == "function" else f"{_shorten(kind)} object"
         raise ModelFileError(
             f"The file's {where} contains a custom {shown}, so it is refused: {ACCEPTED}."
         )
@@ -388,7 +384,7 @@ def _shape_text(shape) -> str:
     return (
         " x ".join(map(str, sides))
         if all(isinstance(side, int) for side in sides)
-        else _shown(shape)
+        else _shorten(shape)
     )
 
 
@@ -474,7 +470,7 @@ def _check_output(layer: dict) -> None:
     settings = _settings(layer)
     units = settings.get("units")
     if layer.get("class_name") == "Dense" and units != CLASSES:
-        raise _wrong_output(_shown(units))
+        raise _wrong_output(_shorten(units))
     if (
         layer.get("class_name") != "Dense"
         or settings.get("activation") != "softmax"
@@ -525,7 +521,7 @@ def _hidden_layer(
         _refuse(name, {"a Flatten before it": flat}, "deepviz's Conv and MaxPool layers come first")
     if kind == "Reshape":
         target = settings["target_shape"]
-        problems = {f"target shape {_shown(target)}": target != [IMAGE_SIDE, IMAGE_SIDE, 1]}
+        problems = {f"target shape {_shorten(target)}": target != [IMAGE_SIDE, IMAGE_SIDE, 1]}
         problems["layers before it"] = previous is not None
         _refuse(name, problems, "deepviz's only Reshape turns the 28 x 28 image into 28 x 28 x 1")
     elif kind == "Flatten":
@@ -558,7 +554,7 @@ def _refuse(name: str, problems: dict[str, bool], rule: str) -> None:
 def _layout(settings: dict) -> dict[str, bool]:
     """The problem a layer has unless its maps are channels-last, the only layout deepviz builds."""
     value = settings.get("data_format") or "channels_last"
-    return {f"data format {_shown(value)}": value != "channels_last"}
+    return {f"data format {_shorten(value)}": value != "channels_last"}
 
 
 def _pair(value) -> tuple[int, int]:
