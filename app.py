@@ -9,6 +9,7 @@ import streamlit as st  # noqa: E402
 from deepviz.lesson import MENU  # noqa: E402
 from pages.common import (  # noqa: E402
     hidden_groups,
+    keep_keras_state,
     projector,
     restore_config,
     settle_training,
@@ -19,6 +20,7 @@ from pages.common import (  # noqa: E402
 
 
 def main() -> None:
+    keep_keras_state()
     st.set_page_config(page_title="deepviz", page_icon=":material/neurology:", layout="wide")
     restore_config()
     if projector():

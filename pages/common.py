@@ -21,6 +21,20 @@ from deepviz.lesson import (
 )
 
 
+def keep_keras_state() -> None:
+    """Stop Streamlit calling `keras.backend.clear_session()` each time a script run ends.
+
+    Streamlit does it to tidy up after scripts that build a model on every run. Here it is
+    wrong and slow. Wrong: the reset is process-wide, so a run ending in one session wipes
+    Keras's global state under another session that is training, or replaying a snapshot
+    (a StatelessScope lives in that state). Slow: it also flushes TensorFlow's kernel cache
+    and runs a full gc.collect(), which under load cost each stroke twice the stroke's own work.
+    deepviz builds models only on purpose and frees what TensorFlow leaks itself (training.py)."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    script_runner._clean_problem_modules = lambda: None  # deepviz uses no pyplot: nothing else to tidy
+
+
 def run_app_first() -> None:
     """Call first on every page: make sure app.py's main (navigation, shared-link restore,
     settling an interrupted training) runs, even when Streamlit runs this page's file alone.

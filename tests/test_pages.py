@@ -113,6 +113,20 @@ def test_leaving_mid_training_keeps_the_partly_trained_model(monkeypatch):
     assert "partly trained: stopped at epoch" in at.warning[0].value
 
 
+def test_runs_ending_never_reset_keras_for_every_session(default_trained, canvas, mnist, monkeypatch):
+    # Streamlit calls keras.backend.clear_session() whenever a run ends: process-wide, it would
+    # wipe the Keras state of a session training or replaying a snapshot at that moment.
+    import keras
+
+    resets = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *args, **kwargs: resets.append(args))
+    canvas(drawn(mnist.x_test[0]))
+    at = open_page({}, "draw")
+    no_errors(at)
+    assert at.metric[0].value == str(mnist.y_test[0])
+    assert resets == []
+
+
 def test_draw_page_without_a_drawing_shows_a_hint(default_trained, canvas):
     fake = canvas(None)
     at = open_page({}, "draw")
