@@ -127,6 +127,15 @@ def test_runs_ending_never_reset_keras_for_every_session(default_trained, canvas
     assert resets == []
 
 
+def test_tensorflow_and_the_default_model_are_left_out_of_garbage_collection(default_trained, canvas):
+    # Streamlit collects garbage after every run: over TensorFlow's objects that took 0.2 s a stroke.
+    import gc
+
+    canvas(None)
+    no_errors(open_page({}, "draw"))
+    assert gc.get_freeze_count() > 100_000
+
+
 def test_draw_page_without_a_drawing_shows_a_hint(default_trained, canvas):
     fake = canvas(None)
     at = open_page({}, "draw")

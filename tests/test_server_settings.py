@@ -16,7 +16,3 @@ def test_forms_and_uploads_are_protected_and_no_usage_is_reported():
 def test_the_upload_limit_is_the_model_file_limit():
     assert SETTINGS["server"]["maxUploadSize"] * 1024 * 1024 == MAX_MODEL_BYTES
 
-
-def test_no_full_garbage_collection_after_every_run():
-    # A full collection over TensorFlow's heap after each stroke tripled its cost under load.
-    assert SETTINGS["runner"]["postScriptGC"] is False
