@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import random
 import re
 import time
@@ -43,6 +44,9 @@ TRAIN_LIMIT_S = 300  # a training still going after this long counts as an error
 STROKE_RUN_MS = 5_000  # a stroke the canvas does not send causes no run: go on after this
 POLL_MS = 100  # in-page checks; the latency itself is timed in the page, so polling adds nothing
 THINK_S = 1.0  # a person's pause between digits, on average
+# A class opens the link within half a minute of the teacher showing it, not in the same
+# instant; every page load at once would measure only Chromium starting 30 pages.
+ARRIVAL_S = 20.0
 RSS_EVERY_S = 0.5
 # Streamlit keeps a closed tab's session, and its models, this long for a reconnect (120 s by
 # default); shorter here, so the test can see memory come back once everyone has left.
@@ -129,6 +133,8 @@ class Summary:
     untaken: int = 0
     warm_rss_mb: float = math.nan  # after warming up, before anyone came
     left_rss_mb: float = math.nan  # once everyone has left and their sessions were let go
+    server_cpu_s: float = math.nan  # CPU time the server used during the load
+    machine_cpu_s: float = math.nan  # CPU time every process used: the server, the browsers, this driver
 
     @property
     def predictions(self) -> int:
@@ -166,7 +172,11 @@ class Summary:
             *([f"  ... and {len(self.errors) - SHOWN_ERRORS} more"] if len(self.errors) > SHOWN_ERRORS else []),
             f"server_peak_rss_mb: {self.peak_rss_mb:.0f} ({self.rss_samples} samples)",
             f"server_rss_mb: {self.warm_rss_mb:.0f} before the sessions came, {self.left_rss_mb:.0f} after they all left",
+            f"cpu_s: server {self.server_cpu_s:.0f}, browsers and this driver {self.machine_cpu_s - self.server_cpu_s:.0f}, "
+            f"of {os.cpu_count() * self.duration_s:.0f} ({os.cpu_count()} cores)",
         ]
+        if self.predictions:
+            lines.append(f"server_cpu_ms_per_prediction: {1000 * self.server_cpu_s / self.predictions:.0f} (training included)")
         return "\n".join(lines)
 
 
@@ -200,6 +210,24 @@ def process_tree(pid: int) -> list[int]:
 
 def rss_kb(pid: int) -> int:
     return sum(status_kb(child, "VmRSS") for child in process_tree(pid))
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds used by the process and any children it has now."""
+    ticks = 0
+    for child in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone since it was listed
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds every process on the machine has used since it started (all cores)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 class RssSampler:
@@ -346,7 +374,7 @@ async def run_session(session: Session, context, url: str, deadline: float, rng:
     query = "&".join(f"{key}={value}" for key, value in TRAINING.to_query().items())
     page = await open_page(context, session, url)
     ready = False
-    await asyncio.sleep(rng.uniform(0, THINK_S))  # people do not all start in the same instant
+    await asyncio.sleep(rng.uniform(0, min(ARRIVAL_S, (deadline - time.monotonic()) / 4)))
     while time.monotonic() < deadline:
         try:
             if session.crashed:
@@ -359,7 +387,8 @@ async def run_session(session: Session, context, url: str, deadline: float, rng:
                     await open_draw(page, url)
                     ready = True
                 await draw_once(page, session, rng.choice(digits))
-        except (PlaywrightError, AppError) as error:
+        # AssertionError: a Playwright `expect` that ran out of time (the canvas never showed).
+        except (PlaywrightError, AppError, AssertionError) as error:
             session.error(describe(error))
             ready = False
         await asyncio.sleep(rng.uniform(0.5, 1.5) * THINK_S)
@@ -385,7 +414,7 @@ async def warm(browser, url: str, digit: list[list[Point]]) -> None:
         await page.get_by_text(HINT).wait_for(timeout=FIRST_VISIT_MS)
         await settled(page)
         await draw_once(page, Session("warm", 0), digit, FIRST_VISIT_MS)
-    except (PlaywrightError, AppError) as error:
+    except (PlaywrightError, AppError, AssertionError) as error:
         raise BrowserError(f"the Draw page did not work: {describe(error)}") from None
     finally:
         await context.close()
@@ -434,7 +463,9 @@ async def load(sessions: int, training: int, duration: float, seed: int, say) ->
             people = [Session("train", n + 1) for n in range(training)]
             people += [Session("draw", n + 1) for n in range(sessions - training)]
             say(f"Driving {sessions} sessions ({sessions - training} drawing, {training} training) for {duration:g} s")
+            server_start, machine_start = cpu_s(server.pid), machine_cpu_s()
             peak_mb, samples = await drive(browser, server, people, duration, seed, digits)
+            server_used, machine_used = cpu_s(server.pid) - server_start, machine_cpu_s() - machine_start
             say(f"Everyone has left: waiting {SESSION_TTL_S} s for their sessions to be let go")
             left_mb = await after_everyone_left(browser, server)
     return Summary(
@@ -445,6 +476,7 @@ async def load(sessions: int, training: int, duration: float, seed: int, say) ->
         untaken=sum(p.untaken for p in people),
         errors=[error for p in people for error in p.errors],
         peak_rss_mb=peak_mb, rss_samples=samples, warm_rss_mb=warm_mb, left_rss_mb=left_mb,
+        server_cpu_s=server_used, machine_cpu_s=machine_used,
     )
 
 
