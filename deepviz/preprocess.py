@@ -50,12 +50,17 @@ def ink_of(canvas: np.ndarray) -> np.ndarray:
         raise CanvasError(f"expected an image of numbers, got {canvas.dtype}")
     if not np.isfinite(canvas).all():
         raise CanvasError("the image has values that are not finite numbers (NaN or infinity)")
-    # Clipped before the cast: a float64 beyond float32's range would become infinite.
-    levels = np.clip(canvas, 0, 255).astype(np.float32) / 255.0
     if canvas.ndim == 2:
-        return levels
-    grey = levels[..., :3].max(axis=2)
-    return grey * levels[..., 3] if canvas.shape[2] == 4 else grey
+        return levels(canvas)
+    # The brightest channel, taken in the image's own number type: one float plane, not four.
+    grey = levels(np.maximum(np.maximum(canvas[..., 0], canvas[..., 1]), canvas[..., 2]))
+    return grey * levels(canvas[..., 3]) if canvas.shape[2] == 4 else grey
+
+
+def levels(values: np.ndarray) -> np.ndarray:
+    """0-255 values as float32 in [0, 1]; clipped before the cast, where a float64 beyond
+    float32's range would become infinite."""
+    return np.clip(values, 0, 255).astype(np.float32) / 255.0
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
@@ -67,8 +72,8 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
 def prepare(canvas: np.ndarray, steps: Steps = Steps()) -> Prepared | None:
     """The drawing as MNIST would have it, or None when there is no ink to read."""
     ink = ink_of(canvas)
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    inked = ink > INK_THRESHOLD
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     if rows.size == 0:
         return None
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] if steps.crop else ink

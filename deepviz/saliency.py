@@ -54,52 +54,59 @@ class Saliency:
         features = keras.Model(model.inputs, head.input)
         spec = tf.TensorSpec((None, SIDE, SIDE), tf.float32)
 
-        def gradient(images, digit):
+        def gradient(images, digits):
             with tf.GradientTape() as tape:
                 tape.watch(images)
                 logits = tf.matmul(features(images, training=False), head.kernel) + head.bias
-                score = logits[:, digit]
+                # Images do not interact in inference, so one sum gives each its own gradient.
+                score = tf.reduce_sum(tf.gather(logits, digits, batch_dims=1))
             return tape.gradient(score, images)
 
-        self._gradient = traced_with_weights(model, gradient, [spec, tf.TensorSpec((), tf.int32)])
+        self._gradient = traced_with_weights(model, gradient, [spec, tf.TensorSpec((None,), tf.int32)])
         self._probabilities = traced_with_weights(model, lambda x: model(x, training=False), [spec])
 
-    def gradient(
+    def gradients(
         self,
         image: np.ndarray,
-        digit: int,
+        digits: list[int],
         smooth: int = 0,
         noise: float = 0.1,
         seed: int | None = 0,
         times_input: bool = True,
         weights=None,
     ) -> np.ndarray:
-        """(28, 28) >= 0: |d score(digit) / d pixel|, times the pixel's ink by default.
+        """(len(digits), 28, 28) >= 0: for each digit, |d score(digit) / d pixel|, times the
+        pixel's ink by default; all digits in one call.
 
         With `smooth` > 0 it is SmoothGrad: the gradient's magnitude averaged over `smooth`
-        copies of the image with Gaussian noise of std `noise` added. Times the ink, the map
-        says which drawn pixels decided; without, where ink would change the score. For an
-        MLP that second map covers the whole canvas, because first-layer weights of pixels
-        that are almost never inked in training barely move from their random starting values."""
+        copies of the image with Gaussian noise of std `noise` added (the same copies for
+        every digit). Times the ink, the map says which drawn pixels decided; without, where
+        ink would change the score. For an MLP that second map covers the whole canvas,
+        because first-layer weights of pixels that are almost never inked in training barely
+        move from their random starting values."""
         image = np.asarray(image, np.float32)
-        images = image[np.newaxis]
+        copies = image[np.newaxis]
         if smooth > 0:
             rng = np.random.default_rng(seed)
-            images = images + rng.normal(0, noise, (smooth, SIDE, SIDE)).astype(np.float32)
-        magnitude = np.abs(self._gradient(images, digit, weights=weights).numpy()).mean(axis=0)
+            copies = copies + rng.normal(0, noise, (smooth, SIDE, SIDE)).astype(np.float32)
+        images = np.tile(copies, (len(digits), 1, 1))
+        per_image = np.repeat(np.asarray(digits, np.int32), len(copies))
+        grads = self._gradient(images, per_image, weights=weights).numpy()
+        magnitude = np.abs(grads).reshape(len(digits), len(copies), SIDE, SIDE).mean(axis=1)
         return magnitude * image if times_input else magnitude
 
-    def occlusion(
-        self, image: np.ndarray, digit: int, patch: int = 4, stride: int = 2, weights=None
+    def occlusions(
+        self, image: np.ndarray, digits: list[int], patch: int = 4, stride: int = 2, weights=None
     ) -> np.ndarray:
-        """(28, 28) drop in p(digit) when a `patch` x `patch` square is blanked, averaged over the
-        patches covering each pixel. Negative where blanking raises p(digit); zero on blank
-        paper, since blanking it changes nothing."""
+        """(len(digits), 28, 28): for each digit, the drop in p(digit) when a `patch` x `patch`
+        square is blanked, averaged over the patches covering each pixel; one call for all.
+        Negative where blanking raises p(digit); zero on blank paper, since blanking it
+        changes nothing."""
         image = np.asarray(image, np.float32)
         masks = patch_masks(patch, stride)
         # The untouched image rides in the same batch as the blanked ones.
         images = np.concatenate([image[np.newaxis], image * (1 - masks)])
-        probability = self._probabilities(images, weights=weights).numpy()[:, digit]
+        probability = self._probabilities(images, weights=weights).numpy()[:, digits]
         drops = probability[0] - probability[1:]
         flat = masks.reshape(len(masks), -1)
-        return ((drops @ flat) / flat.sum(axis=0)).reshape(SIDE, SIDE)
+        return ((drops.T @ flat) / flat.sum(axis=0)).reshape(len(digits), SIDE, SIDE)

@@ -107,14 +107,15 @@ def draw_and_explain(trained) -> None:
         "confidence drops when a small patch of your drawing is covered up (occlusion)."
     )
     best, runner_up = top_two(probabilities)
-    saliency = trained.saliency
-    image = prepared.image
+    saliency, image = trained.saliency, prepared.image
+    gradients = saliency.gradients(image, [best, runner_up], smooth=16, weights=weights)
+    # Covering what makes the answer usually helps the second choice: show only real drops.
+    drops = np.maximum(saliency.occlusions(image, [best, runner_up], weights=weights), 0)
     maps = (
-        (f"Gradient: ink for {best} (answer)", saliency.gradient(image, best, smooth=16, weights=weights)),
-        (f"Gradient: ink for {runner_up} (second)", saliency.gradient(image, runner_up, smooth=16, weights=weights)),
-        # Covering what makes the answer usually helps the second choice: show only real drops.
-        (f"Occlusion: covering lowers {best}", np.maximum(saliency.occlusion(image, best, weights=weights), 0)),
-        (f"Occlusion: covering lowers {runner_up}", np.maximum(saliency.occlusion(image, runner_up, weights=weights), 0)),
+        (f"Gradient: ink for {best} (answer)", gradients[0]),
+        (f"Gradient: ink for {runner_up} (second)", gradients[1]),
+        (f"Occlusion: covering lowers {best}", drops[0]),
+        (f"Occlusion: covering lowers {runner_up}", drops[1]),
     )
     for column, (title, heat) in zip(st.columns(len(maps)), maps):
         plot(overlay_figure(prepared.image, heat, title), column)

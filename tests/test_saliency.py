@@ -67,7 +67,7 @@ def test_gradient_of_a_one_pixel_model_is_all_on_that_pixel(
 ):
     _, saliency = one_pixel
     for digit in top_two(np.arange(10)):
-        result = saliency.gradient(scribble, digit, smooth=smooth, times_input=times_input)
+        result = saliency.gradients(scribble, [digit], smooth=smooth, times_input=times_input)[0]
         assert np.unravel_index(result.argmax(), result.shape) == PIXEL
         assert result[PIXEL] / result.sum() > 0.99
 
@@ -75,7 +75,7 @@ def test_gradient_of_a_one_pixel_model_is_all_on_that_pixel(
 def test_occlusion_of_a_one_pixel_model_peaks_there_and_is_zero_far_away(one_pixel, scribble):
     model, saliency = one_pixel
     patch = 4
-    result = saliency.occlusion(scribble, 9, patch=patch, stride=2)
+    result = saliency.occlusions(scribble, [9], patch=patch, stride=2)[0]
     probability = model(scribble[np.newaxis]).numpy()[0, 9]
     # Every patch over PIXEL blanks it: all logits 0, p = 0.1.
     assert result[PIXEL] == pytest.approx(probability - 0.1, abs=1e-5)
@@ -84,7 +84,7 @@ def test_occlusion_of_a_one_pixel_model_peaks_there_and_is_zero_far_away(one_pix
     far = np.maximum(abs(rows - PIXEL[0]), abs(cols - PIXEL[1])) >= patch
     assert np.abs(result[far]).max() < 1e-6
     # Blanking PIXEL raises p(0) from about 0 to 0.1: a negative drop.
-    assert saliency.occlusion(scribble, 0)[PIXEL] == pytest.approx(-0.1, abs=1e-3)
+    assert saliency.occlusions(scribble, [0])[0][PIXEL] == pytest.approx(-0.1, abs=1e-3)
 
 
 def test_maps_of_real_digits_have_the_documented_shape_and_sign(trained):
@@ -92,12 +92,12 @@ def test_maps_of_real_digits_have_the_documented_shape_and_sign(trained):
     for image, digits in zip(images[:3], probabilities):
         for digit in top_two(digits):
             for result in [
-                saliency.gradient(image, digit),
-                saliency.gradient(image, digit, smooth=8),
-                saliency.gradient(image, digit, times_input=False),
+                saliency.gradients(image, [digit])[0],
+                saliency.gradients(image, [digit], smooth=8)[0],
+                saliency.gradients(image, [digit], times_input=False)[0],
             ]:
                 assert result.shape == (28, 28) and np.isfinite(result).all() and result.min() >= 0
-            result = saliency.occlusion(image, digit)
+            result = saliency.occlusions(image, [digit])[0]
             assert result.shape == (28, 28) and np.isfinite(result).all()
 
 
@@ -113,9 +113,9 @@ def test_saliency_of_a_real_digit_lies_on_its_ink(trained):
     for image, digits in zip(images, probabilities):
         digit = top_two(digits)[0]
         near = dilate(image > 0.2, 2)
-        gradient = saliency.gradient(image, digit, smooth=8)
+        gradient = saliency.gradients(image, [digit], smooth=8)[0]
         assert gradient[near].sum() > 0.5 * gradient.sum()
-        occlusion = np.abs(saliency.occlusion(image, digit))
+        occlusion = np.abs(saliency.occlusions(image, [digit])[0])
         assert occlusion[dilate(image > 0, 3)].sum() > 0.99 * occlusion.sum()
 
 
@@ -128,7 +128,7 @@ def test_erasing_the_most_salient_ink_hurts_more_than_erasing_random_ink(trained
     wins = 0
     for image, digits in zip(images, probabilities):
         digit = top_two(digits)[0]
-        ranks = getattr(saliency, method)(image, digit).ravel()
+        ranks = getattr(saliency, f"{method}s")(image, [digit])[0].ravel()
         ink = np.flatnonzero(image.ravel() > 0.2)
         count = len(ink) // 5
         salient = ink[np.argsort(-ranks[ink], kind="stable")[:count]]
@@ -145,25 +145,35 @@ def test_the_predicted_digit_and_the_runner_up_get_different_maps(trained):
     runner-up nearly the predicted digit's map (both are led by their logits' difference)."""
     _, saliency, images, probabilities = trained
     maps = {
-        "gradient": saliency.gradient,
-        "raw gradient": lambda image, digit: saliency.gradient(image, digit, times_input=False),
-        "occlusion": saliency.occlusion,
+        "gradient": saliency.gradients,
+        "raw gradient": lambda image, digits: saliency.gradients(image, digits, times_input=False),
+        "occlusion": saliency.occlusions,
     }
     for name, method in maps.items():
         correlations = []
         for image, digits in zip(images, probabilities):
-            first, second = (method(image, digit).ravel() for digit in top_two(digits))
-            correlations.append(np.corrcoef(first, second)[0, 1])
+            first, second = method(image, list(top_two(digits)))
+            correlations.append(np.corrcoef(first.ravel(), second.ravel())[0, 1])
         assert np.median(correlations) < 0.85, name
+
+
+def test_maps_of_several_digits_in_one_call_are_each_digits_own(trained):
+    _, saliency, images, probabilities = trained
+    image, digits = images[0], list(top_two(probabilities[0]))
+    for method, options in [(saliency.gradients, {"smooth": 8}), (saliency.occlusions, {})]:
+        together = method(image, digits, **options)
+        assert together.shape == (2, 28, 28)
+        for digit, result in zip(digits, together):
+            np.testing.assert_allclose(result, method(image, [digit], **options)[0], rtol=1e-4, atol=1e-6)
 
 
 def test_smoothgrad_is_repeatable_with_a_seed(trained):
     _, saliency, images, probabilities = trained
     image, digit = images[0], top_two(probabilities[0])[0]
-    same = saliency.gradient(image, digit, smooth=16, seed=3)
-    np.testing.assert_array_equal(same, saliency.gradient(image, digit, smooth=16, seed=3))
-    assert not np.array_equal(same, saliency.gradient(image, digit, smooth=16, seed=4))
-    assert not np.array_equal(same, saliency.gradient(image, digit))
+    same = saliency.gradients(image, [digit], smooth=16, seed=3)[0]
+    np.testing.assert_array_equal(same, saliency.gradients(image, [digit], smooth=16, seed=3)[0])
+    assert not np.array_equal(same, saliency.gradients(image, [digit], smooth=16, seed=4)[0])
+    assert not np.array_equal(same, saliency.gradients(image, [digit])[0])
 
 
 def test_maps_follow_replayed_weights_and_leave_the_model_alone(one_pixel, scribble):
@@ -176,10 +186,10 @@ def test_maps_follow_replayed_weights_and_leave_the_model_alone(one_pixel, scrib
     image = scribble.copy()
     image[other] = 1
     weights = [kernel, np.zeros(10, np.float32)]
-    gradient = saliency.gradient(image, 8, weights=weights)
-    occlusion = saliency.occlusion(image, 9, weights=weights)
+    gradient = saliency.gradients(image, [8], weights=weights)[0]
+    occlusion = saliency.occlusions(image, [9], weights=weights)[0]
     assert np.unravel_index(gradient.argmax(), gradient.shape) == other
     assert occlusion[other] == pytest.approx(0.9, abs=1e-5) and occlusion.max() == pytest.approx(0.9, abs=1e-5)
     assert abs(occlusion[PIXEL]) < 1e-6
-    own = saliency.gradient(image, 8)
+    own = saliency.gradients(image, [8])[0]
     assert np.unravel_index(own.argmax(), own.shape) == PIXEL
