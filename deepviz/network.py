@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import types
+
 from deepviz.config import CLASSES, IMAGE_SIDE, Conv, ModelConfig, Pool, layer_names
 
 # Keras fuses this many batches into one call; progress callbacks then fire once per group.
 STEPS_PER_EXECUTION = 32
 
 
+def distribution():
+    """Where training runs: mirrored over every GPU when TensorFlow sees several; else TensorFlow's
+    default, which is the GPU when there is one and the CPU otherwise."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy([gpu.name for gpu in gpus]) if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
 def build_model(config: ModelConfig):
-    """The functional model for `config`, compiled and ready to fit."""
+    """The functional model for `config`, compiled and ready to fit, on `distribution()`'s devices."""
+    strategy = distribution()
+    with strategy.scope():
+        # Keras 3.15's loop of several steps per call fails when mirrored over devices ("You must
+        # feed a value for placeholder tensor"; see tests/test_network.py): one step per call there.
+        return _build(config, STEPS_PER_EXECUTION if strategy.num_replicas_in_sync == 1 else 1)
+
+
+def _build(config: ModelConfig, steps_per_execution: int):
     import keras
     from keras import layers
 
@@ -37,7 +56,7 @@ def build_model(config: ModelConfig):
         optimizer=make_optimizer(config),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=STEPS_PER_EXECUTION,
+        steps_per_execution=steps_per_execution,
     )
     return model
 
@@ -50,4 +69,33 @@ def make_optimizer(config: ModelConfig):
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
     }
-    return optimizers[config.optimizer](learning_rate=config.learning_rate)
+    optimizer = optimizers[config.optimizer](learning_rate=config.learning_rate)
+    if config.optimizer == "adam":
+        # On the instance, not a subclass: a saved model's optimizer is still plain Keras Adam.
+        optimizer.update_step = types.MethodType(fused_adam_step, optimizer)
+    return optimizer
+
+
+def fused_adam_step(optimizer, gradient, variable, learning_rate):
+    """Keras Adam's update of one variable as TensorFlow's fused kernel, instead of the dozen
+    small ops Keras builds: the same arithmetic (equal to float rounding), and with a small
+    network's batches of 32 those ops' overhead is much of a training step (see the README's
+    Performance section)."""
+    import tensorflow as tf
+
+    dtype = variable.dtype
+    index = optimizer._get_variable_index(variable)
+    step = tf.cast(optimizer.iterations + 1, dtype)
+    beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
+    tf.raw_ops.ResourceApplyAdam(
+        var=variable.handle,
+        m=optimizer._momentums[index].handle,
+        v=optimizer._velocities[index].handle,
+        beta1_power=tf.pow(beta_1, step),
+        beta2_power=tf.pow(beta_2, step),
+        lr=tf.cast(learning_rate, dtype),
+        beta1=beta_1,
+        beta2=beta_2,
+        epsilon=tf.cast(optimizer.epsilon, dtype),
+        grad=tf.cast(gradient, dtype),
+    )

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -107,3 +110,41 @@ def test_probe_replays_other_weights_without_writing_them(name):
     assert not np.allclose(replayed[-1].values, probe(image)[-1].values)
     for before, after in zip(own, model.get_weights()):
         np.testing.assert_array_equal(before, after)
+
+
+def test_without_several_gpus_training_uses_tensorflows_default_device():
+    import tensorflow as tf
+
+    from deepviz.network import distribution
+
+    assert len(tf.config.list_logical_devices("GPU")) < 2
+    assert distribution() is tf.distribute.get_strategy()
+
+
+MIRRORED = """
+import sys
+from dataclasses import replace
+
+import tensorflow as tf
+
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+)
+import deepviz.network
+from deepviz.config import ModelConfig
+from deepviz.data import read_dir
+from deepviz.training import train
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+deepviz.network.distribution = lambda: strategy
+trained = train(replace(ModelConfig(), epochs=2, train_images=6000), read_dir(sys.argv[1]))
+print(trained.model.distribute_strategy.num_replicas_in_sync, len(trained.snapshots), trained.test_accuracy)
+"""
+
+
+def test_training_mirrors_over_several_devices(data_dir):
+    # Two logical CPUs stand in for two GPUs; TensorFlow takes that setting only before it starts.
+    result = subprocess.run([sys.executable, "-c", MIRRORED, str(data_dir)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    replicas, snapshots, accuracy = result.stdout.split()
+    assert (replicas, snapshots) == ("2", "3") and float(accuracy) > 0.85
