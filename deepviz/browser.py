@@ -72,9 +72,12 @@ def running_app(timeout_s: float = 60) -> Iterator[str]:
 
 
 @contextmanager
-def running_server(timeout_s: float = 60, options: dict[str, str] | None = None) -> Iterator[Server]:
+def running_server(
+    timeout_s: float = 60, options: dict[str, str] | None = None, poll_s: float = 0.5
+) -> Iterator[Server]:
     """running_app, yielding the URL and the server's process id; `options`: more Streamlit
-    settings, such as {"server.disconnectedSessionTTL": "5"}."""
+    settings, such as {"server.disconnectedSessionTTL": "5"}; `poll_s`: how often to ask
+    whether it is up."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -92,7 +95,7 @@ def running_server(timeout_s: float = 60, options: dict[str, str] | None = None)
                 if process.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
                     raise BrowserError(f"Streamlit did not come up at {url}:\n{log.read()}")
-                time.sleep(0.5)
+                time.sleep(poll_s)
             yield Server(url, process.pid)
         finally:
             stop(process)

@@ -1,7 +1,8 @@
 """`python -m deepviz train`: the tutorial, headless, with the same knobs as the Build page.
 `python -m deepviz handwriting`: how well the running app reads real pen-drawn digits.
 `python -m deepviz loadtest`: a class at once: many browser sessions drawing and training.
-`python -m deepviz inspect FILE`: check a .keras model file as the app's upload does; print its layers."""
+`python -m deepviz inspect FILE`: check a .keras model file as the app's upload does; print its layers.
+`python -m deepviz bench`: training and drawing speed, against the tutorial script in the same run."""
 
 from __future__ import annotations
 
@@ -68,6 +69,11 @@ def build_parser() -> Parser:
         "inspect", help="check a .keras model file the way the app's upload does and print its layers"
     )
     inspect.add_argument("file", metavar="FILE", help="a .keras model file")
+    bench = commands.add_parser(
+        "bench", help="time training against the tutorial script, a drawing's answer and figures, and the home page"
+    )
+    bench.add_argument("--quick", action="store_true", help="a small check that every measurement works, not timed")
+    bench.add_argument("--data-dir", help="folder with the four MNIST .gz files or mnist.npz")
     return parser
 
 
@@ -94,13 +100,19 @@ def config_from(args: argparse.Namespace) -> ModelConfig:
     )
 
 
+def data_from(args: argparse.Namespace):
+    """MNIST from --data-dir, or the first source that works (saying on stderr why others did not)."""
+    mnist = read_dir(args.data_dir) if args.data_dir else load_mnist()
+    for note in mnist.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return mnist
+
+
 def run_train(args: argparse.Namespace) -> int:
     config = config_from(args)
     if args.save and not args.save.endswith(".keras"):
         raise ConfigError(f"--save needs a path ending in .keras, got {args.save!r}")
-    mnist = read_dir(args.data_dir) if args.data_dir else load_mnist()
-    for note in mnist.notes:
-        print(f"note: {note}", file=sys.stderr)
+    mnist = data_from(args)
     print(f"Training {config.describe()} on {min(config.train_images, len(mnist.x_train))} images from {mnist.source}")
 
     from deepviz.training import train
@@ -151,6 +163,13 @@ def run_loadtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    from deepviz.bench import QUICK, Plan, run
+
+    run(data_from(args), QUICK if args.quick else Plan(), lambda line: print(line, flush=True))
+    return 0
+
+
 def run_inspect(args: argparse.Namespace) -> int:
     config, _ = load_file(args.file)
     print(describe(config))
@@ -164,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_loadtest(args)
         if args.command == "inspect":
             return run_inspect(args)
+        if args.command == "bench":
+            return run_bench(args)
         return run_handwriting(args) if args.command == "handwriting" else run_train(args)
     except (ConfigError, DataError, BrowserError, ModelFileError) as error:
         print(f"deepviz: error: {str(error).splitlines()[0]}", file=sys.stderr)

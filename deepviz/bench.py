@@ -1,0 +1,217 @@
+"""`python -m deepviz bench`: how fast deepviz trains and answers a drawing, measured against
+the tutorial script in the same process, on the same data, on this machine.
+
+Each figure is the median of `repeats` runs. Training alternates tutorial and deepviz runs so
+that neither gets the quieter moments of a busy machine. The draw figures use the default
+model's network (the Draw page's) with its starting weights: what they cost does not depend
+on what the weights are, and a fresh clone has no trained default model yet.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig, summarize
+from deepviz.data import Mnist
+
+MATMUL_SIDE = 2048  # big enough to run at the machine's peak, small enough to take a fraction of a second
+ACCURACY_GOAL = 0.97
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure: the full bench, or a quick check that it all works (CI)."""
+
+    train_images: int = 60_000
+    epochs: int = 3
+    repeats: int = 3  # of each training and each home page start
+    draw_repeats: int = 200  # of the draw measurements, which take milliseconds
+
+
+QUICK = Plan(train_images=3_000, epochs=1, repeats=1, draw_repeats=5)
+
+
+def median_seconds(work: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def device() -> str:
+    """What TensorFlow trains on here: the GPUs it sees (mirrored over several), else the CPU."""
+    import tensorflow as tf
+
+    from deepviz.network import distribution
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return f"CPU ({os.cpu_count()} cores)"
+    names = ", ".join(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus)
+    return f"{len(gpus)} GPU ({names}), {type(distribution()).__name__}"
+
+
+def peak_matmul_flops(repeats: int = 5) -> float:
+    """FLOP/s of a large float32 matmul, the fastest of `repeats`: the most this machine's
+    linear algebra gives a dense network's training."""
+    import tensorflow as tf
+
+    a = tf.random.normal((MATMUL_SIDE, MATMUL_SIDE))
+    matmul = tf.function(lambda x: tf.reduce_sum(tf.matmul(x, x)))
+    matmul(a).numpy()  # trace and warm up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * MATMUL_SIDE**3 / best
+
+
+def forward_macs(config: ModelConfig) -> int:
+    """Multiply-adds of one image's forward pass: each weight (not bias) of a Dense layer once,
+    of a Conv layer once per output pixel."""
+    macs = 0
+    for row in summarize(config):
+        if row.params:
+            *pixels, outputs = row.output_shape
+            macs += (row.params - outputs) * (pixels[0] * pixels[1] if pixels else 1)
+    return macs
+
+
+def training_flops(config: ModelConfig, images: int) -> float:
+    """FLOPs of training `config` on `images` images: forward and backward (about twice the
+    forward) per training image and epoch, and a forward pass per validation image and epoch."""
+    validation = int(images * config.validation_split)
+    per_epoch = 3 * (images - validation) + validation
+    return 2.0 * forward_macs(config) * per_epoch * config.epochs
+
+
+def tutorial_fit(mnist: Mnist, images: int, epochs: int) -> tuple[float, float]:
+    """The tutorial's own code, timed from `fit` to its end: (seconds, test accuracy)."""
+    import keras
+
+    x_train, x_test = mnist.x_train[:images] / 255.0, mnist.x_test / 255.0
+    with warnings.catch_warnings():  # Keras 3 prefers keras.Input to input_shape; the tutorial predates it
+        warnings.simplefilter("ignore", UserWarning)
+        model = keras.Sequential([
+            keras.layers.Flatten(input_shape=(28, 28)),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x_train, mnist.y_train[:images], epochs=epochs, validation_split=0.1, verbose=0)
+    seconds = time.perf_counter() - start
+    return seconds, model.evaluate(x_test, mnist.y_test, verbose=0)[1]
+
+
+def deepviz_fit(config: ModelConfig, mnist: Mnist) -> tuple[float, float]:
+    """deepviz training `config` as the Train page does, progress callback and all: (seconds, test accuracy)."""
+    from deepviz.training import TrainingRun
+
+    run = TrainingRun(config, mnist)
+    reports = []
+    start = time.perf_counter()
+    run.fit(lambda history: reports.append(history.steps))
+    seconds = time.perf_counter() - start
+    return seconds, run.finish().test_accuracy
+
+
+def canvas_drawing(mnist: Mnist) -> np.ndarray:
+    """A test digit as the Draw page's canvas returns it: 280x280 RGBA, white ink on black."""
+    from PIL import Image
+
+    grey = np.asarray(Image.fromarray(mnist.x_test[0]).resize((280, 280), Image.Resampling.BILINEAR))
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+
+
+def draw_figures(model, canvas: np.ndarray, repeats: int) -> tuple[float, float]:
+    """(compute, render) medians in seconds for one drawing on the Draw page. Compute: canvas
+    to prepared input, every layer's activations and the probabilities. Render: every Plotly
+    figure the page shows for it, built and serialised as Streamlit sends it."""
+    from deepviz.activations import Probe
+    from deepviz.figures import activation_figure, overlay_figure, probability_figure
+    from deepviz.preprocess import prepare
+    from deepviz.saliency import Saliency, top_two
+
+    probe, saliency = Probe(model), Saliency(model)
+    compute = median_seconds(lambda: probe(prepare(canvas).image), repeats)
+
+    image = prepare(canvas).image
+    activations = probe(image)
+    probabilities = activations[-1].values
+    digits = list(top_two(probabilities))
+    maps = [*saliency.gradients(image, digits, smooth=16), *saliency.occlusions(image, digits)]
+
+    def render():
+        figures = [
+            probability_figure(probabilities, height=240),
+            *(activation_figure(activation, activation.name) for activation in activations),
+            *(overlay_figure(image, heat, "map") for heat in maps),
+        ]
+        return [figure.to_json() for figure in figures]
+
+    return compute, median_seconds(render, max(repeats // 4, 1))
+
+
+def home_first_paint(repeats: int) -> float:
+    """Seconds from `streamlit run` to the home page drawn in headless Chromium, median of fresh servers."""
+    from deepviz.browser import chromium, running_server
+
+    times = []
+    with chromium() as browser:
+        page = browser.new_page()
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with running_server(poll_s=0.02) as server:
+                page.goto(server.url)
+                page.get_by_role("heading", name="deepviz").first.wait_for()
+                times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(mnist: Mnist, plan: Plan, say: Callable[[str], None]) -> dict[str, float]:
+    """Every figure; `say` gets each `name: value` line as soon as it is known."""
+    from deepviz.network import build_model
+
+    say(f"device: {device()}")
+    images = min(plan.train_images, len(mnist.x_train))
+    config = replace(ModelConfig(), epochs=plan.epochs, train_images=images)
+    seed_runs, deepviz_runs = [], []
+    for _ in range(plan.repeats):
+        seed_runs.append(tutorial_fit(mnist, images, plan.epochs))
+        deepviz_runs.append(deepviz_fit(config, mnist))
+    seed_s = statistics.median(seconds for seconds, _ in seed_runs)
+    deepviz_s = statistics.median(seconds for seconds, _ in deepviz_runs)
+    peak = peak_matmul_flops()
+    figures = {
+        "train_seed_script_s": seed_s,
+        "train_deepviz_s": deepviz_s,
+        "train_ratio": deepviz_s / seed_s,
+        "test_accuracy_seed_script": statistics.median(accuracy for _, accuracy in seed_runs),
+        "test_accuracy_deepviz": statistics.median(accuracy for _, accuracy in deepviz_runs),
+        "peak_matmul_gflops": peak / 1e9,
+        "train_flop_limit_s": training_flops(config, images) / peak,
+    }
+    figures["train_flop_limit_ratio"] = deepviz_s / figures["train_flop_limit_s"]
+    figures["train_seed_flop_limit_ratio"] = seed_s / figures["train_flop_limit_s"]
+    for name, value in figures.items():
+        say(f"{name}: {value:.4g}")
+
+    compute_s, render_s = draw_figures(build_model(PRESETS[DEFAULT_MODEL]), canvas_drawing(mnist), plan.draw_repeats)
+    figures["draw_compute_ms"], figures["draw_render_ms"] = compute_s * 1000, render_s * 1000
+    say(f"draw_compute_ms: {figures['draw_compute_ms']:.3g}")
+    say(f"draw_render_ms: {figures['draw_render_ms']:.3g}")
+    figures["home_first_paint_s"] = home_first_paint(plan.repeats)
+    say(f"home_first_paint_s: {figures['home_first_paint_s']:.3g}")
+    return figures

@@ -1,0 +1,43 @@
+import re
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from deepviz.bench import forward_macs, training_flops
+from deepviz.config import PRESETS, ModelConfig
+
+FIGURES = [
+    "train_seed_script_s", "train_deepviz_s", "train_ratio", "test_accuracy_seed_script", "test_accuracy_deepviz",
+    "peak_matmul_gflops", "train_flop_limit_s", "train_flop_limit_ratio", "train_seed_flop_limit_ratio",
+    "draw_compute_ms", "draw_render_ms", "home_first_paint_s",
+]
+
+
+def test_multiply_adds_count_each_dense_weight_once_and_each_conv_weight_per_pixel():
+    assert forward_macs(ModelConfig()) == 784 * 128 + 128 * 64 + 64 * 10
+    conv1, conv2 = 3 * 3 * 1 * 16 * 28 * 28, 3 * 3 * 16 * 32 * 14 * 14
+    assert forward_macs(PRESETS["Small CNN"]) == conv1 + conv2 + 7 * 7 * 32 * 64 + 64 * 10
+
+
+def test_training_flops_are_three_passes_per_training_image_and_one_per_validation_image():
+    config = replace(ModelConfig(), epochs=2, validation_split=0.1)
+    passes = 2 * (3 * 900 + 100)
+    assert training_flops(config, 1000) == pytest.approx(2 * forward_macs(config) * passes)
+
+
+def test_the_quick_bench_prints_every_figure(data_dir):
+    # Only that every measurement works: timings on a busy test machine mean nothing.
+    result = subprocess.run(
+        [sys.executable, "-m", "deepviz", "bench", "--quick", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    assert re.fullmatch(r"CPU \(\d+ cores\)|\d+ GPU \(.*\), \w+", lines.pop("device"))
+    assert list(lines) == FIGURES
+    values = {name: float(value) for name, value in lines.items()}
+    assert all(value > 0 for value in values.values()), values
+    assert values["train_ratio"] == pytest.approx(values["train_deepviz_s"] / values["train_seed_script_s"], rel=1e-3)
+    assert 0 < values["test_accuracy_deepviz"] <= 1 and 0 < values["test_accuracy_seed_script"] <= 1
