@@ -139,24 +139,33 @@ async def async_chromium(args: list[str] = CHROMIUM_ARGS) -> AsyncIterator:
             await browser.close()
 
 
-# Counts the app's script runs that start, so a replay can wait for the run its stroke caused.
-# A run already going when the stroke ends counts: Streamlit restarts it with the stroke, and the
-# page stays "running" until it is over. A quick run can start and end before the observer is
-# called, so each change's new value is read (the next record's old value; the attribute, last).
-COUNT_RUNS = """() => {
+# Before a stroke's mouse-up: note the moment of the mouse-up and of the end of the run it
+# causes, in the page's own clock (how often Python polls for it does not matter).
+WATCH_RUN = """() => {
     const app = document.querySelector("[data-testid=stApp]");
-    const state = () => app.getAttribute("data-test-script-state");
-    window.deepvizRuns = state() === "running" ? 1 : 0;
-    window.deepvizObserver?.disconnect();
-    window.deepvizObserver = new MutationObserver((records) => {
-        const states = [...records.slice(1).map((record) => record.oldValue), state()];
-        window.deepvizRuns += states.filter((value) => value === "running").length;
+    // A run already going when the stroke ends takes the stroke in: Streamlit restarts it, and
+    // the page stays "running" until the restarted run is over.
+    const going = app.getAttribute("data-test-script-state") === "running";
+    const watch = window.deepvizRun = {runs: going ? 1 : 0, up: null, ended: null};
+    window.addEventListener("mouseup", () => { watch.up = performance.now(); }, {capture: true, once: true});
+    window.deepvizRunObserver?.disconnect();
+    // A quick run can start and end before the observer is called: read each change's new
+    // value (the next record's old value; the last one's is the attribute now), not only the last.
+    window.deepvizRunObserver = new MutationObserver((records) => {
+        const states = [...records.slice(1).map((record) => record.oldValue), app.getAttribute("data-test-script-state")];
+        for (const state of states) {
+            if (state === "running") watch.runs += 1;
+            else if (state === "notRunning" && watch.runs > 0) watch.ended = performance.now();
+        }
     });
-    window.deepvizObserver.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
+    window.deepvizRunObserver.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
 }"""
-RAN = """() => window.deepvizRuns > 0
-    && document.querySelector("[data-testid=stApp]").getAttribute("data-test-script-state") === "notRunning"
-"""
+# Milliseconds from the mouse-up to the end of its run, once that run is over; else null.
+RUN_MS = """() => {
+    const watch = window.deepvizRun;
+    const state = document.querySelector("[data-testid=stApp]").getAttribute("data-test-script-state");
+    return watch.runs > 0 && state === "notRunning" && watch.up !== null ? Math.max(watch.ended - watch.up, 0.001) : null;
+}"""
 STROKE_RUN_MS = 5_000  # a stroke the canvas does not send (a dot it drops) causes no run
 
 
@@ -173,10 +182,10 @@ def replay(page, canvas, strokes: list[list[Point]]) -> None:
         page.mouse.down()
         for point in points[1:]:
             page.mouse.move(*point)
-        page.evaluate(COUNT_RUNS)
+        page.evaluate(WATCH_RUN)
         page.mouse.up()
         try:
-            page.wait_for_function(RAN, timeout=STROKE_RUN_MS)
+            page.wait_for_function(RUN_MS, timeout=STROKE_RUN_MS)
         except PlaywrightTimeout:
             pass
 

@@ -24,7 +24,10 @@ from pathlib import Path
 
 from deepviz.browser import (
     CHROMIUM_ARGS,
+    RUN_MS,
+    STROKE_RUN_MS,
     WAIT_MS,
+    WATCH_RUN,
     BrowserError,
     Server,
     async_chromium,
@@ -41,7 +44,6 @@ TRAINING = replace(PRESETS["Tutorial MLP"], train_images=6000, epochs=1)
 VIEWPORT = {"width": 1400, "height": 1000}
 FIRST_VISIT_MS = 600_000  # the first Draw visit of a fresh cache trains the default model
 TRAIN_LIMIT_S = 300  # a training still going after this long counts as an error
-STROKE_RUN_MS = 5_000  # a stroke the canvas does not send causes no run: go on after this
 POLL_MS = 100  # in-page checks; the latency itself is timed in the page, so polling adds nothing
 THINK_S = 1.0  # a person's pause between digits, on average
 # A class opens the link within half a minute of the teacher showing it, not in the same
@@ -57,41 +59,12 @@ SHOWN_ERRORS = 3
 BROWSER_ARGS = [arg for arg in CHROMIUM_ARGS if arg not in ("--disable-gpu-vsync", "--disable-frame-rate-limit")]
 OFF_LOOPBACK = re.compile(r"^(?!(https?|wss?)://(127\.0\.0\.1|localhost)[:/])")
 
-# Before a stroke's mouse-up: note the moment of the mouse-up and of the end of the run it
-# causes, in the page's own clock (how often Python polls for it does not matter).
-WATCH_RUN = """() => {
-    const app = document.querySelector("[data-testid=stApp]");
-    // A run already going when the stroke ends takes the stroke in: Streamlit restarts it, and
-    // the page stays "running" until the restarted run is over.
-    const going = app.getAttribute("data-test-script-state") === "running";
-    const watch = window.deepvizLoad = {runs: going ? 1 : 0, up: null, ended: null};
-    window.addEventListener("mouseup", () => { watch.up = performance.now(); }, {capture: true, once: true});
-    window.deepvizLoadObserver?.disconnect();
-    // A quick run can start and end before the observer is called: read each change's new
-    // value (the next record's old value; the last one's is the attribute now), not only the last.
-    window.deepvizLoadObserver = new MutationObserver((records) => {
-        const states = [...records.slice(1).map((record) => record.oldValue), app.getAttribute("data-test-script-state")];
-        for (const state of states) {
-            if (state === "running") watch.runs += 1;
-            else if (state === "notRunning" && watch.runs > 0) watch.ended = performance.now();
-        }
-    });
-    window.deepvizLoadObserver.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
-}"""
 # Whether the canvas holds any ink (white strokes on black).
 INKED = """(canvas) => {
     const {data} = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
     for (let i = 0; i < data.length; i += 4) if (data[i] > 128) return true;
     return false;
 }"""
-# Milliseconds from the mouse-up to the end of its run, once that run is over; else null.
-RUN_MS = """() => {
-    const watch = window.deepvizLoad;
-    const state = document.querySelector("[data-testid=stApp]").getAttribute("data-test-script-state");
-    return watch.runs > 0 && state === "notRunning" && watch.up !== null ? Math.max(watch.ended - watch.up, 0.001) : null;
-}"""
-
-
 class AppError(Exception):
     """The page shows something wrong: a Streamlit exception, or no prediction."""
 
@@ -335,7 +308,12 @@ async def draw_once(page, session: Session, digit: list[list[Point]], wait_ms: f
         session.untaken += 1  # drawn before the canvas was ready: a person would see that, and draw again
         return
     if latency is None:
-        raise AppError(f"no run ended within {wait_ms / 1000:.0f} s of the last stroke")
+        state = await page.get_by_test_id("stApp").get_attribute("data-test-script-state")
+        status = " ".join(await page.get_by_test_id("stStatusWidget").all_inner_texts())
+        raise AppError(
+            f"no run ended within {wait_ms / 1000:.0f} s of the last stroke (script {state}"
+            + (f", status: {status})" if status else ")")
+        )
     await no_exception(page)
     value = page.get_by_test_id("stMetric").filter(has_text="Prediction").get_by_test_id("stMetricValue")
     if not DIGIT.match(await value.inner_text()):
