@@ -22,6 +22,8 @@ def test_four_people_drawing_and_training_at_once_get_their_answers_without_erro
     summary = measure(sessions=4, training=1, duration=45, seed=0)
     print(summary.report())
     assert summary.errors == [], summary.report()
+    # The canvas component can lose a page's first drawing when the page is starved of CPU.
+    assert summary.unsent <= len(summary.predictions_by_session), summary.report()
     assert len(summary.predictions_by_session) == 3 and min(summary.predictions_by_session) >= 1, summary.report()
     assert summary.p95_ms < P95_MS, summary.report()
     assert summary.trainings >= 1, summary.report()
@@ -39,6 +41,7 @@ def test_the_summary_reads_latencies_by_nearest_rank_and_shows_the_first_errors(
     assert (summary.predictions, summary.p50_ms, summary.p95_ms, summary.max_ms) == (3, 200.0, 300.0, 300.0)
     report = summary.report()
     assert "latency_ms: p50 200 p95 300 max 300" in report and "server_peak_rss_mb: 812 (90 samples)" in report
+    assert "drawings_the_canvas_never_sent: 0" in report
     assert "errors: 5" in report and "draw 3: Timeout" in report and "draw 4" not in report and "and 2 more" in report
     assert math.isnan(Summary(1, 0, 1, [0], [], 0, [], 0, 0).p95_ms)
 
