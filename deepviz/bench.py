@@ -127,11 +127,11 @@ def deepviz_fit(config: ModelConfig, mnist: Mnist) -> tuple[float, float]:
     return seconds, run.finish().test_accuracy
 
 
-def canvas_drawing(mnist: Mnist) -> np.ndarray:
-    """A test digit as the Draw page's canvas returns it: 280x280 RGBA, white ink on black."""
+def as_canvas(digit: np.ndarray) -> np.ndarray:
+    """A 28x28 uint8 digit as the Draw page's canvas returns a drawing: 280x280 RGBA, white ink on black."""
     from PIL import Image
 
-    grey = np.asarray(Image.fromarray(mnist.x_test[0]).resize((280, 280), Image.Resampling.BILINEAR))
+    grey = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
     return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
 
 
@@ -208,7 +208,7 @@ def run(mnist: Mnist, plan: Plan, say: Callable[[str], None]) -> dict[str, float
     for name, value in figures.items():
         say(f"{name}: {value:.4g}")
 
-    compute_s, render_s = draw_figures(build_model(PRESETS[DEFAULT_MODEL]), canvas_drawing(mnist), plan.draw_repeats)
+    compute_s, render_s = draw_figures(build_model(PRESETS[DEFAULT_MODEL]), as_canvas(mnist.x_test[0]), plan.draw_repeats)
     figures["draw_compute_ms"], figures["draw_render_ms"] = compute_s * 1000, render_s * 1000
     say(f"draw_compute_ms: {figures['draw_compute_ms']:.3g}")
     say(f"draw_render_ms: {figures['draw_render_ms']:.3g}")

@@ -169,11 +169,17 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def stat_fields(stat: Path) -> list[str]:
+    """A /proc/PID/stat line's fields after the process name (which may hold spaces); from
+    the third field of the documented layout: state, ppid, ... utime (12th here), stime."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
 def process_tree(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])  # the name may hold spaces
+            parent = int(stat_fields(stat)[1])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(parent, []).append(int(stat.parent.name))
@@ -193,7 +199,7 @@ def cpu_s(pid: int) -> float:
     ticks = 0
     for child in process_tree(pid):
         try:
-            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(Path(f"/proc/{child}/stat"))
         except OSError:
             continue  # gone since it was listed
         ticks += int(fields[11]) + int(fields[12])  # utime, stime

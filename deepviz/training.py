@@ -227,8 +227,10 @@ _traced_gradients = _TracedGradients()
 def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool = False):
     """Batches of scaled images and labels, as a tf.data pipeline over tensors in memory.
 
-    Batches are gathered by index, reshuffled each epoch: measured, the tutorial's 3 epochs
-    train in three quarters of the time Keras takes slicing the same NumPy arrays itself."""
+    Batches are gathered by index, reshuffled each epoch, and scaled on the way: the images
+    stay uint8, a quarter of the memory of Keras's own float copy. Measured against Keras
+    slicing the same NumPy arrays itself: 8-25% faster over the tutorial's 3 epochs, on a
+    machine too noisy to pin it closer."""
     import tensorflow as tf
 
     x, y = tf.constant(images), tf.constant(labels.astype(np.int32))

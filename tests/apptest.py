@@ -4,8 +4,6 @@ and a stand-in for the drawing canvas, which renders only in a browser."""
 import types
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).parent.parent / "app.py")
@@ -40,9 +38,3 @@ class FakeCanvas:
     def __call__(self, **kwargs):
         self.calls.append(kwargs)
         return types.SimpleNamespace(image_data=self.image)
-
-
-def drawn(digit: np.ndarray) -> np.ndarray:
-    """An MNIST digit as the canvas would return it: 280x280 RGBA, white on opaque black."""
-    grey = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
-    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])

@@ -1,7 +1,8 @@
 """In front of a class: projector mode, the guided tour, and the explanations beside controls."""
 
-from apptest import QUICK, drawn, no_errors, open_page
+from apptest import QUICK, no_errors, open_page
 
+from deepviz.bench import as_canvas
 from deepviz.config import PRESETS
 from deepviz.guide import TOUR, TUTORIAL, WORDS, added_a_layer, compared, trained_tutorial
 
@@ -17,7 +18,7 @@ def heatmaps(at) -> list[dict]:
 
 
 def test_a_projector_link_opens_projector_mode_and_keeps_it_in_the_address(default_trained, canvas, mnist):
-    canvas(drawn(mnist.x_test[0]))
+    canvas(as_canvas(mnist.x_test[0]))
     at = open_page({"projector": "1"}, "draw")
     no_errors(at)
     assert at.toggle(key="projector").value is True
@@ -33,11 +34,11 @@ def test_a_projector_link_opens_projector_mode_and_keeps_it_in_the_address(defau
 def test_projector_mode_fixes_each_layers_colour_scale_across_drawings(default_trained, canvas, mnist):
     tops = []
     for digit in (mnist.x_test[0], mnist.x_test[1]):
-        canvas(drawn(digit))
+        canvas(as_canvas(digit))
         at = open_page({"projector": "1"}, "draw")
         tops.append([trace["zmax"] for trace in heatmaps(at)])
     assert tops[0] == tops[1]
-    canvas(drawn(mnist.x_test[0]))
+    canvas(as_canvas(mnist.x_test[0]))
     at = open_page({}, "draw")
     assert not heatmaps(at)  # no legends outside projector mode, and each drawing's own range
 
@@ -114,7 +115,7 @@ def test_the_tour_offers_to_set_up_the_tutorial_network():
 
 
 def test_the_guided_tour_walks_from_the_tutorial_to_a_comparison(default_trained, canvas, mnist):
-    canvas(drawn(mnist.x_test[0]))
+    canvas(as_canvas(mnist.x_test[0]))
     at = open_page(TUTORIAL.to_query() | QUICK, "home")
     press(at, "Take the guided tour")
     assert not any(b.label == "Set up the tutorial network" for b in at.button)  # it is set up

@@ -3,8 +3,9 @@ import subprocess
 import sys
 
 import numpy as np
-from apptest import APP, QUICK, app, drawn, no_errors, open_page
+from apptest import APP, QUICK, app, no_errors, open_page
 
+from deepviz.bench import as_canvas
 from deepviz.config import PRESETS, ModelConfig
 
 
@@ -120,7 +121,7 @@ def test_runs_ending_never_reset_keras_for_every_session(default_trained, canvas
 
     resets = []
     monkeypatch.setattr(keras.backend, "clear_session", lambda *args, **kwargs: resets.append(args))
-    canvas(drawn(mnist.x_test[0]))
+    canvas(as_canvas(mnist.x_test[0]))
     at = open_page({}, "draw")
     no_errors(at)
     assert at.metric[0].value == str(mnist.y_test[0])
@@ -150,7 +151,7 @@ def test_draw_page_without_a_drawing_shows_a_hint(default_trained, canvas):
 
 def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist):
     digit, label = mnist.x_test[0], int(mnist.y_test[0])
-    canvas(drawn(digit))
+    canvas(as_canvas(digit))
     at = open_page({}, "draw")
     no_errors(at)
     assert at.metric[0].label == "Prediction" and at.metric[0].value == str(label)
@@ -164,7 +165,7 @@ def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist
 def test_replaying_training_moves_the_prediction_back_to_random_weights(default_trained, canvas, mnist):
     from deepviz.preprocess import prepare
 
-    image = drawn(mnist.x_test[0])
+    image = as_canvas(mnist.x_test[0])
     canvas(image)
     at = open_page({}, "draw")
     replay = at.select_slider[0]
@@ -186,7 +187,7 @@ def test_replaying_training_moves_the_prediction_back_to_random_weights(default_
 
 
 def test_draw_page_uses_your_own_model_or_the_default_cnn_with_its_feature_maps(default_trained, canvas, mnist):
-    canvas(drawn(mnist.x_test[1]))
+    canvas(as_canvas(mnist.x_test[1]))
     at = open_page(PRESETS["Tutorial MLP"].to_query() | QUICK, "train")
     next(b for b in at.button if b.label == "Train").click().run()
     at.switch_page("pages/draw.py").run()
@@ -237,7 +238,7 @@ def test_train_page_says_when_it_falls_back_to_the_bundled_subset(monkeypatch, m
 def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_trained, canvas, mnist):
     from deepviz.preprocess import prepare
 
-    image = drawn(mnist.x_test[0])
+    image = as_canvas(mnist.x_test[0])
     canvas(image)
     at = open_page({}, "draw")
     stages = prepare(image)
@@ -274,7 +275,7 @@ def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default
     separability = {metric.label: float(metric.value.rstrip("%")) for metric in at.metric}
     assert list(separability) == ["pixels", "conv1", "pool1", "conv2", "pool2", "dense1", "output"]
     assert separability["output"] > separability["pixels"] + 5  # the climb, in percentage points
-    canvas(drawn(mnist.x_test[0]))
+    canvas(as_canvas(mnist.x_test[0]))
     at.switch_page("pages/draw.py").run()
     at.switch_page("pages/insights.py").run()
     no_errors(at)
@@ -284,7 +285,7 @@ def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default
 
 
 def test_compare_trains_two_networks_and_shows_them_side_by_side(default_trained, canvas, mnist):
-    pad = canvas(drawn(mnist.x_test[0]))
+    pad = canvas(as_canvas(mnist.x_test[0]))
     at = open_page(QUICK, "compare")
     no_errors(at)
     assert [box.value for box in at.selectbox] == ["Your network (Build page)", "Shallow net"]
@@ -364,7 +365,7 @@ def test_a_model_file_opens_on_the_train_page_and_reads_drawings(canvas, mnist):
     assert at.session_state.config == shallow  # the Build page shows the network opened
     assert at.success[0].value.startswith("Your model: opened from my _net_ _x__y_.keras, test accuracy")
     assert len(at.get("download_button")) == 1
-    canvas(drawn(mnist.x_test[0]))
+    canvas(as_canvas(mnist.x_test[0]))
     at.switch_page("pages/draw.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model" and at.metric[0].label == "Prediction"
