@@ -148,3 +148,25 @@ def test_training_mirrors_over_several_devices(data_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     replicas, snapshots, accuracy = result.stdout.split()
     assert (replicas, snapshots) == ("2", "3") and float(accuracy) > 0.85
+
+
+def test_the_fused_adam_update_is_keras_adam():
+    import keras
+
+    from deepviz.network import _build
+
+    config = ModelConfig()
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 28, 28), np.float32), rng.integers(0, 10, 64)
+    models = []
+    for fused in (False, True):
+        keras.utils.set_random_seed(1)
+        model = _build(config, 1)
+        if not fused:
+            model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+        models.append(model)
+    plain, fused = models
+    assert type(fused.optimizer) is keras.optimizers.Adam  # a saved file names plain Adam
+    for a, b in zip(plain.get_weights(), fused.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
