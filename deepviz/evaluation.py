@@ -48,6 +48,13 @@ class Evaluation:
 
 
 def evaluate(model, mnist: Mnist, batch_size: int = 1024) -> Evaluation:
-    """Scores every test image once; a batch job, so `predict` is the right tool here."""
-    probabilities = model.predict(mnist.scaled(mnist.x_test), batch_size=batch_size, verbose=0)
-    return Evaluation(mnist.y_test.astype(np.int64), probabilities)
+    """Scores every test image once. Calling the model a batch at a time skips `predict`'s
+    tracing, which takes longer than scoring 10,000 digits with the tutorial MLP."""
+    import keras
+
+    images = mnist.scaled(mnist.x_test)
+    probabilities = [
+        keras.ops.convert_to_numpy(model(images[start : start + batch_size], training=False))
+        for start in range(0, len(images), batch_size)
+    ]
+    return Evaluation(mnist.y_test.astype(np.int64), np.concatenate(probabilities))

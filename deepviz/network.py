@@ -6,9 +6,6 @@ import types
 
 from deepviz.config import CLASSES, IMAGE_SIDE, Conv, ModelConfig, Pool, layer_names
 
-# Keras fuses this many batches into one call; progress callbacks then fire once per group.
-STEPS_PER_EXECUTION = 32
-
 
 def distribution():
     """Where training runs: mirrored over every GPU when TensorFlow sees several; else TensorFlow's
@@ -20,15 +17,12 @@ def distribution():
 
 
 def build_model(config: ModelConfig):
-    """The functional model for `config`, compiled and ready to fit, on `distribution()`'s devices."""
-    strategy = distribution()
-    with strategy.scope():
-        # Keras 3.15's loop of several steps per call fails when mirrored over devices ("You must
-        # feed a value for placeholder tensor"; see tests/test_network.py): one step per call there.
-        return _build(config, STEPS_PER_EXECUTION if strategy.num_replicas_in_sync == 1 else 1)
+    """The functional model for `config`, compiled and ready to train, on `distribution()`'s devices."""
+    with distribution().scope():
+        return _build(config)
 
 
-def _build(config: ModelConfig, steps_per_execution: int):
+def _build(config: ModelConfig):
     import keras
     from keras import layers
 
@@ -56,7 +50,6 @@ def _build(config: ModelConfig, steps_per_execution: int):
         optimizer=make_optimizer(config),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
     )
     return model
 

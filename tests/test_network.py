@@ -15,7 +15,7 @@ from deepviz.config import (
     layer_names,
     summarize,
 )
-from deepviz.network import STEPS_PER_EXECUTION, build_model
+from deepviz.network import build_model
 
 CONFIGS = {
     **PRESETS,
@@ -46,13 +46,12 @@ def test_layers_get_stable_explicit_names():
     assert [layer.name for layer in build_model(config).layers][-3:] == ["flatten", "dense1", "output"]
 
 
-def test_compiled_as_the_tutorial_plus_fused_steps():
+def test_compiled_as_configured():
     config = ModelConfig(optimizer="rmsprop", learning_rate=0.01)
     model = build_model(config)
     assert type(model.optimizer).__name__ == "RMSprop"
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
     assert model.loss == "sparse_categorical_crossentropy"
-    assert model.steps_per_execution == STEPS_PER_EXECUTION
 
 
 @pytest.mark.parametrize("name", ["Tutorial MLP", "Small CNN"])
@@ -125,35 +124,47 @@ MIRRORED = """
 import sys
 from dataclasses import replace
 
+import keras
+import numpy as np
 import tensorflow as tf
 
 tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
 )
 import deepviz.network
+import deepviz.training
 from deepviz.config import ModelConfig
 from deepviz.data import read_dir
 from deepviz.training import train
 
-strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-deepviz.network.distribution = lambda: strategy
-trained = train(replace(ModelConfig(), epochs=2, train_images=6000), read_dir(sys.argv[1]))
-print(trained.model.distribute_strategy.num_replicas_in_sync, len(trained.snapshots), trained.test_accuracy)
+mnist = read_dir(sys.argv[1])
+config = replace(ModelConfig(), epochs=2, train_images=6000)
+deepviz.training.shuffled = tf.range  # the same batches in both trainings
+runs = []
+for strategy in (tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+    deepviz.network.distribution = lambda: strategy
+    keras.utils.set_random_seed(3)
+    runs.append(train(config, mnist))
+single, mirrored = runs
+weights = max(np.abs(a - b).max() for a, b in zip(single.model.get_weights(), mirrored.model.get_weights()))
+logs = max(abs(a[name] - b[name]) for a, b in zip(single.history.rows, mirrored.history.rows) for name in ("loss", "val_loss"))
+print(mirrored.model.distribute_strategy.num_replicas_in_sync, len(mirrored.snapshots), mirrored.test_accuracy, weights, logs)
 """
 
 
-def test_training_mirrors_over_several_devices(data_dir):
-    # Two logical CPUs stand in for two GPUs; TensorFlow takes that setting only before it starts.
+def test_training_mirrored_over_two_devices_is_training_on_one(data_dir):
+    """Each device trains on half of every batch and the optimizer adds up their gradients:
+    the same weights and logs as on one device. Two logical CPUs stand in for two GPUs;
+    TensorFlow takes that setting only before it starts."""
     result = subprocess.run([sys.executable, "-c", MIRRORED, str(data_dir)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    replicas, snapshots, accuracy = result.stdout.split()
+    replicas, snapshots, accuracy, weights, logs = result.stdout.split()
     assert (replicas, snapshots) == ("2", "3") and float(accuracy) > 0.85
+    assert float(weights) < 1e-4 and float(logs) < 1e-5
 
 
 def test_the_fused_adam_update_is_keras_adam():
     import keras
-
-    from deepviz.network import _build
 
     config = ModelConfig()
     rng = np.random.default_rng(0)
@@ -161,7 +172,7 @@ def test_the_fused_adam_update_is_keras_adam():
     models = []
     for fused in (False, True):
         keras.utils.set_random_seed(1)
-        model = _build(config, 1)
+        model = build_model(config)
         if not fused:
             model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy")
         model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)

@@ -79,10 +79,10 @@ def test_long_trainings_keep_a_bounded_number_of_snapshots(epochs, kept):
     assert isinstance(snapshots[0], Snapshot)
 
 
-def test_progress_follows_fused_steps_not_callback_calls(small):
+def test_progress_follows_the_steps_trained_not_callback_calls(small):
     seen = []
     train(ModelConfig(epochs=1, train_images=2000, batch_size=8), small, lambda h: seen.append(h.steps))
-    # 225 batches fused 32 at a time: Keras calls back 8 times, the last group short
+    # 225 batches trained 32 a call: 8 calls back, the last group short
     assert seen[-1] == 225
 
 
