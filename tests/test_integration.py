@@ -19,10 +19,16 @@ def test_default_model_is_the_small_cnn_and_beats_the_tutorial_on_mnist(default_
     assert default_trained.test_accuracy >= max(0.985, tutorial_trained.test_accuracy)
 
 
-def test_deepviz_training_matches_the_tutorial_script_exactly(tutorial_trained, mnist):
-    """The tutorial's own code, run with the same seed, lands on the same test accuracy:
-    fused steps and the progress callback change the speed, not the arithmetic."""
+def test_deepviz_training_matches_the_tutorial_script(mnist, monkeypatch):
+    """The tutorial's own code and deepviz, with the same seed and the same batches (in order:
+    the two shuffle differently), land on the same test accuracy: deepviz's steps and progress
+    callback change the speed, not the arithmetic. Not to the digit: their graphs round floats
+    differently (oneDNN picks kernels per graph), and over 5,000 Adam steps that grows into
+    about 10 test digits either way (measured); test_steps.py checks the weights exactly."""
     import keras
+    import tensorflow as tf
+
+    from deepviz.training import train
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
@@ -33,6 +39,9 @@ def test_deepviz_training_matches_the_tutorial_script_exactly(tutorial_trained, 
         keras.layers.Dense(10, activation="softmax"),
     ])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(mnist.x_train / 255.0, mnist.y_train, epochs=3, validation_split=0.1, verbose=0)
+    model.fit(mnist.x_train / 255.0, mnist.y_train, epochs=3, validation_split=0.1, shuffle=False, verbose=0)
     _, tutorial_accuracy = model.evaluate(mnist.x_test / 255.0, mnist.y_test, verbose=0)
-    assert tutorial_trained.test_accuracy == pytest.approx(tutorial_accuracy, abs=0.002)
+
+    monkeypatch.setattr("deepviz.training.shuffled", tf.range)
+    keras.utils.set_random_seed(0)
+    assert train(ModelConfig(), mnist).test_accuracy == pytest.approx(tutorial_accuracy, abs=0.002)
