@@ -135,31 +135,25 @@ def as_canvas(digit: np.ndarray) -> np.ndarray:
     return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
 
 
-def draw_figures(model, canvas: np.ndarray, repeats: int) -> tuple[float, float]:
+def draw_times(model, canvas: np.ndarray, repeats: int) -> tuple[float, float]:
     """(compute, render) medians in seconds for one drawing on the Draw page. Compute: canvas
     to prepared input, every layer's activations and the probabilities. Render: every Plotly
     figure the page shows for it, built and serialised as Streamlit sends it."""
     from deepviz.activations import Probe
-    from deepviz.figures import activation_figure, overlay_figure, probability_figure
+    from deepviz.figures import draw_figures
     from deepviz.preprocess import prepare
-    from deepviz.saliency import Saliency, top_two
+    from deepviz.saliency import Saliency
 
-    probe, saliency = Probe(model), Saliency(model)
+    probe = Probe(model)
     compute = median_seconds(lambda: probe(prepare(canvas).image), repeats)
 
     image = prepare(canvas).image
     activations = probe(image)
-    probabilities = activations[-1].values
-    digits = list(top_two(probabilities))
-    maps = [*saliency.gradients(image, digits, smooth=16), *saliency.occlusions(image, digits)]
+    maps = Saliency(model).explain(image, activations[-1].values)
 
     def render():
-        figures = [
-            probability_figure(probabilities, height=240),
-            *(activation_figure(activation, activation.name) for activation in activations),
-            *(overlay_figure(image, heat, "map") for heat in maps),
-        ]
-        return [figure.to_json() for figure in figures]
+        figures = draw_figures(image, activations, maps)
+        return [figure.to_json() for figure in [figures.probabilities, *figures.layers, *figures.maps]]
 
     return compute, median_seconds(render, max(repeats // 4, 1))
 
@@ -208,7 +202,7 @@ def run(mnist: Mnist, plan: Plan, say: Callable[[str], None]) -> dict[str, float
     for name, value in figures.items():
         say(f"{name}: {value:.4g}")
 
-    compute_s, render_s = draw_figures(build_model(PRESETS[DEFAULT_MODEL]), as_canvas(mnist.x_test[0]), plan.draw_repeats)
+    compute_s, render_s = draw_times(build_model(PRESETS[DEFAULT_MODEL]), as_canvas(mnist.x_test[0]), plan.draw_repeats)
     figures["draw_compute_ms"], figures["draw_render_ms"] = compute_s * 1000, render_s * 1000
     say(f"draw_compute_ms: {figures['draw_compute_ms']:.3g}")
     say(f"draw_render_ms: {figures['draw_render_ms']:.3g}")

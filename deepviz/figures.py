@@ -8,7 +8,7 @@ colour scale throughout: it was designed to read the same with colour-vision def
 from __future__ import annotations
 
 from math import ceil, isqrt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
@@ -290,6 +290,31 @@ def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawin
 PROJECTOR_FONT = 20  # px: readable from the back of a classroom at 1280x720
 PROJECTOR_GROWTH = 1.5  # heatmaps, two to a row instead of four
 ACTIVITY_SCALE = go.Heatmap(colorscale=COLOR_SCALE).colorscale  # as Plotly spells it out on a trace
+
+
+class DrawFigures(NamedTuple):
+    """Every chart the Draw page shows for one drawing; the bench times building them."""
+
+    probabilities: go.Figure
+    layers: list[go.Figure]
+    maps: list[go.Figure]
+
+
+def draw_figures(
+    image: np.ndarray,
+    activations: list[LayerActivation],
+    maps: list[tuple[str, np.ndarray]],
+    titles: dict[str, str] | None = None,
+    tops: dict[str, float] | None = None,
+) -> DrawFigures:
+    """For a prepared drawing: its class scores, each layer's heatmap (titled and scaled by
+    layer name where `titles` and `tops` say), and its saliency `maps` over the drawing."""
+    titles, tops = titles or {}, tops or {}
+    return DrawFigures(
+        probability_figure(activations[-1].values, height=240),
+        [activation_figure(layer, titles.get(layer.name, layer.name), top=tops.get(layer.name)) for layer in activations],
+        [overlay_figure(image, heat, title) for title, heat in maps],
+    )
 
 
 def for_projector(figure: go.Figure) -> go.Figure:

@@ -12,6 +12,7 @@ import numpy as np
 from deepviz.activations import traced_with_weights
 
 SIDE = 28
+SMOOTH = 16  # noisy copies averaged into each gradient map on the Draw page
 
 
 def top_two(probabilities: np.ndarray) -> tuple[int, int]:
@@ -110,3 +111,17 @@ class Saliency:
         drops = probability[0] - probability[1:]
         flat = masks.reshape(len(masks), -1)
         return ((drops.T @ flat) / flat.sum(axis=0)).reshape(len(digits), SIDE, SIDE)
+
+    def explain(self, image: np.ndarray, probabilities: np.ndarray, weights=None) -> list[tuple[str, np.ndarray]]:
+        """The Draw page's four maps, titled: which ink pushes the network towards its answer
+        and towards its second choice (SmoothGrad), and where covering the drawing lowers each."""
+        best, runner_up = top_two(probabilities)
+        gradients = self.gradients(image, [best, runner_up], smooth=SMOOTH, weights=weights)
+        # Covering what makes the answer usually helps the second choice: show only real drops.
+        drops = np.maximum(self.occlusions(image, [best, runner_up], weights=weights), 0)
+        return [
+            (f"Gradient: ink for {best} (answer)", gradients[0]),
+            (f"Gradient: ink for {runner_up} (second)", gradients[1]),
+            (f"Occlusion: covering lowers {best}", drops[0]),
+            (f"Occlusion: covering lowers {runner_up}", drops[1]),
+        ]

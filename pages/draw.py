@@ -1,10 +1,9 @@
 import numpy as np
 import streamlit as st
 
-from deepviz.figures import activation_figure, overlay_figure, probability_figure
+from deepviz.figures import draw_figures
 from deepviz.guide import word
 from deepviz.preprocess import Steps, prepare
-from deepviz.saliency import top_two
 from pages.common import (
     drawing_pad,
     layer_titles,
@@ -65,10 +64,12 @@ def draw_and_explain(trained) -> None:
     activations = trained.probe(prepared.image, weights)
     probabilities = activations[-1].values
     digit = int(np.argmax(probabilities))
+    maps = trained.saliency.explain(prepared.image, probabilities, weights)
+    figures = draw_figures(prepared.image, activations, maps, layer_titles(trained.config), layer_tops(trained))
     with prediction:
         st.metric("Prediction", digit, help="The digit with the highest output score.")
         st.caption(f"{sure(probabilities[digit])} sure" + ("" if replayed is None else f", {replayed.label}"))
-        plot(probability_figure(probabilities, height=240))
+        plot(figures.probabilities)
 
     with preparation:
         st.caption(
@@ -91,13 +92,10 @@ def draw_and_explain(trained) -> None:
         + (" Conv and pooling layers show one small map per filter." if trained.config.has_conv else "")
         + " Hover a cell for its unit number and value."
     )
-    titles, tops = layer_titles(trained.config), layer_tops(trained)
     per_row = PROJECTED_PER_ROW if projector() else LAYERS_PER_ROW
-    for start in range(0, len(activations), per_row):
-        row = activations[start : start + per_row]
-        for column, activation in zip(st.columns(per_row), row):
-            with column:
-                plot(activation_figure(activation, titles.get(activation.name, activation.name), top=tops.get(activation.name)))
+    for start in range(0, len(figures.layers), per_row):
+        for column, figure in zip(st.columns(per_row), figures.layers[start : start + per_row]):
+            plot(figure, column)
 
     st.subheader("Which pixels decided this")
     st.caption(
@@ -106,19 +104,8 @@ def draw_and_explain(trained) -> None:
         "slightly noisy copies of your drawing: SmoothGrad). Right: how much the network's "
         "confidence drops when a small patch of your drawing is covered up (occlusion)."
     )
-    best, runner_up = top_two(probabilities)
-    saliency, image = trained.saliency, prepared.image
-    gradients = saliency.gradients(image, [best, runner_up], smooth=16, weights=weights)
-    # Covering what makes the answer usually helps the second choice: show only real drops.
-    drops = np.maximum(saliency.occlusions(image, [best, runner_up], weights=weights), 0)
-    maps = (
-        (f"Gradient: ink for {best} (answer)", gradients[0]),
-        (f"Gradient: ink for {runner_up} (second)", gradients[1]),
-        (f"Occlusion: covering lowers {best}", drops[0]),
-        (f"Occlusion: covering lowers {runner_up}", drops[1]),
-    )
-    for column, (title, heat) in zip(st.columns(len(maps)), maps):
-        plot(overlay_figure(prepared.image, heat, title), column)
+    for column, figure in zip(st.columns(len(figures.maps)), figures.maps):
+        plot(figure, column)
 
 
 st.title("Draw a digit")

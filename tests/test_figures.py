@@ -6,6 +6,7 @@ from deepviz.figures import (
     COLOR_SCALE,
     activation_figure,
     curves_figure,
+    draw_figures,
     grid_shape,
     probability_figure,
     tile_maps,
@@ -144,3 +145,14 @@ def test_two_networks_curves_share_the_axes_in_two_colours():
         ("B: training (recent batches)", NETWORK_COLORS[1]),
     ]
     assert figure.layout.xaxis.range == (0, 3) and figure.layout.xaxis2.range == (0, 3)
+
+
+def test_the_draw_page_gets_one_figure_per_layer_and_per_map_titled_as_asked():
+    layers = [LayerActivation("pixels", "input", np.zeros((28, 28))), LayerActivation("dense1", "dense", np.ones(16)),
+              LayerActivation("output", "output", np.eye(10)[3])]
+    maps = [("Gradient: ink for 3 (answer)", np.ones((28, 28)))]
+    figures = draw_figures(np.zeros((28, 28)), layers, maps, titles={"dense1": "dense1: 16 units"}, tops={"dense1": 5.0})
+    assert [f.layout.title.text for f in figures.layers] == ["pixels", "dense1: 16 units", "output"]
+    assert figures.layers[1].data[0].zmax == 5.0
+    assert [f.layout.title.text for f in figures.maps] == ["Gradient: ink for 3 (answer)"]
+    assert figures.probabilities.data[0].y.argmax() == 3

@@ -193,3 +193,16 @@ def test_maps_follow_replayed_weights_and_leave_the_model_alone(one_pixel, scrib
     assert abs(occlusion[PIXEL]) < 1e-6
     own = saliency.gradients(image, [8])[0]
     assert np.unravel_index(own.argmax(), own.shape) == PIXEL
+
+
+def test_the_draw_pages_maps_are_titled_for_the_answer_and_the_runner_up(one_pixel, scribble):
+    model, saliency = one_pixel
+    maps = saliency.explain(scribble, model(scribble[np.newaxis]).numpy()[0])
+    assert [title for title, _ in maps] == [
+        "Gradient: ink for 9 (answer)", "Gradient: ink for 8 (second)",
+        "Occlusion: covering lowers 9", "Occlusion: covering lowers 8",
+    ]
+    np.testing.assert_array_equal(maps[0][1], saliency.gradients(scribble, [9], smooth=16)[0])
+    # Blanking PIXEL raises p(8) from about 0: a negative drop, which the page shows as none.
+    assert saliency.occlusions(scribble, [8])[0][PIXEL] < 0
+    assert maps[3][1][PIXEL] == 0 and all(heat.min() >= 0 for _, heat in maps)
