@@ -197,7 +197,10 @@ def share_popover(page) -> None:
     opens the app without `hide=menu`."""
     if MENU in hidden_groups():
         return
-    with st.sidebar.popover("Share", icon=":material/share:", width="stretch"):
+    # Tracked (a rerun on opening), so that the QR code is made only when someone looks: an
+    # image costs each run its PNG, and a fresh server's first page the import of NumPy.
+    share = st.sidebar.popover("Share", icon=":material/share:", width="stretch", key="share", on_change="rerun")
+    with share:
         hidden = st.multiselect(
             "Hide for students", list(HIDEABLE), default=sorted(hidden_groups(), key=list(HIDEABLE).index),
             format_func=HIDEABLE.get, key="share_hide", placeholder="Nothing: students see every control",
@@ -215,9 +218,10 @@ def share_popover(page) -> None:
         if is_local(root):
             st.warning("This address works on this computer only: for students' phones, "
                        "open the app through its network address first.", icon=":material/wifi_off:")
-        st.image(qr_png(url), width=260, alt="QR code of the lesson link",
-                 caption="Give students the link, or show them this code to scan with a phone: "
-                 "they get this page and this network, without the controls you hid.")
+        if share.open:
+            st.image(qr_png(url), width=260, alt="QR code of the lesson link",
+                     caption="Give students the link, or show them this code to scan with a phone: "
+                     "they get this page and this network, without the controls you hid.")
 
 
 STOP_HELP = (

@@ -230,6 +230,9 @@ def test_the_share_control_links_to_this_page_and_configuration_with_a_qr_code()
     popover = share_popover(at)
     assert popover.proto.popover.label == "Share"
     assert popover.code[0].value == lesson_url("http://school.example:8501", "build", config)
+    assert not popover.image  # the QR code is made only once the popover is opened
+    at.session_state["share"] = True
+    popover = share_popover(at.run())
     assert len(popover.image) == 1
     assert "phone" in popover.image[0].captions[0]
     popover.multiselect[0].set_value(["menu", "network"]).run()
@@ -244,7 +247,8 @@ def test_the_share_control_links_to_this_page_and_configuration_with_a_qr_code()
 def test_the_share_control_on_the_home_page_without_a_known_address():
     at = app(ModelConfig(epochs=4).to_query())
     no_errors(at)
-    popover = share_popover(at)
+    at.session_state["share"] = True
+    popover = share_popover(at.run())
     assert popover.code[0].value == lesson_url("", "", ModelConfig(epochs=4))
     assert not popover.image
     assert "Could not read this app's address" in popover.info[0].value
