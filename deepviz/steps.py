@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 STEPS_PER_CALL = 32  # progress callbacks run between calls, so this sets how live they are
+HOST = "/cpu:0"
 
 
 def shuffled(images: int) -> tf.Tensor:
@@ -92,7 +93,8 @@ class Steps:
         """This device's share of the batch (all of it on one device), scaled to [0, 1]."""
         replica = tf.distribute.get_replica_context()
         mine = batch[replica.replica_id_in_sync_group :: replica.num_replicas_in_sync]
-        return tf.cast(tf.gather(x, mine), tf.float32) / 255.0, tf.gather(y, mine)
+        with tf.device(HOST):  # as `tensors`: only the batch goes to a GPU
+            return tf.cast(tf.gather(x, mine), tf.float32) / 255.0, tf.gather(y, mine)
 
     def _update_metrics(self, y, predicted, loss):
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
@@ -102,5 +104,10 @@ class Steps:
 
 
 def tensors(images: np.ndarray, labels: np.ndarray) -> tuple[tf.Tensor, tf.Tensor]:
-    """Images stay uint8 (a quarter of a float copy's memory) and are scaled a batch at a time."""
-    return tf.constant(images), tf.constant(labels.astype(np.int32))
+    """Images stay uint8 (a quarter of a float copy's memory) and are scaled a batch at a time.
+
+    They stay in the host's memory and batches are gathered there, as in a tf.data pipeline:
+    a GPU receives each scaled batch, never the whole set (not measured on a GPU: there is
+    none on this project's machine)."""
+    with tf.device(HOST):
+        return tf.constant(images), tf.constant(labels.astype(np.int32))
