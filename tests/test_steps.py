@@ -1,5 +1,7 @@
 """deepviz's own training loop (steps.py) is Keras's `fit`, faster: same weights, same logs."""
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -7,7 +9,6 @@ import tensorflow as tf
 
 from deepviz.config import Dense, ModelConfig
 from deepviz.data import Mnist
-from deepviz.network import build_model
 from deepviz.training import TrainingRun
 
 # 2 epochs of 20 batches, the last one short (630 = 19 x 32 + 22), and 70 validation images.
@@ -23,14 +24,13 @@ def small(mnist):
 
 def fit_by_keras(config, mnist):
     keras.utils.set_random_seed(3)
-    model = build_model(config)
-    train = int(config.train_images * (1 - config.validation_split))
-    x, y = mnist.scaled(mnist.x_train), mnist.y_train
-    history = model.fit(
-        x[:train], y[:train], validation_data=(x[train:], y[train:]), batch_size=config.batch_size,
+    run = TrainingRun(config, mnist)  # the same starting weights and training/validation split
+    (x, y), (x_val, y_val) = run.train, run.validation
+    history = run.model.fit(
+        mnist.scaled(x), y, validation_data=(mnist.scaled(x_val), y_val), batch_size=config.batch_size,
         epochs=config.epochs, shuffle=False, verbose=0,
     )
-    return model, history.history
+    return run.model, history.history
 
 
 def fit_by_deepviz(config, mnist, monkeypatch):
@@ -43,7 +43,7 @@ def fit_by_deepviz(config, mnist, monkeypatch):
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
 def test_the_loop_trains_exactly_as_fit_does(small, monkeypatch, optimizer):
-    config = ModelConfig(**{**CONFIG.__dict__, "optimizer": optimizer, "learning_rate": 0.01})
+    config = replace(CONFIG, optimizer=optimizer, learning_rate=0.01)
     keras_model, keras_logs = fit_by_keras(config, small)
     model, rows = fit_by_deepviz(config, small, monkeypatch)
     for ours, theirs in zip(model.get_weights(), keras_model.get_weights(), strict=True):
