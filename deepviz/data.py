@@ -116,13 +116,21 @@ def read_npz_file(path: Path) -> Mnist:
     return Mnist(**arrays, source=str(path))
 
 
+def download_problem(error: BaseException) -> str:
+    """Why a Keras download failed, in a few words and never cut off. Keras raises a bare
+    Exception whose text is mostly the URL and an errno, raised while handling urllib's
+    URLError: that error's reason ("Name or service not known" when offline) is the cause."""
+    cause = getattr(error.__context__, "reason", None) or error
+    return getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+
+
 def download() -> Mnist:
     import keras
 
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # Keras wraps network failures in several exception types
-        raise DataError(f"download failed ({str(error).splitlines()[0][:120]})") from None
+        raise DataError(f"Could not download MNIST from the internet ({download_problem(error)}).") from None
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     verify(arrays, "downloaded mnist.npz")
     return Mnist(**arrays, source="downloaded through Keras")
@@ -166,5 +174,5 @@ def load_mnist(data_dir: str | os.PathLike | None = None, allow_download: bool =
         mnist.notes = notes
         return mnist
     mnist = bundled_subset()
-    mnist.notes = [*notes, f"Using {mnist.source}. {FULL_SET_HINT}"]
+    mnist.notes = [*notes, f"Using {mnist.source} instead. {FULL_SET_HINT}"]
     return mnist

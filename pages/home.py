@@ -14,7 +14,7 @@ A neural network reads a handwritten digit in stages. The first layer sees only 
 each layer after it combines what the layer before found into something more complex,
 from dots to strokes to whole shapes, until the last layer names a digit.
 
-deepviz lets you watch that happen. Build a network, train it live on MNIST's 60,000
+deepviz lets you watch that happen. Build a network, train it live on MNIST's
 handwritten digits, then draw a digit yourself and see every layer light up on the way
 from your pixels to the network's decision.
 """

