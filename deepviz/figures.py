@@ -324,7 +324,10 @@ def for_projector(figure: go.Figure) -> go.Figure:
     if any(trace.type == "heatmap" for trace in figure.data) and figure.layout.height:
         figure.update_layout(height=round(figure.layout.height * PROJECTOR_GROWTH))
     for trace in figure.data:
-        if trace.type == "heatmap" and trace.colorscale == ACTIVITY_SCALE:
+        # Only a scale with both ends fixed has a legend to read. The confusion matrix leaves its
+        # top to Plotly (the largest count) and prints each count in its cell instead.
+        activity = trace.type == "heatmap" and trace.colorscale == ACTIVITY_SCALE
+        if activity and None not in (trace.zmin, trace.zmax):
             zmin, zmax = trace.zmin, trace.zmax
             trace.update(
                 showscale=True,

@@ -115,6 +115,33 @@ def is_local(url: str) -> bool:
     return host in ("localhost", "0.0.0.0", "::1") or host.startswith("127.")
 
 
+# What `server.address` is when the server listens on every network interface: unset
+# (Streamlit's default), or the wildcard addresses.
+ALL_INTERFACES = (None, "", "0.0.0.0", "::")
+
+
+def network_address(listening: str | None, internal_ip: str | None) -> str | None:
+    """The address other devices (phones) reach this server at: the one it listens on, or
+    this computer's own on the network (Streamlit's "Network URL") when it listens on all.
+    None when there is none: no network (Streamlit then says 127.0.0.1), or local only."""
+    address = internal_ip if listening in ALL_INTERFACES else listening
+    if not address or is_local(f"http://{host_part(address)}"):
+        return None
+    return address
+
+
+def host_part(address: str) -> str:
+    """The address as a URL names its host: IPv6 addresses in brackets."""
+    return f"[{address}]" if ":" in address else address
+
+
+def network_root(root: str, address: str, port: int) -> str:
+    """`root`, the app's root URL as this computer's browser opened it (often localhost), as
+    another device opens it: at `address` on the server's `port`, same scheme and path."""
+    parts = urlsplit(root)
+    return urlunsplit((parts.scheme, f"{host_part(address)}:{port}", parts.path, "", ""))
+
+
 @lru_cache(maxsize=64)  # encoding takes 0.1-0.3 s in pure Python; the app asks on every rerun
 def qr_png(url: str, scale: int = 5) -> bytes:
     """The URL as a QR code, a black-on-white PNG with the standard 4-module quiet zone.

@@ -17,6 +17,8 @@ from deepviz.lesson import (
     is_local,
     lesson_query,
     lesson_url,
+    network_address,
+    network_root,
     qr_png,
     read_lesson,
 )
@@ -208,6 +210,8 @@ def share_popover(page) -> None:
             "this keeps a lesson focused, it does not lock anything.",
         )
         root = app_root(st.context.url, page.url_path)
+        if root is not None and is_local(root):
+            root = network_choice(root)
         url = lesson_url(root or "", page.url_path, config(), hidden)
         st.code(url, language=None, wrap_lines=True)
         # No st.caption or st.markdown here: the sidebar comes after the page in AppTest's
@@ -222,6 +226,23 @@ def share_popover(page) -> None:
             st.image(qr_png(url), width=260, alt="QR code of the lesson link",
                      caption="Give students the link, or show them this code to scan with a phone: "
                      "they get this page and this network, without the controls you hid.")
+
+
+def network_choice(root: str) -> str:
+    """For a page opened on a local address (`root`), which phones cannot open: this server's
+    network address instead, by default, where it has one."""
+    from streamlit import net_util
+
+    address = network_address(st.get_option("server.address"), net_util.get_internal_ip())
+    if address is None:
+        return root
+    network = network_root(root, address, st.get_option("server.port"))
+    on = st.toggle(
+        f"For students' phones: {network}", value=True, key="share_network",
+        help="This computer's address on the local network: phones and other computers on the same "
+        "network (Wi-Fi) open the link there. Off: the address this browser uses, for this computer only.",
+    )
+    return network if on else root
 
 
 STOP_HELP = (

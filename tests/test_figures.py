@@ -156,3 +156,54 @@ def test_the_draw_page_gets_one_figure_per_layer_and_per_map_titled_as_asked():
     assert figures.layers[1].data[0].zmax == 5.0
     assert [f.layout.title.text for f in figures.maps] == ["Gradient: ink for 3 (answer)"]
     assert figures.probabilities.data[0].y.argmax() == 3
+
+
+def sample_figures():
+    """Every chart figures.py builds, from small but typical data, by builder name."""
+    from deepviz import figures
+
+    rng = np.random.default_rng(0)
+    layers = [LayerActivation("pixels", "input", rng.random((28, 28))),
+              LayerActivation("conv", "conv", rng.random((14, 14, 4))),
+              LayerActivation("dense", "dense", rng.random(16) - 0.2),
+              LayerActivation("output", "output", np.eye(10)[3])]
+    history = History(epochs=2, steps_per_epoch=1, steps=2, points=[(1.0, 0.5, 0.8), (2.0, 0.3, 0.9)],
+                      rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7}])
+    draw = figures.draw_figures(rng.random((28, 28)), layers, [("m", rng.random((28, 28)))])
+    confusion = rng.integers(0, 20, (10, 10)) + np.diag(np.full(10, 900))
+    return {
+        "activation_figure": [figures.activation_figure(layer, layer.name) for layer in layers],
+        "weights_figure": [figures.weights_figure(rng.normal(size=(4, 28, 28)), "w")],
+        "digits_figure": [figures.digits_figure(rng.integers(0, 256, (4, 28, 28), np.uint8), "d")],
+        "probability_figure": [figures.probability_figure(np.eye(10)[3])],
+        "curves_figure": [figures.curves_figure(history)],
+        "comparison_figure": [figures.comparison_figure({"A": history, "B": history})],
+        "confusion_figure": [figures.confusion_figure(confusion)],
+        "per_class_figure": [figures.per_class_figure(rng.random(10))],
+        "overlay_figure": [figures.overlay_figure(rng.random((28, 28)), rng.random((28, 28)), "o")],
+        "projection_figure": [figures.projection_figure(rng.random((50, 2)), np.arange(50) % 10, "p", rng.random(2))],
+        "stage_figure": [figures.stage_figure(layers, {}, {})],
+        "draw_figures": [draw.probabilities, draw.stage, *draw.maps],
+    }
+
+
+def test_every_figure_survives_projector_mode():
+    """Projector mode passes whatever a page plots through for_projector: every builder's figure
+    must come out larger, still drawable, and with a legend only where its scale has two ends."""
+    from deepviz import figures
+
+    samples = sample_figures()
+    builders = {name for name in vars(figures) if name.endswith(("_figure", "_figures")) and not name.startswith("_")}
+    assert builders == set(samples), "a new figure builder needs a sample here"
+    for name, made in samples.items():
+        for figure in made:
+            projected = figures.for_projector(figure)
+            projected.to_json()  # what Streamlit sends to the browser
+            assert projected.layout.font.size == figures.PROJECTOR_FONT, name
+            for trace in projected.data:
+                if trace.type == "heatmap" and trace.showscale:
+                    assert [text.split()[-1] for text in trace.colorbar.ticktext] == ["quiet", "active"], name
+    (confusion,) = samples["confusion_figure"]
+    assert not confusion.data[0].showscale  # counts are in the cells; no range to label
+    dense = samples["activation_figure"][2].data[0]
+    assert dense.showscale and list(dense.colorbar.ticktext) == [f"{dense.zmin:.2g} quiet", f"{dense.zmax:.2g} active"]

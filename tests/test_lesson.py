@@ -19,6 +19,8 @@ from deepviz.lesson import (
     is_local,
     lesson_query,
     lesson_url,
+    network_address,
+    network_root,
     parse_hide,
     parse_projector,
     qr_png,
@@ -135,6 +137,29 @@ def test_the_app_root_is_the_page_url_without_the_page(page_url, page_path, root
 def test_local_addresses_are_recognised():
     assert is_local("http://localhost:8501") and is_local("http://127.0.0.1:8501/x")
     assert not is_local("http://192.168.1.20:8501") and not is_local("https://school.example")
+
+
+@pytest.mark.parametrize(
+    ("listening", "internal_ip", "address"),
+    [
+        (None, "192.168.1.23", "192.168.1.23"),  # Streamlit's default: every interface
+        ("0.0.0.0", "10.0.0.7", "10.0.0.7"),
+        ("10.0.0.5", "192.168.1.23", "10.0.0.5"),  # only the address the server listens on works
+        (None, "127.0.0.1", None),  # what Streamlit says when this computer has no network
+        (None, None, None),
+        ("127.0.0.1", "192.168.1.23", None),  # listening on this computer only
+        ("localhost", "192.168.1.23", None),
+    ],
+)
+def test_the_network_address_is_where_the_server_listens_for_other_devices(listening, internal_ip, address):
+    assert network_address(listening, internal_ip) == address
+
+
+def test_a_local_root_moves_to_the_network_address_keeping_scheme_and_path():
+    assert network_root("http://localhost:8501", "192.168.1.23", 8501) == "http://192.168.1.23:8501"
+    assert network_root("https://127.0.0.1:9000/deepviz", "10.0.0.5", 8502) == "https://10.0.0.5:8502/deepviz"
+    assert network_root("http://[::1]:8501", "fd00::5", 8501) == "http://[fd00::5]:8501"
+    assert not is_local(network_root("http://localhost:8501", "192.168.1.23", 8501))
 
 
 def modules(png: bytes, scale: int = 5, border: int = 4) -> list[list[int]]:
@@ -254,10 +279,34 @@ def test_the_share_control_on_the_home_page_without_a_known_address():
     assert "Could not read this app's address" in popover.info[0].value
 
 
-def test_a_local_address_warns_that_phones_cannot_open_it():
+def test_a_local_address_warns_that_phones_cannot_open_it_without_a_network(monkeypatch):
+    monkeypatch.setattr(streamlit.net_util, "get_internal_ip", lambda: "127.0.0.1")  # Streamlit's "none"
     at = app({}, url="http://localhost:8501/")
     popover = share_popover(at)
+    assert not popover.toggle
     assert popover.code[0].value.startswith("http://localhost:8501/?layers=")
+    assert "this computer only" in popover.warning[0].value
+
+
+def test_a_local_address_offers_the_network_address_for_phones(monkeypatch):
+    monkeypatch.setattr(streamlit.net_util, "get_internal_ip", lambda: "192.168.1.23")
+    config = PRESETS["Small CNN"]
+    at = open_page(config.to_query(), "draw", url="http://localhost:8501/draw")
+    no_errors(at)
+    popover = share_popover(at)
+    (switch,) = popover.toggle
+    assert switch.label == "For students' phones: http://192.168.1.23:8501" and switch.value
+    assert popover.code[0].value == lesson_url("http://192.168.1.23:8501", "draw", config)
+    assert not popover.warning
+    import pages.common
+
+    encoded = []
+    monkeypatch.setattr(pages.common, "qr_png", lambda url: encoded.append(url) or qr_png(url))
+    at.session_state["share"] = True
+    assert share_popover(at.run()).image and encoded == [popover.code[0].value]  # the phones' link
+    switch.set_value(False).run()
+    popover = share_popover(at)
+    assert popover.code[0].value == lesson_url("http://localhost:8501", "draw", config)
     assert "this computer only" in popover.warning[0].value
 
 
