@@ -1,13 +1,14 @@
 """deepviz: see why deep learning handles complex patterns. Run with `streamlit run app.py`."""
 
-import os
+from deepviz.tfenv import quiet_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
+quiet_tensorflow()  # before anything imports TensorFlow
 
 import streamlit as st  # noqa: E402
 
 from deepviz.lesson import MENU  # noqa: E402
 from pages.common import (  # noqa: E402
+    default_model_worker,
     hidden_groups,
     keep_keras_state,
     projector,

@@ -1,7 +1,8 @@
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides our output
+from deepviz.tfenv import quiet_tensorflow
+
+quiet_tensorflow()  # before anything imports TensorFlow: its C++ chatter would hide our output
 
 from deepviz.cli import main  # noqa: E402
 
