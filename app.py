@@ -1,5 +1,7 @@
 """deepviz: see why deep learning handles complex patterns. Run with `streamlit run app.py`."""
 
+from pathlib import Path
+
 from deepviz.tfenv import quiet_tensorflow
 
 quiet_tensorflow()  # before anything imports TensorFlow
@@ -20,9 +22,14 @@ from pages.common import (  # noqa: E402
 )
 
 
+# Shipped, not a Material icon: the browser fetches those from Google's font servers, so an
+# offline classroom's tab had none (and a console error).
+ICON = Path(__file__).parent / "deepviz" / "assets" / "icon.svg"
+
+
 def main() -> None:
     keep_keras_state()
-    st.set_page_config(page_title="deepviz", page_icon=":material/neurology:", layout="wide")
+    st.set_page_config(page_title="deepviz", page_icon=ICON, layout="wide")
     restore_config()
     if projector():
         st.set_page_config(initial_sidebar_state="collapsed")

@@ -40,6 +40,8 @@ def test_home_page_links_to_every_step(server, page):
     for step in ("Build", "Train", "Draw", "Insights", "Compare"):
         link = page.get_by_test_id("stMain").get_by_role("link").filter(has_text=step)
         expect(link).to_have_attribute("href", re.compile(f"(^|/){step.lower()}$"))
+    # The tab's icon comes with the page, not from Google's font servers: offline classrooms too.
+    expect(page.locator("link[rel~=icon]")).to_have_attribute("href", re.compile("^data:image/svg"))
     no_exceptions(page)
 
 
