@@ -49,6 +49,7 @@ def main() -> None:
     sidebar_switches()
     tour_panel(page)
     page.run()
+    default_model_worker()  # after the page: its thread's imports would slow the first page's own run
 
 
 if __name__ == "__main__":

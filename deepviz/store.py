@@ -1,8 +1,10 @@
-"""The default model (config.DEFAULT_MODEL): trained once on first use, then loaded from the
-user's cache folder.
+"""The default model (config.DEFAULT_MODEL): trained once on first use (on a server, in the
+background: background.py), then loaded from the user's cache folder.
 
 So the Draw page works at once, before anyone trains anything. A cache folder that
-cannot be written only costs a retrain next time; it never stops the app.
+cannot be written only costs a retrain next time; it never stops the app. TensorFlow is
+imported only to load or train a model: finding out that the default model must be trained
+takes no wait for it.
 """
 
 from __future__ import annotations
@@ -10,14 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
 from deepviz.data import Mnist
 from deepviz.evaluation import evaluate
-from deepviz.training import History, Snapshot, TrainedModel, train
+
+if TYPE_CHECKING:
+    from deepviz.training import TrainedModel
 
 CACHE_ENV = "DEEPVIZ_CACHE_DIR"
 
@@ -29,10 +35,11 @@ def cache_dir() -> Path:
 
 
 def model_path(config: ModelConfig, mnist: Mnist, directory: Path) -> Path:
-    """One file per configuration and dataset, so a changed default or data set retrains."""
-    import keras
-
-    key = json.dumps([config.to_query(), mnist.source if not mnist.full else "mnist", keras.__version__])
+    """One file per configuration, dataset and Keras version, so a changed default or data set
+    retrains. Keras's version from its package's metadata: a server learns that it must train
+    the default model without waiting seconds for TensorFlow to load."""
+    data = mnist.source if not mnist.full else "mnist"
+    key = json.dumps([config.to_query(), data, version("keras")])
     return directory / f"model-{hashlib.sha256(key.encode()).hexdigest()[:16]}.keras"
 
 
@@ -60,6 +67,8 @@ def save(trained: TrainedModel, path: Path) -> None:
 def load(path: Path, mnist: Mnist) -> TrainedModel:
     import keras
 
+    from deepviz.training import History, Snapshot, TrainedModel
+
     meta = json.loads(path.with_suffix(".json").read_text())
     config, problems = ModelConfig.from_query(meta["config"])
     if problems:
@@ -77,19 +86,35 @@ def load(path: Path, mnist: Mnist) -> TrainedModel:
     )
 
 
-def default_model(mnist: Mnist, directory: Path | None = None) -> TrainedModel:
-    """From the cache folder if it was trained before, else trained now."""
-    config = PRESETS[DEFAULT_MODEL]
-    path = model_path(config, mnist, directory or cache_dir())
+def default_path(mnist: Mnist, directory: Path | None = None) -> Path:
+    return model_path(PRESETS[DEFAULT_MODEL], mnist, directory or cache_dir())
+
+
+def cached_default(mnist: Mnist, directory: Path | None = None) -> TrainedModel | None:
+    """The default model from the cache folder; None if it must be trained."""
+    path = default_path(mnist, directory)
+    if not path.exists():
+        return None
     try:
         return load(path, mnist)
-    except FileNotFoundError:
-        pass
-    except Exception:  # noqa: BLE001 - a damaged cache file can fail in zipfile, h5py or Keras: retrain
-        pass
-    trained = train(config, mnist)
+    except Exception:  # noqa: BLE001 - a damaged file fails in zipfile, h5py or Keras: retrain
+        return None
+
+
+def kept(trained: TrainedModel, path: Path) -> TrainedModel:
+    """`trained`, saved at `path` if the folder can be written to."""
     try:
         save(trained, path)
     except OSError:
         pass  # read-only or full disk: keep it in memory only
+    return trained
+
+
+def default_model(mnist: Mnist, directory: Path | None = None) -> TrainedModel:
+    """From the cache folder if it was trained before, else trained now."""
+    from deepviz.training import train
+
+    trained = cached_default(mnist, directory)
+    if trained is None:
+        trained = kept(train(PRESETS[DEFAULT_MODEL], mnist), default_path(mnist, directory))
     return trained

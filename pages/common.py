@@ -121,14 +121,76 @@ def layer_tops(trained) -> dict[str, float]:
     return fixed_scales(trained.key, trained) if projector() else {}
 
 
-@st.cache_resource(show_spinner=f"Training the default model (the {DEFAULT_MODEL}) once: a minute or two...")
-def default_model():
-    """Shared by every session, and never trained further: each user's own model lives in their session."""
-    from deepviz.store import default_model
+@st.cache_resource(show_spinner=False)
+def default_model_worker():
+    """Started once per server, by the first page any session opens (app.py), so that a
+    teacher who opens Home first finds the default model ready on Draw. Its training waits
+    in the server's training line like anyone's: students who press Train meanwhile queue
+    behind it instead of halving its speed, and the Train page counts it as training."""
+    from deepviz.background import DefaultModel
 
-    trained = default_model(mnist())
-    settle_heap()
-    return trained
+    try:
+        line = training_line()
+    except ValueError:  # a bad DEEPVIZ_TRAINING_SLOTS: the Train page says so; Draw still needs it
+        line = None
+    return DefaultModel(line, ready=settle_heap).start()
+
+
+def default_model():
+    """Shared by every session, and never trained further: each user's own model lives in their session.
+
+    Until it is ready the page shows how its training goes instead of the rest of the page
+    (st.stop), and runs again by itself once it is ready."""
+    worker = default_model_worker()
+    if not worker.decided(0):
+        with st.spinner(f"Loading the default model (the {DEFAULT_MODEL})..."):
+            worker.decided()  # from the cache folder in seconds, or known to need training
+    if worker.error:
+        st.error(
+            f"The default model could not be made: {worker.error}. Restart the server to try again, "
+            "or train your own network on the Train page.",
+            icon=":material/error:",
+        )
+    elif worker.model is None:
+        until_default_model_ready(lambda: st.progress(worker.fraction, text=worker.status()))
+    else:
+        return worker.model
+    st.stop()
+
+
+@st.fragment(run_every=1)
+def until_default_model_ready(show) -> None:
+    """Calls `show` afresh every second while the default model is not ready, then runs the
+    whole page again, which finds it ready."""
+    if default_model_worker().done:
+        st.rerun(scope="app")
+    show()
+
+
+def default_model_status() -> None:
+    """The home page's line on the ready-trained network: live while it loads or trains."""
+    worker = default_model_worker()
+    network = f"a ready-trained network (the {DEFAULT_MODEL}, which reads hand-drawn digits best)"
+    if worker.error:
+        st.caption(f"The ready-trained network for Draw could not be made: {worker.error}.")
+    elif worker.model is not None:
+        st.caption(f"In a hurry? Go straight to Draw: {network} is ready there.")
+    else:
+        until_default_model_ready(
+            lambda: st.caption(f"In a hurry? Draw starts with {network}: {progress_words(worker)}")
+        )
+
+
+def progress_words(worker) -> str:
+    """How far the default model has got, in a few words."""
+    from deepviz.background import duration
+
+    if worker.position:
+        return "it is waiting for a free training slot."
+    left = worker.seconds_left
+    if left is not None:
+        return f"it is training now, {worker.fraction:.0%} done, about {duration(left)} left."
+    return "it is training now." if worker.training else "it is loading."
 
 
 def pick_model():

@@ -1,8 +1,7 @@
 import streamlit as st
 
-from deepviz.config import DEFAULT_MODEL
 from deepviz.guide import WORDS
-from pages.common import run_app_first, start_tour
+from pages.common import default_model_status, run_app_first, start_tour
 
 run_app_first()
 
@@ -28,9 +27,6 @@ st.button(
     "Take the guided tour", key="tour-home", on_click=start_tour, type="primary", icon=":material/tour:",
     help="Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare.",
 )
-st.caption(
-    f"In a hurry? Go straight to Draw: a ready-trained network (the {DEFAULT_MODEL}, which reads "
-    "hand-drawn digits best) is waiting there."
-)
+default_model_status()
 with st.expander("Words you will meet", icon=":material/menu_book:"):
     st.markdown("\n".join(f"- **{name.capitalize()}**: {meaning}" for name, meaning in WORDS.items()))

@@ -63,6 +63,15 @@ def tutorial_trained(mnist):
     return train(ModelConfig(), mnist)
 
 
+@pytest.fixture(autouse=True)
+def default_model_before_any_page(request):
+    """A page test's first page starts making the default model in the background (pages/
+    common.py). Trained seeded into the cache folder first, it is only loaded there: never
+    trained unseeded beside the test, in the one training slot the test's own training needs."""
+    if any(getattr(value, "__module__", None) == "apptest" for value in vars(request.module).values()):
+        request.getfixturevalue("default_trained")
+
+
 @pytest.fixture(scope="session")
 def server(default_trained):
     """The app, shared by the browser tests. The default model is already in the cache folder,

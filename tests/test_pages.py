@@ -10,16 +10,18 @@ from deepviz.config import PRESETS, ModelConfig
 
 
 def test_home_page_explains_and_links_without_loading_tensorflow():
-    # A fresh interpreter: in this one, other tests have imported TensorFlow already.
+    # A fresh interpreter: in this one, other tests have imported TensorFlow already. The
+    # default model's worker is started but kept from running: its thread imports TensorFlow.
     script = (
-        "import sys; from streamlit.testing.v1 import AppTest;"
+        "import sys; from streamlit.testing.v1 import AppTest; from deepviz.background import DefaultModel;"
+        "started = []; DefaultModel.start = lambda worker: started.append(worker) or worker;"
         f"at = AppTest.from_file({APP!r}, default_timeout=30).run();"
         "assert not at.exception, at.exception;"
-        "print(at.title[0].value, len(at.get('page_link')), 'tensorflow' in sys.modules)"
+        "print(at.title[0].value, len(at.get('page_link')), len(started), 'tensorflow' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-3:] == ["deepviz", "5", "False"]
+    assert result.stdout.split()[-4:] == ["deepviz", "5", "1", "False"]
 
 
 def test_build_page_shows_the_default_and_its_summary():

@@ -137,11 +137,10 @@ def tiny(small):
 
 
 def test_default_model_is_trained_once_then_loaded(tiny, tmp_path, monkeypatch):
-    import deepviz.store
+    import deepviz.training
 
     calls = []
-    real_train = deepviz.store.train
-    monkeypatch.setattr(deepviz.store, "train", lambda *a: calls.append(1) or real_train(*a))
+    monkeypatch.setattr(deepviz.training, "train", lambda *a: calls.append(1) or train(*a))
     first = default_model(tiny, tmp_path)
     again = default_model(tiny, tmp_path)
     assert calls == [1] and first.config == again.config == PRESETS[DEFAULT_MODEL]

@@ -1,0 +1,133 @@
+"""The default model, made ready in a thread of its own from the moment a server starts.
+
+Loaded from the cache folder it takes seconds; trained on a fresh server, a minute or two.
+Either way nobody waits for it blind: the worker says how far it has got (in line for a
+training slot, which epoch, how many images, about how long is left), so a page can show
+that until the model is ready, or say why it could not be made.
+
+Nothing heavy is imported until the thread runs: a server's first page, usually the home
+page, starts the worker and must not wait for NumPy or TensorFlow to load.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from deepviz.config import DEFAULT_MODEL, PRESETS
+from deepviz.slots import SlotLine
+
+if TYPE_CHECKING:
+    from deepviz.data import Mnist
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+class DefaultModel:
+    """Loads the default model from the cache folder, or else trains it (and keeps it there).
+
+    `line`: the server's training line, where its training waits its turn like anyone's;
+    `data`: gives MNIST (load_mnist unless told); `ready`: called in the thread once the
+    model is in memory, before anyone is told it is there."""
+
+    def __init__(
+        self,
+        line: SlotLine | None = None,
+        directory: Path | None = None,
+        data: Callable[[], Mnist] | None = None,
+        ready: Callable[[], None] | None = None,
+    ):
+        self.line = line
+        self.directory = directory
+        self.data = data
+        self.ready = ready
+        self.training = False  # known once the cache folder had no model
+        self.position = 0  # place in the training line while waiting there
+        self.run = None  # the TrainingRun, once training has begun
+        self.model = None  # the TrainedModel, once ready
+        self.error = ""  # why it could not be made
+        self._decided = threading.Event()  # set once loaded, failed, or known to need training
+        self._finished = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="default-model", daemon=True)
+
+    def start(self) -> DefaultModel:
+        self._thread.start()
+        return self
+
+    @property
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    def decided(self, timeout: float | None = None) -> bool:
+        """Wait until the model is ready, has failed, or is known to need training (which is
+        when waiting is worth showing: loading from the cache folder takes seconds)."""
+        return self._decided.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the model is ready or has failed; False if `timeout` seconds passed first."""
+        return self._finished.wait(timeout)
+
+    @property
+    def fraction(self) -> float:
+        return self.run.history.fraction if self.run else 0.0
+
+    def status(self) -> str:
+        """How far it has got, for a page to show while it waits."""
+        name = f"the default model ({DEFAULT_MODEL})"
+        if self.position:
+            return f"Training {name} waits for a training slot: number {self.position} in line."
+        left = self.seconds_left
+        if left is None:
+            return f"Training {name}: starting..."
+        history = self.run.history
+        epoch = min(int(history.epoch_progress), history.epochs - 1)
+        images = len(self.run.train[0])
+        batches = history.steps - epoch * history.steps_per_epoch
+        done = min(batches * self.run.config.batch_size, images)
+        return (
+            f"Training {name}: epoch {epoch + 1} of {history.epochs}, "
+            f"{done:,} of {images:,} images, about {duration(left)} left"
+        )
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated from the time taken so far; None until training has taken a step."""
+        if self.run is None or not self.run.history.steps:
+            return None
+        history = self.run.history
+        return history.seconds * (1 - history.fraction) / history.fraction
+
+    def _work(self) -> None:
+        from deepviz import store
+        from deepviz.data import load_mnist
+
+        try:
+            mnist = (self.data or load_mnist)()
+            model = store.cached_default(mnist, self.directory)
+            if model is None:
+                self.training = True
+                self._decided.set()
+                from deepviz.training import TrainingRun  # TensorFlow: seconds, after saying so
+
+                with self.line.slot(self._in_line) if self.line else nullcontext():
+                    self.position = 0
+                    self.run = TrainingRun(PRESETS[DEFAULT_MODEL], mnist)
+                    self.run.fit()
+                    model = self.run.finish()
+                model = store.kept(model, store.default_path(mnist, self.directory))
+            if self.ready:
+                self.ready()
+            self.model = model
+        except Exception as error:  # noqa: BLE001 - a page says what went wrong, not wait for ever
+            self.error = str(error) or type(error).__name__
+        finally:
+            self._decided.set()
+            self._finished.set()
+
+    def _in_line(self, position: int) -> None:
+        self.position = position
