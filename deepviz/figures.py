@@ -74,6 +74,11 @@ def _heatmap(z, customdata, hovertemplate, zmin, zmax, colorscale=COLOR_SCALE) -
 
 
 def activation_figure(activation: LayerActivation, title: str, height: int = 260, top: float | None = None) -> go.Figure:
+    """A layer's heatmap (see layer_trace) in a figure of its own."""
+    return _square_heatmap(layer_trace(activation, top), title, height, show_digits=activation.kind == "output")
+
+
+def layer_trace(activation: LayerActivation, top: float | None = None) -> go.Heatmap:
     """A layer's heatmap. Its colours run from 0 to the layer's most active unit for this drawing,
     or to `top`, fixed per layer (see `activations.fixed_scales`), so colours compare across drawings."""
     values = activation.values
@@ -81,18 +86,14 @@ def activation_figure(activation: LayerActivation, title: str, height: int = 260
     zmin = min(0.0, float(finite.min()))
     zmax = top if top is not None else max(float(finite.max()), 1e-6)
     if activation.kind == "input":
-        trace = _heatmap(values, None, "row %{y}, column %{x}: %{z:.2f}", 0.0, 1.0, "Greys_r")
-    elif activation.kind == "output":
-        trace = _heatmap(
-            values[np.newaxis, :], np.arange(10)[np.newaxis, :], "digit %{customdata}: %{z:.3f}", 0.0, 1.0
-        )
-    elif values.ndim == 3:
+        return _heatmap(values, None, "row %{y}, column %{x}: %{z:.2f}", 0.0, 1.0, "Greys_r")
+    if activation.kind == "output":
+        return _heatmap(values[np.newaxis, :], np.arange(10)[np.newaxis, :], "digit %{customdata}: %{z:.3f}", 0.0, 1.0)
+    if values.ndim == 3:
         z, channel = tile_maps(values)
-        trace = _heatmap(z, channel, "filter %{customdata}: %{z:.3f}", zmin, zmax)
-    else:
-        z, index = unit_grid(values)
-        trace = _heatmap(z, index, "unit %{customdata}: %{z:.3f}", zmin, zmax)
-    return _square_heatmap(trace, title, height, show_digits=activation.kind == "output")
+        return _heatmap(z, channel, "filter %{customdata}: %{z:.3f}", zmin, zmax)
+    z, index = unit_grid(values)
+    return _heatmap(z, index, "unit %{customdata}: %{z:.3f}", zmin, zmax)
 
 
 def weights_figure(templates: np.ndarray, title: str, height: int = 320) -> go.Figure:
@@ -126,7 +127,9 @@ def _square_layout(title: str, height: int, show_digits: bool) -> dict:
     }
 
 
-def probability_figure(probabilities: np.ndarray, height: int = 260) -> go.Figure:
+def probability_figure(probabilities: np.ndarray, height: int = 260, font: int = 14) -> go.Figure:
+    """One bar per digit, the answer's highlighted; no axis titles: the digits and the
+    percentages say what they are, and the room keeps the height."""
     best = int(np.argmax(probabilities))
     colors = [HIGHLIGHT if digit == best else MUTED for digit in range(10)]
     bars = go.Bar(
@@ -137,9 +140,10 @@ def probability_figure(probabilities: np.ndarray, height: int = 260) -> go.Figur
     )
     return go.Figure(bars, layout={
         "height": height,
+        "font": {"size": font},
         "margin": {"l": 4, "r": 4, "t": 8, "b": 4},
-        "xaxis": {"tickvals": list(range(10)), "title": {"text": "digit"}},
-        "yaxis": {"range": [0, 1], "tickformat": ".0%", "title": {"text": "probability"}},
+        "xaxis": {"tickvals": list(range(10)), "fixedrange": True},
+        "yaxis": {"range": [0, 1], "tickvals": [0, 0.5, 1], "tickformat": ".0%", "fixedrange": True},
     })
 
 
@@ -296,8 +300,8 @@ class DrawFigures(NamedTuple):
     """Every chart the Draw page shows for one drawing; the bench times building them."""
 
     probabilities: go.Figure
-    layers: list[go.Figure]
-    maps: list[go.Figure]
+    stage: go.Figure  # every layer, left to right
+    maps: list[go.Figure]  # saliency: only when asked for
 
 
 def draw_figures(
@@ -306,13 +310,15 @@ def draw_figures(
     maps: list[tuple[str, np.ndarray]],
     titles: dict[str, str] | None = None,
     tops: dict[str, float] | None = None,
+    font: int = 14,
+    stage_height: int = 220,
 ) -> DrawFigures:
-    """For a prepared drawing: its class scores, each layer's heatmap (titled and scaled by
+    """For a prepared drawing: its class scores, the stage of every layer (titled and scaled by
     layer name where `titles` and `tops` say), and its saliency `maps` over the drawing."""
     titles, tops = titles or {}, tops or {}
     return DrawFigures(
-        probability_figure(activations[-1].values, height=240),
-        [activation_figure(layer, titles.get(layer.name, layer.name), top=tops.get(layer.name)) for layer in activations],
+        probability_figure(activations[-1].values, height=max(180, 5 * font), font=font),
+        stage_figure(activations, titles, tops, font, stage_height),
         [overlay_figure(image, heat, title) for title, heat in maps],
     )
 
@@ -337,3 +343,43 @@ def for_projector(figure: go.Figure) -> go.Figure:
                 },
             )
     return figure
+
+
+# The Draw page's stage: every layer in one figure, left to right from pixels to the decision.
+# One figure instead of one per layer: a stroke sends and paints one chart, not seven.
+STAGE_GAP = 0.02  # of the figure's width, between two layers
+PROJECTOR_STAGE_FONT = 26  # px: at least 24 px and 1/75 of a 1920-pixel-wide screen
+
+
+def stage_figure(
+    activations: list[LayerActivation], titles: dict[str, str], tops: dict[str, float], font: int = 14,
+    height: int = 220,
+) -> go.Figure:
+    """Every layer's heatmap side by side in one figure, each with square cells, titled by
+    `titles` and scaled to `tops` (see layer_trace). The output is two rows of five digits,
+    each written in its cell: ten tick labels would not fit under a layer's narrow square."""
+    count = len(activations)
+    width = (1 - STAGE_GAP * (count - 1)) / count
+    traces, annotations = [], []
+    layout = {"height": height, "margin": {"l": 2, "r": 2, "t": round(font * 1.8), "b": 2}, "font": {"size": font}}
+    for index, activation in enumerate(activations):
+        axis = "" if index == 0 else str(index + 1)
+        left = index * (width + STAGE_GAP)
+        if activation.kind == "output":
+            trace = _heatmap(
+                activation.values.reshape(2, 5), np.arange(10).reshape(2, 5), "digit %{customdata}: %{z:.3f}", 0.0, 1.0
+            ).update(text=np.arange(10).reshape(2, 5), texttemplate="%{text}")
+        else:
+            trace = layer_trace(activation, tops.get(activation.name))
+        traces.append(trace.update(xaxis=f"x{axis}", yaxis=f"y{axis}"))
+        layout[f"xaxis{axis}"] = {"domain": [left, left + width], "visible": False, "fixedrange": True}
+        layout[f"yaxis{axis}"] = {
+            "visible": False, "autorange": "reversed", "scaleanchor": f"x{axis}", "constrain": "domain",
+            "constraintoward": "top", "fixedrange": True,  # squares under their titles, however wide
+        }
+        annotations.append({
+            "text": titles.get(activation.name, activation.name), "x": left + width / 2, "y": 1,
+            "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+            "showarrow": False, "font": {"size": font},
+        })
+    return go.Figure(traces, layout=layout | {"annotations": annotations})

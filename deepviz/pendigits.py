@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepviz.data import DATA_DIR_ENV, DataError
+from deepviz.preprocess import CANVAS_SIZE
 
-CANVAS_SIZE = 280
 DIGIT_SHARE = 0.65  # of the canvas: big and centred, as the Draw page's hint asks
 
 Point = tuple[float, float]

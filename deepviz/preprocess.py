@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import json
+
 import numpy as np
 from PIL import Image
 
+CANVAS_SIZE = 280  # the drawing canvas's own pixels, whatever size the page shows it at
+MAX_SKETCH_BYTES = 500_000  # a digit's strokes take 5-40 KB: far more is not a digit
 SIDE = 28
 BOX = 20
 CENTRE = 14.0
@@ -21,6 +25,19 @@ INK_THRESHOLD = 0.05  # fraction of full brightness; below it a pixel is backgro
 
 class CanvasError(ValueError):
     """The canvas image is not an image: the wrong shape, or values that are not finite numbers."""
+
+
+def restorable(sketch: object) -> dict | None:
+    """The canvas's own record of a drawing (Fabric.js JSON: its strokes), fit to hand back to
+    a canvas so the drawing reappears, or None. It comes from the browser, so anything that is
+    not a JSON object with a list of objects, or is implausibly large, is not kept."""
+    if not isinstance(sketch, dict) or not isinstance(sketch.get("objects"), list):
+        return None
+    try:
+        size = len(json.dumps(sketch))
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return sketch if size <= MAX_SKETCH_BYTES else None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import threading
+from typing import NamedTuple
 
 import streamlit as st
 
@@ -371,10 +372,22 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
 
 
 def progress_text(history) -> str:
-    return (
+    text = (
         f"Epoch {min(int(history.epoch_progress) + 1, history.epochs)} of {history.epochs} · "
         f"{history.fraction:.0%} · {history.seconds:.1f} s elapsed"
     )
+    if 0 < history.fraction < 1:
+        # At the pace so far: the first batches also build the network's graph, so it errs long.
+        left = history.seconds * (1 - history.fraction) / history.fraction
+        text += f", about {left:.0f} s left" if left < 90 else f", about {left / 60:.0f} min left"
+    return text
+
+
+def epochs_done(history) -> str:
+    """'3 of 3' for whole epochs, '1.4 of 3' part way: rounded down, so that a run stopped
+    just short of its end never reads as finished."""
+    done = history.steps * 10 // history.steps_per_epoch / 10
+    return f"{done:g} of {history.epochs}" if done == int(done) else f"{done:.1f} of {history.epochs}"
 
 
 def settle_training(run=None) -> None:
@@ -399,13 +412,21 @@ def settle_training(run=None) -> None:
 STROKE_WIDTH = 28
 
 
-# The toolbar lives in the component's shadow root, out of the page's CSS: put a rule into
+# The canvas lives in the component's shadow root, out of the page's CSS: put a rule into
 # every canvas's root, now and whenever Streamlit mounts one. Static code, never user content.
-HIDE_CANVAS_TOOLBAR = """<script>
+# The rule hides the toolbar (see drawing_pad) and shows the canvas at --deepviz-pad, a size
+# the page's CSS gives from the screen's (see the Draw page's STAGE_CSS): the canvas keeps its CANVAS_SIZE
+# pixels, so a drawing, its stroke width and what the network receives are the same at any
+# size, and Fabric.js maps the pointer through the CSS scale.
+CANVAS_STYLE = """<script>
 (() => {
-  if (window.deepvizHideToolbars) return;
-  const rule = ".dc-toolbar { display: none !important; }";
-  window.deepvizHideToolbars = () => {
+  if (window.deepvizStyleCanvases) return;
+  const rule = `.dc-toolbar { display: none !important; }
+    .dc-root { width: fit-content; }
+    .dc-container, .dc-container .canvas-container {
+      width: var(--deepviz-pad, 280px) !important; height: var(--deepviz-pad, 280px) !important; }
+    .dc-container canvas { width: 100% !important; height: 100% !important; }`;
+  window.deepvizStyleCanvases = () => {
     for (const host of document.querySelectorAll("[data-testid=stBidiComponentIsolated]")) {
       const root = host.shadowRoot;
       if (root && !root.querySelector(":scope > style.deepviz")) {
@@ -414,23 +435,39 @@ HIDE_CANVAS_TOOLBAR = """<script>
         style.textContent = rule;
         root.appendChild(style);
       }
+      // The component may redraw its root's content, rule and all: watch inside it too.
+      if (root && !root.deepvizWatched) {
+        root.deepvizWatched = true;
+        new MutationObserver(window.deepvizStyleCanvases).observe(root, {childList: true});
+      }
     }
   };
-  new MutationObserver(window.deepvizHideToolbars).observe(document.body, {childList: true, subtree: true});
-  window.deepvizHideToolbars();
+  new MutationObserver(window.deepvizStyleCanvases).observe(document.body, {childList: true, subtree: true});
+  window.deepvizStyleCanvases();
 })();
 </script>"""
 
 
-def drawing_pad(page: str):
-    """A canvas with a stroke-width slider and a Clear button; returns the canvas's RGBA image or None.
+def drawing_pad(page: str, controls=None):
+    """A canvas with a stroke-width slider (in `controls`, a container, if given); returns the
+    canvas's RGBA image, or None before anything is drawn. See clear_button for its Clear.
 
-    Each page has its own canvas, so a drawing never shows on one page while another's is predicted."""
+    Each page has its own canvas, but the session keeps the latest drawing (its strokes and
+    image): a canvas shows it again when it mounts, on this page or another, so a drawing
+    survives leaving the page, and Compare starts from the digit drawn on Draw."""
     from streamlit_drawable_canvas import st_canvas  # looked up per call: page tests swap in a fake
 
+    from deepviz.preprocess import CANVAS_SIZE, restorable
+
+    controls = controls or st.container()
     version = f"{page}_canvas_version"
     st.session_state.setdefault(version, 0)
-    stroke = st.slider(
+    key = f"{page}-canvas-{st.session_state[version]}"
+    start = f"{page}_canvas_start"
+    if key not in st.session_state:  # mounting: Streamlit forgets a widget not drawn in a run
+        sketch = st.session_state.get("sketch")
+        st.session_state[start] = sketch if sketch is not None and sketch.strokes is not None else None
+    stroke = controls.slider(
         "Stroke width", 5, 40, STROKE_WIDTH, key=f"{page}-stroke",
         help="How thick your pen is. The default gives a digit that fills two thirds of the square "
         "as much ink as MNIST's digits have; much thinner or thicker, and the network reads less well.",
@@ -443,22 +480,59 @@ def drawing_pad(page: str):
     # ancestor's touch-action, the rule on the pad's container holds even if the script cannot run.
     # (The script that hides the toolbar runs on every page: see sidebar_switches.)
     st.html(f"<style>[class*='st-key-{page}-canvas-'] {{ touch-action: none; }}</style>")
+    kept = st.session_state[start]
     canvas = st_canvas(
         stroke_width=stroke,
         stroke_color="#FFFFFF",
         background_color="#000000",
-        height=280,
-        width=280,
+        height=CANVAS_SIZE,
+        width=CANVAS_SIZE,
         drawing_mode="freedraw",
+        initial_drawing=None if kept is None else kept.strokes,
         return_image_data=True,
-        key=f"{page}-canvas-{st.session_state[version]}",
+        key=key,
     )
 
-    def clear() -> None:
-        st.session_state[version] += 1  # a new key gives a fresh, empty canvas
+    image = canvas.image_data
+    if image is not None:
+        st.session_state.sketch = Sketch(restorable(canvas.json_data), image)
+        return image
+    # A canvas that mounted with the kept drawing shows it, but sends nothing until drawn on.
+    return None if kept is None else kept.image
 
-    st.button("Clear", on_click=clear, icon=":material/ink_eraser:", help="Wipe the square to draw another digit.")
-    return canvas.image_data
+
+def clear_button(page: str, where=st) -> None:
+    """The Clear button of `page`'s drawing pad: wipes the drawing, there and on every page."""
+    def clear() -> None:
+        st.session_state[f"{page}_canvas_version"] += 1  # a new key gives a fresh, empty canvas
+        st.session_state.sketch = st.session_state[f"{page}_canvas_start"] = st.session_state.drawing = None
+
+    where.button("Clear", on_click=clear, icon=":material/ink_eraser:", help="Wipe the square to draw another digit.")
+
+
+class Sketch(NamedTuple):
+    """The latest drawing: the canvas's record of its strokes (None if not fit to keep) and its image."""
+
+    strokes: dict | None
+    image: object  # the RGBA array the canvas sent
+
+
+def stage_titles(config: ModelConfig) -> dict[str, str]:
+    """Short layer titles, for the Draw page's stage, where layers stand side by side in order:
+    their kind and size say enough there ("Conv x16"), and fit a narrow square in large type."""
+    def title(row) -> str:
+        if row.name in ("pixels", "output"):
+            return {"pixels": "Pixels", "output": "Output"}[row.name]
+        return f"{row.name.rstrip('0123456789').capitalize()} ×{row.output_shape[-1]}"
+
+    return {row.name: title(row) for row in summarize(config)}
+
+
+def figure_font() -> int:
+    """Type size of the figures: readable from the back of the room in projector mode."""
+    from deepviz.figures import PROJECTOR_STAGE_FONT
+
+    return PROJECTOR_STAGE_FONT if projector() else 14
 
 
 def layer_titles(config: ModelConfig) -> dict[str, str]:
@@ -484,11 +558,17 @@ def data_banner(data) -> None:
 PROJECTOR_CSS = """<style>
 html { font-size: max(24px, 1.4vw); }
 .stApp, [data-testid="stHeader"] { background-color: #000000; }
-[data-testid="stMainBlockContainer"] { padding-top: 3rem; }
+/* The page starts below the header (3.75rem), which would cover the top of the canvas. */
+[data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }
 .stApp p, .stApp label, .stApp li, .stApp h1, .stApp h2, .stApp h3, .stApp [data-testid="stMetricValue"] { color: #ffffff; }
-[data-testid="stMetricValue"] { font-size: 4rem; }
-[data-testid="stCaptionContainer"], [data-testid="stTooltipIcon"], [data-testid="stHeaderActionElements"],
+/* Streamlit sets labels, tabs, buttons and table cells a little smaller than the text: not here. */
+.stApp p, .stApp label, .stApp li, .stApp button, .stApp [data-testid="stMetricLabel"] *,
+.stApp [data-testid="stMarkdownContainer"], .stApp [data-baseweb="tab"] * { font-size: 1rem; }
+.stApp [data-testid="stMetricValue"], .stApp [data-testid="stMetricValue"] * { font-size: 4rem; line-height: 1.1; }
+[data-testid="stCaptionContainer"], [data-testid="stHeaderActionElements"],
 .st-key-draw-stroke, .st-key-compare-stroke { display: none; }
+/* Help icons go. The same tooltip element wraps each button that has help: those stay. */
+[data-testid="stTooltipIcon"]:not(:has([data-testid^="stBaseButton"])) { display: none; }
 </style>"""
 
 
@@ -513,7 +593,7 @@ def sidebar_switches() -> None:
     if projector():
         st.html(PROJECTOR_CSS)
     # Here, not with the canvas: a page's fragments cannot write to the sidebar.
-    st.sidebar.html(HIDE_CANVAS_TOOLBAR, unsafe_allow_javascript=True)
+    st.sidebar.html(CANVAS_STYLE, unsafe_allow_javascript=True)
 
 
 def touring() -> bool:

@@ -7,6 +7,7 @@ from deepviz.figures import activation_figure, comparison_figure, probability_fi
 from deepviz.preprocess import prepare
 from pages.common import (
     STOP_HELP,
+    clear_button,
     config,
     data_banner,
     drawing_pad,
@@ -123,6 +124,7 @@ def same_drawing(results: dict) -> None:
     pad, *readings = st.columns(1 + len(results), gap="medium")
     with pad:
         drawing = drawing_pad("compare")
+        clear_button("compare")
     prepared = prepare(drawing) if drawing is not None else None  # None too for a faint speck
     if prepared is not None:
         image = st.session_state.drawing = prepared.image

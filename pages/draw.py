@@ -1,31 +1,50 @@
 import numpy as np
 import streamlit as st
 
-from deepviz.figures import draw_figures
+from deepviz.figures import ACTIVITY_SCALE, draw_figures
 from deepviz.guide import word
 from deepviz.preprocess import Steps, prepare
 from pages.common import (
+    clear_button,
     drawing_pad,
-    layer_titles,
+    figure_font,
     layer_tops,
     pick_model,
     plot,
     preload_tensorflow,
     projector,
     run_app_first,
+    stage_titles,
     sure,
 )
 
 run_app_first()
 preload_tensorflow()
 
-LAYERS_PER_ROW = 4
-PROJECTED_PER_ROW = 2  # in projector mode: bigger heatmaps, with their colour legends beside them
+STILL = {"displayModeBar": False}  # no zoom or pan on a projected stage: hover is enough
+
+MORE = ("Replay training", "How your drawing is prepared", "Which pixels decided this")
+# The heatmaps' colour scale in words, with its two ends: one legend for every layer, as each
+# layer's colours run from 0 to the top of its own scale.
+LEGEND = " ".join(
+    f"<span style='color: {color}'>&#9632;</span> {words}"
+    for color, words in ((ACTIVITY_SCALE[0][1], "dark: quiet"), (ACTIVITY_SCALE[-1][1], "bright: active"))
+)
+# The stage fits one screen: the layers take a fixed height (LAYERS_HEIGHT), and the canvas
+# the height that they, the page's top and the tabs' row leave (measured in Chromium at
+# 1280x720 and 1920x1080, in both modes). Static CSS, never user content.
+STAGE_CSS = """<style>
+.st-key-draw-pad { --deepviz-pad: clamp(240px, calc(100vh - %s), 92vw); }
+.st-key-stage-answer { min-width: min(16rem, 100%%); }
+</style>"""
+LAYERS_HEIGHT = {True: 240, False: 220}  # px, in projector mode or not
+PAD_ROOM = {True: "420px", False: "580px"}  # what the canvas leaves to the rest of the stage
 
 
 def replay_training(snapshots):
     """A slider over the weights kept during training: the snapshot picked, or None for the trained model."""
     if len(snapshots) < 2:
+        st.info("This model kept no weights from during its training: train one on the Train page to replay it.")
         return None
     last = len(snapshots) - 1
     at = st.select_slider(
@@ -34,79 +53,94 @@ def replay_training(snapshots):
     )
     st.caption(
         "Slide back to watch this network learn: with random weights its answer is a guess; "
-        "epoch by epoch, the layers below and the scores settle on your digit."
+        "epoch by epoch, the layers and the scores settle on your digit."
     )
     return None if at == last else snapshots[at]
 
 
+def preparation_steps() -> Steps:
+    crop, scale, centre = st.columns(3)
+    return Steps(
+        crop=crop.toggle("Crop to the ink", True, help="Cut away the empty canvas around your digit."),
+        scale=scale.toggle("Scale to a 20-pixel box", True, help="MNIST's digits fit 20x20, in a 28x28 frame."),
+        centre=centre.toggle("Centre by mass", True, help="Put the ink's centre of mass in the middle."),
+    )
+
+
+def show_preparation(prepared) -> None:
+    st.caption(
+        "MNIST's digits were all prepared this way, so the network only knows digits that are "
+        "cropped, 20 pixels tall or wide, and centred. Switch a step off and watch the prediction: "
+        "an off-centre or oddly sized digit is one the network has never seen."
+    )
+    stages = (
+        ("Your drawing", prepared.ink), ("Cropped", prepared.crop),
+        ("Scaled", prepared.scaled), ("What the network receives", prepared.image),
+    )
+    for column, (caption, image) in zip(st.columns(len(stages)), stages):
+        column.image(image, caption=f"{caption}, {image.shape[0]}x{image.shape[1]}", clamp=True, width="stretch")
+
+
 @st.fragment
-def draw_and_explain(trained) -> None:
-    pad, prediction = st.columns([1, 1], gap="medium")
+def stage() -> None:
+    """The drawing, the answer and every layer on one screen; the rest in tabs below, each
+    made only while open (a stroke's run makes what is on screen, nothing more)."""
+    top = st.container(horizontal=True, gap="medium", key="stage-top")
+    pad, answer = top.container(width="content", key="draw-pad"), top.container(key="stage-answer")
+    layers, more = st.container(key="stage-layers"), st.container()
+    with answer:
+        trained = pick_model()  # while the default model is still training: its progress, and no more
+    replay_tab, prepare_tab, saliency_tab = more.tabs(MORE, key="draw-more", on_change="rerun")
     with pad:
-        drawing = drawing_pad("draw")
+        drawing = drawing_pad("draw", controls=answer)
+    reading = answer.container(horizontal=True, vertical_alignment="center", key="stage-reading")
+    clear_button("draw", reading)
+    with replay_tab:
         replayed = replay_training(trained.snapshots)
-    preparation = st.expander("How your drawing is prepared, step by step", icon=":material/tune:")
-    with preparation:
-        crop, scale, centre = st.columns(3)
-        steps = Steps(
-            crop=crop.toggle("Crop to the ink", True, help="Cut away the empty canvas around your digit."),
-            scale=scale.toggle("Scale to a 20-pixel box", True, help="MNIST's digits fit 20x20, in a 28x28 frame."),
-            centre=centre.toggle("Centre by mass", True, help="Put the ink's centre of mass in the middle."),
-        )
+    with prepare_tab:
+        steps = preparation_steps()
     prepared = prepare(drawing, steps) if drawing is not None else None
     # The Insights page places the latest drawing among the test digits.
     st.session_state.drawing = None if prepared is None else prepared.image
     if prepared is None:
-        prediction.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
+        answer.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
         return
 
     weights = None if replayed is None else replayed.weights
     activations = trained.probe(prepared.image, weights)
     probabilities = activations[-1].values
     digit = int(np.argmax(probabilities))
-    maps = trained.saliency.explain(prepared.image, probabilities, weights)
-    figures = draw_figures(prepared.image, activations, maps, layer_titles(trained.config), layer_tops(trained))
-    with prediction:
-        st.metric("Prediction", digit, help="The digit with the highest output score.")
-        st.caption(f"{sure(probabilities[digit])} sure" + ("" if replayed is None else f", {replayed.label}"))
-        plot(figures.probabilities)
-
-    with preparation:
-        st.caption(
-            "MNIST's digits were all prepared this way, so the network only knows digits that are "
-            "cropped, 20 pixels tall or wide, and centred. Switch a step off and watch the prediction: "
-            "an off-centre or oddly sized digit is one the network has never seen."
-        )
-        stages = (
-            ("Your drawing", prepared.ink), ("Cropped", prepared.crop),
-            ("Scaled", prepared.scaled), ("What the network receives", prepared.image),
-        )
-        for column, (caption, image) in zip(st.columns(len(stages)), stages):
-            column.image(image, caption=f"{caption}, {image.shape[0]}x{image.shape[1]}", clamp=True, width="stretch")
-
-    st.subheader("Layer by layer: from pixels to a decision", help=f"{word('layer')}\n\n{word('activation')}")
-    st.caption(
-        "First, your drawing as the network receives it: cropped, scaled to 20 pixels and centred "
-        "in 28x28, the way MNIST's digits were made. Then each layer: every square is one unit (a "
-        "neuron), brighter means more active for your drawing."
-        + (" Conv and pooling layers show one small map per filter." if trained.config.has_conv else "")
-        + " Hover a cell for its unit number and value."
+    maps = trained.saliency.explain(prepared.image, probabilities, weights) if saliency_tab.open else []
+    font = figure_font()
+    figures = draw_figures(
+        prepared.image, activations, maps, stage_titles(trained.config), layer_tops(trained), font,
+        LAYERS_HEIGHT[projector()],
     )
-    per_row = PROJECTED_PER_ROW if projector() else LAYERS_PER_ROW
-    for start in range(0, len(figures.layers), per_row):
-        for column, figure in zip(st.columns(per_row), figures.layers[start : start + per_row]):
-            plot(figure, column)
+    reading.metric("Prediction", digit, help="The digit with the highest output score.", width="content")
+    reading.markdown(f"**{sure(probabilities[digit])} sure**" + ("" if replayed is None else f", {replayed.label}"))
+    answer.plotly_chart(figures.probabilities, config=STILL)
+    with layers:
+        st.markdown(
+            f"**Layer by layer, from pixels to a decision:** {LEGEND}", unsafe_allow_html=True,
+            help=f"{word('layer')}\n\n{word('activation')}",
+        )
+        st.plotly_chart(figures.stage, config=STILL)
+    if prepare_tab.open:
+        with prepare_tab:
+            show_preparation(prepared)
+    if saliency_tab.open:
+        with saliency_tab:
+            st.caption(
+                "Yellow marks the pixels that mattered most. Left: which of your ink pushes the network "
+                "towards its answer, and towards its second choice (the input gradient, averaged over "
+                "slightly noisy copies of your drawing: SmoothGrad). Right: how much the network's "
+                "confidence drops when a small patch of your drawing is covered up (occlusion)."
+            )
+            for column, figure in zip(st.columns(len(figures.maps)), figures.maps):
+                plot(figure, column)
 
-    st.subheader("Which pixels decided this")
-    st.caption(
-        "Yellow marks the pixels that mattered most. Left: which of your ink pushes the network "
-        "towards its answer, and towards its second choice (the input gradient, averaged over "
-        "slightly noisy copies of your drawing: SmoothGrad). Right: how much the network's "
-        "confidence drops when a small patch of your drawing is covered up (occlusion)."
-    )
-    for column, figure in zip(st.columns(len(figures.maps)), figures.maps):
-        plot(figure, column)
 
-
-st.title("Draw a digit")
-draw_and_explain(pick_model())
+if not projector():  # on the projector the stage is the page: its space goes to the canvas
+    st.title("Draw a digit")
+st.html(STAGE_CSS % PAD_ROOM[projector()])
+stage()

@@ -29,7 +29,13 @@ def no_errors(at: AppTest) -> None:
 
 
 class FakeCanvas:
-    """Stands in for streamlit-drawable-canvas with a fixed drawing, and keeps each call's arguments."""
+    """Stands in for streamlit-drawable-canvas with a fixed drawing, and keeps each call's arguments.
+
+    Like the real one, it sends the drawing's image with the canvas's record of its strokes;
+    set `image` to None for a canvas that has sent nothing (a fresh one, or one that mounted
+    showing a kept drawing)."""
+
+    STROKES = {"version": "6.0.0", "objects": [{"type": "Path", "path": [["M", 100, 100], ["L", 180, 180]]}]}
 
     def __init__(self, image):
         self.image = image
@@ -37,4 +43,5 @@ class FakeCanvas:
 
     def __call__(self, **kwargs):
         self.calls.append(kwargs)
-        return types.SimpleNamespace(image_data=self.image)
+        strokes = None if self.image is None else self.STROKES
+        return types.SimpleNamespace(image_data=self.image, json_data=strokes)

@@ -147,15 +147,26 @@ def test_two_networks_curves_share_the_axes_in_two_colours():
     assert figure.layout.xaxis.range == (0, 3) and figure.layout.xaxis2.range == (0, 3)
 
 
-def test_the_draw_page_gets_one_figure_per_layer_and_per_map_titled_as_asked():
+def test_the_draw_page_gets_every_layer_in_one_stage_and_a_figure_per_map():
     layers = [LayerActivation("pixels", "input", np.zeros((28, 28))), LayerActivation("dense1", "dense", np.ones(16)),
               LayerActivation("output", "output", np.eye(10)[3])]
     maps = [("Gradient: ink for 3 (answer)", np.ones((28, 28)))]
-    figures = draw_figures(np.zeros((28, 28)), layers, maps, titles={"dense1": "dense1: 16 units"}, tops={"dense1": 5.0})
-    assert [f.layout.title.text for f in figures.layers] == ["pixels", "dense1: 16 units", "output"]
-    assert figures.layers[1].data[0].zmax == 5.0
+    figures = draw_figures(np.zeros((28, 28)), layers, maps, titles={"dense1": "Dense ×16"}, tops={"dense1": 5.0}, font=26)
+    stage = figures.stage
+    assert [note.text for note in stage.layout.annotations] == ["pixels", "Dense ×16", "output"]
+    assert [(trace.xaxis, trace.yaxis) for trace in stage.data] == [("x", "y"), ("x2", "y2"), ("x3", "y3")]
+    # left to right, apart, and each with square cells
+    domains = [stage.layout[f"xaxis{n}"].domain for n in ("", "2", "3")]
+    assert all(a[1] < b[0] for a, b in zip(domains, domains[1:])) and domains[0][0] == 0 and domains[-1][1] == 1
+    assert [stage.layout[f"yaxis{n}"].scaleanchor for n in ("", "2", "3")] == ["x", "x2", "x3"]
+    assert stage.data[1].zmax == 5.0 and stage.data[1].z.shape == (4, 4)
+    # the output: two rows of five digits, each written in its cell
+    assert stage.data[2].z.shape == (2, 5) and stage.data[2].text.tolist() == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert stage.data[2].z[0, 3] == 1.0
+    assert stage.layout.font.size == 26 and figures.probabilities.layout.font.size == 26
     assert [f.layout.title.text for f in figures.maps] == ["Gradient: ink for 3 (answer)"]
     assert figures.probabilities.data[0].y.argmax() == 3
+    assert draw_figures(np.zeros((28, 28)), layers, []).maps == []  # saliency only when asked for
 
 
 def sample_figures():

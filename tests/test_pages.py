@@ -1,3 +1,4 @@
+import json
 import re
 import subprocess
 import sys
@@ -7,6 +8,11 @@ from apptest import APP, QUICK, app, no_errors, open_page
 
 from deepviz.bench import as_canvas
 from deepviz.config import PRESETS, ModelConfig
+
+
+def stage_titles(chart) -> list[str]:
+    """The layer titles of the Draw page's stage, left to right."""
+    return [note["text"] for note in json.loads(chart.proto.spec)["layout"]["annotations"]]
 
 
 def test_home_page_explains_and_links_without_loading_tensorflow():
@@ -45,7 +51,7 @@ def test_presets_sliders_and_layer_buttons_change_config_and_link():
     next(b for b in at.button if b.label == "Small CNN").click().run()
     assert at.session_state.config == PRESETS["Small CNN"]
     assert at.query_params["layers"] == "conv-16-3-relu,pool-2,conv-32-3-relu,pool-2,dense-64-relu"
-    at.slider(key=f"{at.session_state.build_version}-0-filters").set_value(8).run()
+    at.select_slider(key=f"{at.session_state.build_version}-0-filters").set_value(8).run()
     assert at.session_state.config.layers[0].filters == 8
     assert at.query_params["layers"].startswith("conv-8-3-relu")
     next(b for b in at.button if b.label == "Remove").click().run()  # drops the first conv
@@ -147,7 +153,7 @@ def test_draw_page_without_a_drawing_shows_a_hint(default_trained, canvas):
     assert not at.metric
     assert fake.calls[0] | {"key": None} == fake.calls[0] | {
         "stroke_color": "#FFFFFF", "background_color": "#000000", "height": 280, "width": 280,
-        "return_image_data": True, "drawing_mode": "freedraw", "key": None,
+        "return_image_data": True, "drawing_mode": "freedraw", "key": None, "initial_drawing": None,
     }
 
 
@@ -157,11 +163,15 @@ def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist
     at = open_page({}, "draw")
     no_errors(at)
     assert at.metric[0].label == "Prediction" and at.metric[0].value == str(label)
-    charts = at.get("plotly_chart")
-    # probabilities; the Small CNN's input, conv1, pool1, conv2, pool2, dense1 and output; 4 saliency maps
-    assert len(charts) == 1 + 7 + 4
-    assert at.subheader[-1].value == "Which pixels decided this"
     assert "default model (the Small CNN)" in at.caption[0].value
+    # The probabilities, and one stage of every layer: the Small CNN's input, conv1, pool1,
+    # conv2, pool2, dense1 and output. No saliency maps while their tab is closed.
+    probabilities, stage = at.get("plotly_chart")
+    assert stage_titles(stage) == ["Pixels", "Conv ×16", "Pool ×16", "Conv ×32", "Pool ×32", "Dense ×64", "Output"]
+    at.session_state["draw-more"] = "Which pixels decided this"
+    at.run()
+    no_errors(at)
+    assert len(at.get("plotly_chart")) == 2 + 4  # and the 4 saliency maps, for the answer and the runner-up
 
 
 def test_replaying_training_moves_the_prediction_back_to_random_weights(default_trained, canvas, mnist):
@@ -174,18 +184,20 @@ def test_replaying_training_moves_the_prediction_back_to_random_weights(default_
     epochs = default_trained.config.epochs
     assert replay.label == "Replay training"
     assert replay.options == ["before training (random weights)", *(f"after epoch {n}" for n in range(1, epochs + 1))]
-    assert replay.value == epochs and any(re.fullmatch(r"(over 99\.9%|\d+\.\d%) sure", caption.value) for caption in at.caption)
+    assert replay.value == epochs and any(re.fullmatch(r"\*\*(over 99\.9%|\d+\.\d%) sure\*\*", text.value) for text in at.markdown)
     trained_view = [chart.proto.spec for chart in at.get("plotly_chart")]
     replay.set_value(0).run()
     no_errors(at)
     random_weights = default_trained.probe(prepare(image).image, default_trained.snapshots[0].weights)
     assert at.metric[0].value == str(int(np.argmax(random_weights[-1].values)))
-    assert any(caption.value.endswith("sure, before training (random weights)") for caption in at.caption)
-    replayed_view = [chart.proto.spec for chart in at.get("plotly_chart")]
-    assert len(replayed_view) == len(trained_view)
-    changed = [a != b for a, b in zip(replayed_view, trained_view)]
-    # probabilities; the input is the same drawing; all 6 layers and every saliency map follow
-    assert changed == [True, False] + [True] * 6 + [True] * 4
+    assert any(text.value.endswith("sure**, before training (random weights)") for text in at.markdown)
+    replayed_view = [json.loads(chart.proto.spec)["data"] for chart in at.get("plotly_chart")]
+    assert len(replayed_view) == len(trained_view) == 2
+    assert replayed_view[0] != json.loads(trained_view[0])["data"]  # the probabilities follow
+    stages = [json.loads(trained_view[1])["data"], replayed_view[1]]
+    changed = [before["z"] != after["z"] for before, after in zip(*stages)]
+    # the input is the same drawing; all 6 layers after it follow
+    assert changed == [False] + [True] * 6
 
 
 def test_draw_page_uses_your_own_model_or_the_default_cnn_with_its_feature_maps(default_trained, canvas, mnist):
@@ -195,11 +207,9 @@ def test_draw_page_uses_your_own_model_or_the_default_cnn_with_its_feature_maps(
     at.switch_page("pages/draw.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"
-    assert len(at.get("plotly_chart")) == 1 + 4 + 4  # input, dense1, dense2, output
-    assert "Conv" not in at.caption[-2].value
+    assert stage_titles(at.get("plotly_chart")[1]) == ["Pixels", "Dense ×128", "Dense ×64", "Output"]
     at.radio[0].set_value("Default model (Small CNN)").run()
-    assert len(at.get("plotly_chart")) == 1 + 7 + 4  # input, conv1, pool1, conv2, pool2, dense1, output
-    assert "Conv and pooling layers" in at.caption[-2].value
+    assert stage_titles(at.get("plotly_chart")[1])[1:3] == ["Conv ×16", "Pool ×16"]
     at.switch_page("pages/insights.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"
@@ -243,6 +253,9 @@ def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_
     image = as_canvas(mnist.x_test[0])
     canvas(image)
     at = open_page({}, "draw")
+    assert not at.image  # made only while their tab is open
+    at.session_state["draw-more"] = "How your drawing is prepared"
+    at.run()
     stages = prepare(image)
     sizes = ["x".join(map(str, array.shape)) for array in (stages.ink, stages.crop, stages.scaled, stages.image)]
     captions = [caption for image in at.image for caption in image.captions]
@@ -382,3 +395,57 @@ def test_a_refused_model_file_says_why_and_keeps_the_model():
     assert not at.exception
     assert at.error[0].value.startswith("old.keras was not opened:") and ".h5" in at.error[0].value
     assert at.session_state.model is own
+
+
+def test_add_conv_layer_on_the_tutorial_mlp_pools_after_it_so_that_it_fits():
+    at = open_page({}, "build")
+    next(b for b in at.button if b.label == "Add Conv layer").click().run()
+    no_errors(at)
+    assert at.query_params["layers"] == "conv-16-3-relu,pool-2,dense-128-relu,dense-64-relu"
+    assert list(at.dataframe[0].value["Layer"]) == ["pixels", "conv1", "pool1", "flatten", "dense1", "dense2", "output"]
+    note = next(info.value for info in at.info if "MaxPool" in info.value)
+    assert "without pooling, the network would have 1,614,826 parameters, over this server's limit of 1,500,000" in note
+
+
+def test_a_conv_layer_that_cannot_fit_is_refused_with_what_to_change_and_that_works():
+    at = open_page({"layers": "dense-1024-relu"}, "build")
+    next(b for b in at.button if b.label == "Add Conv layer").click().run()
+    assert at.query_params["layers"] == "dense-1024-relu"
+    (error,) = at.error
+    assert "set layer 1 (Dense 1024 relu) to 384 units or fewer first" in error.value
+    at.select_slider(key=f"{at.session_state.build_version}-0-units").set_value(384).run()
+    next(b for b in at.button if b.label == "Add Conv layer").click().run()
+    no_errors(at)
+    assert at.query_params["layers"] == "conv-16-3-relu,pool-2,dense-384-relu"
+
+
+def test_units_and_filters_step_through_sensible_sizes_and_keep_a_linked_size():
+    from deepviz.config import FILTER_CHOICES, UNIT_CHOICES
+
+    at = open_page({"layers": "conv-20-3-relu,pool-2,dense-100-relu"}, "build")
+    no_errors(at)
+    version = at.session_state.build_version
+    filters, units = at.select_slider(key=f"{version}-0-filters"), at.select_slider(key=f"{version}-2-units")
+    assert filters.options == [str(n) for n in sorted({*FILTER_CHOICES, 20})] and filters.value == 20
+    assert units.options == [str(n) for n in sorted({*UNIT_CHOICES, 100})] and units.value == 100
+    assert len(units.options) <= 16  # a stop every 7 px or more of a 110 px slider
+    units.set_value(48).run()
+    filters.set_value(32).run()
+    no_errors(at)
+    assert at.query_params["layers"] == "conv-32-3-relu,pool-2,dense-48-relu"
+
+
+def test_the_latest_drawing_stays_when_you_leave_draw_and_clear_wipes_it(default_trained, canvas, mnist):
+    pad = canvas(as_canvas(mnist.x_test[0]))
+    at = open_page({}, "draw")
+    assert at.metric[0].value == str(mnist.y_test[0])
+    pad.image = None  # a canvas mounting again has sent nothing yet
+    at.switch_page("pages/build.py").run()
+    at.switch_page("pages/draw.py").run()
+    no_errors(at)
+    assert pad.calls[-1]["initial_drawing"] == pad.STROKES  # the canvas shows the drawing again
+    assert at.metric[0].value == str(mnist.y_test[0])  # and the page reads it
+    next(b for b in at.button if b.label == "Clear").click().run()
+    no_errors(at)
+    assert pad.calls[-1]["initial_drawing"] is None and not at.metric
+    assert at.session_state.sketch is None and at.session_state.drawing is None

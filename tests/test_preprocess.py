@@ -145,3 +145,14 @@ def test_switching_off_scaling_fills_the_frame_and_centring_leaves_it_in_the_cor
     cornered = prepare(drawing, Steps(centre=False)).image
     assert cornered[:20, :10].sum() == pytest.approx(cornered.sum()) and cornered[0, 0] > 0.9
     assert prepare(drawing, Steps()).image[0, 0] == 0
+
+
+def test_only_a_plausible_record_of_strokes_is_kept_to_show_again():
+    from deepviz.preprocess import MAX_SKETCH_BYTES, restorable
+
+    strokes = {"version": "6.0.0", "objects": [{"type": "Path", "path": [["M", 1, 2], ["L", 3, 4]]}]}
+    assert restorable(strokes) == strokes
+    assert restorable({"objects": []}) == {"objects": []}
+    huge = {"objects": [{"type": "Path", "path": [["L", 1, 2]] * (MAX_SKETCH_BYTES // 8)}]}
+    for sent in (None, [], "objects", {"objects": "x"}, {"version": "6"}, {"objects": [float("nan")] * 0 + [{1, 2}]}, huge):
+        assert restorable(sent) is None
