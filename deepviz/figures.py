@@ -142,8 +142,10 @@ def probability_figure(probabilities: np.ndarray, height: int = 260, font: int =
         "height": height,
         "font": {"size": font},
         "margin": {"l": 4, "r": 4, "t": 8, "b": 4},
-        "xaxis": {"tickvals": list(range(10)), "fixedrange": True},
-        "yaxis": {"range": [0, 1], "tickvals": [0, 0.5, 1], "tickformat": ".0%", "fixedrange": True},
+        # Tick labels sized here: Streamlit's chart theme gives them its own small size.
+        "xaxis": {"tickvals": list(range(10)), "fixedrange": True, "tickfont": {"size": font}},
+        "yaxis": {"range": [0, 1], "tickvals": [0, 0.5, 1], "tickformat": ".0%", "fixedrange": True,
+                  "tickfont": {"size": font}},
     })
 
 
@@ -311,14 +313,15 @@ def draw_figures(
     titles: dict[str, str] | None = None,
     tops: dict[str, float] | None = None,
     font: int = 14,
-    stage_height: int = 220,
+    heights: tuple[int, int] = (180, 220),
 ) -> DrawFigures:
     """For a prepared drawing: its class scores, the stage of every layer (titled and scaled by
-    layer name where `titles` and `tops` say), and its saliency `maps` over the drawing."""
+    layer name where `titles` and `tops` say), and its saliency `maps` over the drawing;
+    `heights`: of the probabilities and of the stage, in pixels."""
     titles, tops = titles or {}, tops or {}
     return DrawFigures(
-        probability_figure(activations[-1].values, height=max(180, 5 * font), font=font),
-        stage_figure(activations, titles, tops, font, stage_height),
+        probability_figure(activations[-1].values, heights[0], font),
+        stage_figure(activations, titles, tops, font, heights[1]),
         [overlay_figure(image, heat, title) for title, heat in maps],
     )
 

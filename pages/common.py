@@ -426,19 +426,15 @@ CANVAS_STYLE = """<script>
     .dc-container, .dc-container .canvas-container {
       width: var(--deepviz-pad, 280px) !important; height: var(--deepviz-pad, 280px) !important; }
     .dc-container canvas { width: 100% !important; height: 100% !important; }`;
+  // An adopted sheet, not a style element: the component redraws its root's content (and
+  // watching it for that, to add the rule again, sets the two against each other for good).
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(rule);
   window.deepvizStyleCanvases = () => {
     for (const host of document.querySelectorAll("[data-testid=stBidiComponentIsolated]")) {
       const root = host.shadowRoot;
-      if (root && !root.querySelector(":scope > style.deepviz")) {
-        const style = document.createElement("style");
-        style.className = "deepviz";
-        style.textContent = rule;
-        root.appendChild(style);
-      }
-      // The component may redraw its root's content, rule and all: watch inside it too.
-      if (root && !root.deepvizWatched) {
-        root.deepvizWatched = true;
-        new MutationObserver(window.deepvizStyleCanvases).observe(root, {childList: true});
+      if (root && !root.adoptedStyleSheets.includes(sheet)) {
+        root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
       }
     }
   };

@@ -30,14 +30,16 @@ LEGEND = " ".join(
     f"<span style='color: {color}'>&#9632;</span> {words}"
     for color, words in ((ACTIVITY_SCALE[0][1], "dark: quiet"), (ACTIVITY_SCALE[-1][1], "bright: active"))
 )
-# The stage fits one screen: the layers take a fixed height (LAYERS_HEIGHT), and the canvas
+# The stage fits one screen: the layers take a fixed height (HEIGHTS), and the canvas
 # the height that they, the page's top and the tabs' row leave (measured in Chromium at
 # 1280x720 and 1920x1080, in both modes). Static CSS, never user content.
 STAGE_CSS = """<style>
 .st-key-draw-pad { --deepviz-pad: clamp(240px, calc(100vh - %s), 92vw); }
 .st-key-stage-answer { min-width: min(16rem, 100%%); }
 </style>"""
-LAYERS_HEIGHT = {True: 240, False: 220}  # px, in projector mode or not
+# px, in projector mode or not: the probabilities' bars, and the layers (in projector mode just
+# the height of seven layers' squares side by side at 1280 px, and their titles)
+HEIGHTS = {True: (130, 210), False: (180, 220)}
 PAD_ROOM = {True: "420px", False: "580px"}  # what the canvas leaves to the rest of the stage
 
 
@@ -114,7 +116,7 @@ def stage() -> None:
     font = figure_font()
     figures = draw_figures(
         prepared.image, activations, maps, stage_titles(trained.config), layer_tops(trained), font,
-        LAYERS_HEIGHT[projector()],
+        HEIGHTS[projector()],
     )
     reading.metric("Prediction", digit, help="The digit with the highest output score.", width="content")
     reading.markdown(f"**{sure(probabilities[digit])} sure**" + ("" if replayed is None else f", {replayed.label}"))
