@@ -23,6 +23,10 @@ CLASSES = 10
 # and the values one training batch holds at once (80 MB, and as much again for the gradients).
 MAX_PARAMS = 1_500_000
 MAX_BATCH_VALUES = 20_000_000
+# The sizes the Build page offers: close together where one more unit or filter matters, far
+# apart where only the order of magnitude does (a slider over 1-512 moved 5 units a pixel).
+UNIT_CHOICES = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+FILTER_CHOICES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 
 
 class ConfigError(ValueError):
@@ -203,7 +207,7 @@ class ModelConfig:
         _check_float("validation split", self.validation_split, 0.0, 0.5)
         _check_int("training images", self.train_images, 100, MNIST_TRAIN_IMAGES)
         rows = summarize(self)
-        params = sum(row.params for row in rows)
+        params = total_params(rows)
         if params > MAX_PARAMS:
             raise ConfigError(
                 f"at most {MAX_PARAMS:,} weights on a shared server, this network has {params:,}: "
@@ -272,18 +276,28 @@ class LayerRow:
 
 def layer_names(config: ModelConfig) -> list[str]:
     """Explicit, stable names: conv1, pool1, conv2, ..., dense1, dense2 (Keras auto names drift)."""
+    return _names(config.layers)
+
+
+def _names(layers: tuple[Layer, ...]) -> list[str]:
     counts: dict[str, int] = {}
     names = []
-    for layer in config.layers:
+    for layer in layers:
         counts[layer.kind] = counts.get(layer.kind, 0) + 1
         names.append(f"{layer.kind}{counts[layer.kind]}")
     return names
 
 
 def summarize(config: ModelConfig) -> list[LayerRow]:
+    return layer_rows(config.layers)
+
+
+def layer_rows(layers: tuple[Layer, ...]) -> list[LayerRow]:
+    """`summarize` for any stack of layers, also one too big to be a ModelConfig: so that a
+    message can say by how much."""
     rows = [LayerRow("pixels", "Input 28x28 image", (IMAGE_SIDE, IMAGE_SIDE), 0)]
     side, channels, width = IMAGE_SIDE, 1, None
-    for name, layer in zip(layer_names(config), config.layers):
+    for name, layer in zip(_names(layers), layers):
         if isinstance(layer, Conv):
             params = (layer.kernel * layer.kernel * channels + 1) * layer.filters
             channels = layer.filters
@@ -304,8 +318,74 @@ def summarize(config: ModelConfig) -> list[LayerRow]:
     return rows
 
 
+def total_params(rows: list[LayerRow]) -> int:
+    return sum(row.params for row in rows)
+
+
 def count_params(config: ModelConfig) -> int:
-    return sum(row.params for row in summarize(config))
+    return total_params(summarize(config))
+
+
+def with_layer_added(config: ModelConfig, layer: Layer) -> tuple[ModelConfig, dict[int, str]]:
+    """`config` with `layer` added where its kind goes, and why any other layer came with it,
+    by its index in the new configuration.
+
+    A Conv layer keeps the size of the image it reads ('same' padding) and multiplies the
+    values by its filters: on the tutorial MLP, 16 filters hand dense1 12,544 values instead
+    of 784, and the network grows past MAX_PARAMS. CNNs pool after their convolutions for that
+    reason, so when a Conv layer fits only that way, a MaxPool 2x2 comes with it. When it does
+    not fit either way, the ConfigError says which Dense size would make room for it."""
+    # Conv and pooling layers go before the Flatten, i.e. after the last of their kind.
+    at = sum(not isinstance(x, Dense) for x in config.layers)
+    if isinstance(layer, Dense):
+        at = len(config.layers)
+    try:
+        return config.with_layers(_inserted(config.layers, at, layer)), {}
+    except ConfigError as error:
+        if not isinstance(layer, Conv):
+            raise
+        alone = error
+    pool = Pool(2)
+    try:
+        pooled = config.with_layers(_inserted(config.layers, at, layer, pool))
+    except ConfigError as error:
+        raise ConfigError(_how_to_add(config, at, layer, pool, error)) from None
+    params = total_params(layer_rows(_inserted(config.layers, at, layer)))
+    why = (
+        f"the network would have {params:,} parameters, over this server's limit of {MAX_PARAMS:,}"
+        if params > MAX_PARAMS else str(alone)
+    )
+    return pooled, {at + 1: f"Added with the {layer.describe()} layer above: without pooling, {why}."}
+
+
+def _inserted(layers: tuple[Layer, ...], at: int, *new: Layer) -> tuple[Layer, ...]:
+    return layers[:at] + new + layers[at:]
+
+
+def _how_to_add(config: ModelConfig, at: int, layer: Conv, pool: Pool, error: ConfigError) -> str:
+    """Why `layer` fits neither alone nor pooled, and the most units the first Dense layer may
+    keep for it to fit: the Build page's Add button takes no size, so that is what to change."""
+    refusal = (
+        f"a {layer.describe()} layer would take this network past this server's limits, even with "
+        f"a {pool.describe()} after it"
+    )
+    first = next((index for index, x in enumerate(config.layers) if isinstance(x, Dense)), None)
+    if first is not None:
+        dense = config.layers[first]
+        for units in sorted((u for u in UNIT_CHOICES if u < dense.units), reverse=True):
+            smaller = replace(dense, units=units)
+            layers = config.layers[:first] + (smaller,) + config.layers[first + 1 :]
+            if any(_builds(config, _inserted(layers, at, *new)) for new in ((layer,), (layer, pool))):
+                return f"{refusal}: set layer {first + 1} ({dense.describe()}) to {units} units or fewer first"
+    return f"{refusal}: {error}"
+
+
+def _builds(config: ModelConfig, layers: tuple[Layer, ...]) -> bool:
+    try:
+        config.with_layers(layers)
+    except ConfigError:
+        return False
+    return True
 
 
 def count(n: int, noun: str) -> str:

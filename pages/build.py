@@ -5,12 +5,14 @@ import streamlit as st
 
 from deepviz.config import (
     ACTIVATIONS,
+    FILTER_CHOICES,
     MAX_BATCH_VALUES,
     MAX_HIDDEN_LAYERS,
     MAX_PARAMS,
     MNIST_TRAIN_IMAGES,
     OPTIMIZERS,
     PRESETS,
+    UNIT_CHOICES,
     ConfigError,
     Conv,
     Dense,
@@ -18,6 +20,7 @@ from deepviz.config import (
     count,
     count_params,
     summarize,
+    with_layer_added,
 )
 from deepviz.guide import word
 from deepviz.lesson import NETWORK, TRAINING
@@ -48,11 +51,13 @@ def change_layers(layers: list) -> None:
 
 
 def add_layer(layer) -> None:
-    layers = list(config().layers)
-    # Conv and pooling layers go before the Flatten, i.e. after the last of their kind.
-    at = len(layers) if isinstance(layer, Dense) else sum(not isinstance(x, Dense) for x in layers)
-    layers.insert(at, layer)
-    change_layers(layers)
+    try:
+        new, notes = with_layer_added(config(), layer)
+    except ConfigError as error:
+        st.session_state.build_error = f"Not added: {error}."
+        return
+    load_config(new)
+    st.session_state.build_notes = notes
 
 
 def remove_layer(index: int) -> None:
@@ -69,7 +74,10 @@ def with_current(options: list, current) -> list:
 def edit_layer(layer, key: str):
     if isinstance(layer, Dense):
         a, b, c = st.columns(3)
-        units = a.slider("Units", 1, 512, layer.units, key=f"{key}-units", help=word("unit"))
+        units = a.select_slider(
+            "Units", with_current(UNIT_CHOICES, layer.units), layer.units, key=f"{key}-units",
+            help=word("unit"),
+        )
         activation = b.selectbox(
             "Activation", ACTIVATIONS, ACTIVATIONS.index(layer.activation), key=f"{key}-act",
             help=word("activation function"),
@@ -81,7 +89,10 @@ def edit_layer(layer, key: str):
         return Dense(units, activation, dropout)
     if isinstance(layer, Conv):
         a, b, c = st.columns(3)
-        filters = a.slider("Filters", 1, 128, layer.filters, key=f"{key}-filters", help=word("filter"))
+        filters = a.select_slider(
+            "Filters", with_current(FILTER_CHOICES, layer.filters), layer.filters, key=f"{key}-filters",
+            help=word("filter"),
+        )
         kernel = b.select_slider(
             "Kernel size", with_current([1, 3, 5, 7], layer.kernel), layer.kernel, key=f"{key}-kernel", help="Each filter's width and height, in pixels."
         )
@@ -98,8 +109,6 @@ st.caption("Every change is saved in the address bar: copy the URL to share this
 
 current = config()
 version = st.session_state.build_version
-if error := st.session_state.pop("build_error", None):
-    st.error(error)
 
 hidden = hidden_groups()  # what the lesson link this session opened hides (see deepviz.lesson)
 if NETWORK not in hidden:
@@ -121,11 +130,17 @@ with editor:
         layers = list(current.layers)
         st.markdown("\n".join(f"{index + 1}. {layer.describe()}" for index, layer in enumerate(layers)) or "None.")
     else:
+        # In the card of each layer that came with the one asked for: where the eye is after the
+        # click, as layers added push the buttons down, out of sight on a small screen.
+        notes = st.session_state.pop("build_notes", {})
         for index, layer in enumerate(current.layers):
             with st.container(border=True):
-                title, remove = st.columns([3, 1])
-                title.markdown(f"**{index + 1}. {layer.describe()}**")
-                remove.button("Remove", key=f"{version}-{index}-remove", on_click=remove_layer, args=(index,))
+                # A row, not columns: a fixed share of the card cut Remove to "Re..." in projector type.
+                with st.container(horizontal=True, vertical_alignment="center"):
+                    st.markdown(f"**{index + 1}. {layer.describe()}**", width="stretch")
+                    st.button("Remove", key=f"{version}-{index}-remove", on_click=remove_layer, args=(index,))
+                if note := notes.get(index):
+                    st.info(note, icon=":material/info:")
                 layers.append(edit_layer(layer, f"{version}-{index}"))
         full = len(current.layers) >= MAX_HIDDEN_LAYERS
         add_dense, add_conv, add_pool = st.columns(3)
@@ -134,6 +149,8 @@ with editor:
         add_pool.button("Add MaxPool layer", on_click=add_layer, args=(Pool(2),), disabled=full, width="stretch")
         if full:
             st.caption(f"At most {MAX_HIDDEN_LAYERS} hidden layers.")
+        if error := st.session_state.pop("build_error", None):
+            st.error(error)  # under the button clicked: a refused layer leaves it where it was
 
     st.subheader("Training", help="Training shows the network the training images, batch by batch, and nudges "
                  "its weights after each batch so that its answers get a little less wrong.")

@@ -8,6 +8,7 @@ from pages.common import (
     STOP_HELP,
     config,
     data_banner,
+    epochs_done,
     line_text,
     load_config,
     mnist,
@@ -23,16 +24,20 @@ run_app_first()
 preload_tensorflow()
 
 
-def show_progress(history, bar, chart) -> None:
-    bar.progress(history.fraction, text=progress_text(history))
-    plot(curves_figure(history), chart)
-
-
-def train_now(current, data) -> None:
+def train_now(current, data, line, busy) -> None:
+    """Train with live progress. Its first element takes the place of the block that holds the
+    last result: the browser keeps a run's elements on show until the next run replaces them,
+    place by place, so the old result and its table vanish as soon as training starts."""
     st.button("Stop", icon=":material/stop:", help=STOP_HELP)
     bar = st.progress(0.0, text="Preparing the network...")
     chart = st.empty()
-    train_into("model", current, data, lambda history: show_progress(history, bar, chart))
+
+    def show_progress(history) -> None:
+        busy.caption(line_text(line))  # counted now that this training holds its slot
+        bar.progress(history.fraction, text=progress_text(history))
+        plot(curves_figure(history), chart)
+
+    train_into("model", current, data, show_progress)
 
 
 def show_result(trained) -> None:
@@ -42,14 +47,14 @@ def show_result(trained) -> None:
     elif trained.complete:
         st.success(f"Your model: {trained.label}. Trained in {history.seconds:.1f} s.")
     else:
-        st.warning(f"Your model is {trained.label}. Train again to finish it.")
+        st.warning(f"Your model is {trained.label}. Press **Train** to train it again from epoch 1.")
     if trained.config != config():
         st.caption(f"It was trained as: {trained.config.describe()}. Press Train for the network as it is set now.")
     accuracy, params, images = st.columns(3)
     accuracy.metric("Test accuracy", f"{trained.test_accuracy:.2%}", help="On the 10,000 test digits, never seen in training.")
     params.metric("Parameters", f"{trained.model.count_params():,}", help=word("weight"))
     if not trained.opened_from:  # a file keeps the weights, not how they were learned
-        images.metric("Epochs done", f"{history.epoch_progress:.1f} of {history.epochs}", help=word("epoch"))
+        images.metric("Epochs done", epochs_done(history), help=word("epoch"))
         plot(curves_figure(history))
     if history.rows:
         table = pd.DataFrame(history.rows).set_index("epoch")
@@ -116,15 +121,18 @@ st.caption(
     f"Trains on {images:,} images from {data.source} ({current.validation_split:.0%} held back for "
     f"validation), then tests on {len(data.x_test):,} images it has never seen."
 )
-if line := server_line():
-    st.caption(line_text(line))
-
-if st.button("Train", type="primary", icon=":material/model_training:", 
-              help=f"Show the network the training images and adjust its weights. {word('epoch')}"):
-    train_now(current, data)
+line = server_line()
+busy = st.empty()  # the line's count: made before this run trains, or by its training's reports
+train = st.button("Train", type="primary", icon=":material/model_training:",
+                  help=f"Show the network the training images and adjust its weights. {word('epoch')}")
+if train:
+    train_now(current, data, line, busy)
     st.rerun()  # show the finished result on its own, without the live progress above it
-if "model" in st.session_state:
-    show_result(st.session_state.model)
-else:
-    st.info("Press **Train** to train this network. Until then, the Draw page uses the default model.")
-model_files(st.session_state.get("model"))
+if line:
+    busy.caption(line_text(line))
+with st.container():  # one block, for train_now to replace whole
+    if "model" in st.session_state:
+        show_result(st.session_state.model)
+    else:
+        st.info("Press **Train** to train this network. Until then, the Draw page uses the default model.")
+    model_files(st.session_state.get("model"))

@@ -403,8 +403,11 @@ def test_add_conv_layer_on_the_tutorial_mlp_pools_after_it_so_that_it_fits():
     no_errors(at)
     assert at.query_params["layers"] == "conv-16-3-relu,pool-2,dense-128-relu,dense-64-relu"
     assert list(at.dataframe[0].value["Layer"]) == ["pixels", "conv1", "pool1", "flatten", "dense1", "dense2", "output"]
-    note = next(info.value for info in at.info if "MaxPool" in info.value)
-    assert "without pooling, the network would have 1,614,826 parameters, over this server's limit of 1,500,000" in note
+    (note,) = at.main.info  # in the MaxPool layer's card
+    assert note.value == (
+        "Added with the Conv 16x3x3 relu layer above: without pooling, the network would have "
+        "1,614,826 parameters, over this server's limit of 1,500,000."
+    )
 
 
 def test_a_conv_layer_that_cannot_fit_is_refused_with_what_to_change_and_that_works():

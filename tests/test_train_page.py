@@ -1,0 +1,75 @@
+"""The Train page while a training runs: what the browser shows mid-run, and how a run that
+ended early is reported."""
+
+import re
+
+import pytest
+from apptest import QUICK, no_errors, open_page
+
+from deepviz.training import History
+from pages.common import epochs_done
+
+
+def train_button(at):
+    return next(b for b in at.button if b.label == "Train")
+
+
+def train_until_the_first_report(at, monkeypatch):
+    """Press Train and leave the page at the training's first progress report, after the
+    progress bar and the line's count are drawn: the run's elements are then what the
+    browser shows mid-training."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import deepviz.figures
+
+    def leave(history):
+        raise StopException()
+
+    with monkeypatch.context() as patch:
+        patch.setattr("deepviz.training.REPORT_EVERY_S", 0)  # a report after the first group of batches
+        patch.setattr(deepviz.figures, "curves_figure", leave)
+        train_button(at).click().run()
+
+
+def test_while_a_new_run_trains_only_its_live_progress_shows(monkeypatch):
+    at = open_page(QUICK | {"images": "3000", "epochs": "3"}, "train")
+    train_button(at).click().run()
+    main = list(at.main.children.values())
+    after_train = next(index for index, node in enumerate(main) if getattr(node, "label", None) == "Train") + 1
+    assert len(main) == after_train + 1  # the result, the model files: all in one block
+    assert at.dataframe and at.metric and at.success
+
+    train_until_the_first_report(at, monkeypatch)
+    # A browser keeps the last run's elements until the new run replaces them place by place:
+    # the Stop button, an element, takes the result block's place, and its children with it.
+    live = list(at.main.children.values())
+    assert getattr(live[after_train], "label", None) == "Stop"
+    assert not at.dataframe and not at.metric and not at.success
+    assert "1 training now, 0 waiting" in at.caption[1].value  # this very training counts
+    (bar,) = at.get("progress")
+    assert re.fullmatch(r"Epoch 1 of 3 · \d+% · \d+\.\d s elapsed, about \d+ (s|min) left", bar.proto.text)
+
+
+def test_a_stopped_run_shows_its_partial_epochs_and_that_train_starts_over(monkeypatch):
+    at = open_page(QUICK | {"images": "3000", "epochs": "3"}, "train")
+    train_until_the_first_report(at, monkeypatch)
+    at.run()
+    no_errors(at)
+    assert re.fullmatch(r"0\.\d of 3", next(m for m in at.metric if m.label == "Epochs done").value)
+    warning = at.warning[0].value
+    assert "partly trained" in warning and "Press **Train** to train it again from epoch 1." in warning
+    assert "finish" not in warning
+
+
+def test_a_finished_run_shows_whole_epochs():
+    at = open_page(QUICK, "train")
+    train_button(at).click().run()
+    no_errors(at)
+    assert next(m for m in at.metric if m.label == "Epochs done").value == "1 of 1"
+
+
+@pytest.mark.parametrize(
+    ("steps", "shown"), [(30, "3 of 3"), (10, "1 of 3"), (14, "1.4 of 3"), (29, "2.9 of 3"), (0, "0 of 3")]
+)
+def test_epochs_done_never_rounds_a_partial_run_up_to_finished(steps, shown):
+    assert epochs_done(History(epochs=3, steps_per_epoch=10, steps=steps)) == shown
