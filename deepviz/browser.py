@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepviz.pendigits import Point
+from deepviz.preprocess import CANVAS_SIZE
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -139,45 +140,59 @@ async def async_chromium(args: list[str] = CHROMIUM_ARGS) -> AsyncIterator:
             await browser.close()
 
 
-# Before a stroke's mouse-up: note the moment of the mouse-up and of the end of the run it
-# causes, in the page's own clock (how often Python polls for it does not matter).
+# Before a stroke's mouse-up: note the moment of the mouse-up, and the moment the page has
+# painted what the run it causes drew, in the page's own clock (how often Python polls for it
+# does not matter). Painted: two animation frames after the run's end, as the first frame's
+# callbacks run before it paints and the second's after.
 WATCH_RUN = """() => {
     const app = document.querySelector("[data-testid=stApp]");
     // A run already going when the stroke ends takes the stroke in: Streamlit restarts it, and
     // the page stays "running" until the restarted run is over.
     const going = app.getAttribute("data-test-script-state") === "running";
-    const watch = window.deepvizRun = {runs: going ? 1 : 0, up: null, ended: null};
+    const watch = window.deepvizRun = {runs: going ? 1 : 0, up: null, ended: null, painted: null};
     window.addEventListener("mouseup", () => { watch.up = performance.now(); }, {capture: true, once: true});
     window.deepvizRunObserver?.disconnect();
+    const painted = (ended) => requestAnimationFrame(() => requestAnimationFrame(() => {
+        if (watch.ended === ended) watch.painted = performance.now();  // else a later run ended since
+    }));
     // A quick run can start and end before the observer is called: read each change's new
     // value (the next record's old value; the last one's is the attribute now), not only the last.
     window.deepvizRunObserver = new MutationObserver((records) => {
         const states = [...records.slice(1).map((record) => record.oldValue), app.getAttribute("data-test-script-state")];
         for (const state of states) {
             if (state === "running") watch.runs += 1;
-            else if (state === "notRunning" && watch.runs > 0) watch.ended = performance.now();
+            else if (state === "notRunning" && watch.runs > 0) {
+                watch.ended = performance.now();
+                watch.painted = null;
+                painted(watch.ended);
+            }
         }
     });
     window.deepvizRunObserver.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
 }"""
-# Milliseconds from the mouse-up to the end of its run, once that run is over; else null.
+# Milliseconds from the mouse-up to the page painted after its run, once that is so; else null.
 RUN_MS = """() => {
     const watch = window.deepvizRun;
     const state = document.querySelector("[data-testid=stApp]").getAttribute("data-test-script-state");
-    return watch.runs > 0 && state === "notRunning" && watch.up !== null ? Math.max(watch.ended - watch.up, 0.001) : null;
+    return state === "notRunning" && watch.painted !== null && watch.up !== null ? Math.max(watch.painted - watch.up, 0.001) : null;
 }"""
 STROKE_RUN_MS = 5_000  # a stroke the canvas does not send (a dot it drops) causes no run
 
 
-def replay(page, canvas, strokes: list[list[Point]]) -> None:
-    """Draw each stroke as one press, drag and release, in canvas coordinates, and wait for the
-    app's run that each stroke causes, so that what the page shows afterwards is the whole digit."""
+def replay(page, canvas, strokes: list[list[Point]]) -> list[float | None]:
+    """Draw each stroke as one press, drag and release, in the canvas's own coordinates (scaled
+    to the size the page shows it at), and wait for the
+    app's run that each stroke causes, so that what the page shows afterwards is the whole digit.
+    Returns each stroke's milliseconds from its mouse-up to the page painted after its run
+    (RUN_MS), or None for a stroke that caused no run."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
     box = canvas.bounding_box()
+    scale = box["width"] / CANVAS_SIZE  # the page shows the canvas at the screen's size, not its own
+    times = []
     for stroke in strokes:
-        points = [(box["x"] + x, box["y"] + y) for x, y in stroke]
+        points = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in stroke]
         page.mouse.move(*points[0])
         page.mouse.down()
         for point in points[1:]:
@@ -185,9 +200,10 @@ def replay(page, canvas, strokes: list[list[Point]]) -> None:
         page.evaluate(WATCH_RUN)
         page.mouse.up()
         try:
-            page.wait_for_function(RUN_MS, timeout=STROKE_RUN_MS)
+            times.append(page.wait_for_function(RUN_MS, timeout=STROKE_RUN_MS).json_value())
         except PlaywrightTimeout:
-            pass
+            times.append(None)
+    return times
 
 
 def settled(page) -> None:

@@ -293,7 +293,7 @@ def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawin
     return figure
 
 
-PROJECTOR_FONT = 20  # px: readable from the back of a classroom at 1280x720
+PROJECTOR_FONT = 26  # px: at least 24 px, and 1/75 of a 1920-pixel-wide screen (see README)
 PROJECTOR_GROWTH = 1.5  # heatmaps, two to a row instead of four
 ACTIVITY_SCALE = go.Heatmap(colorscale=COLOR_SCALE).colorscale  # as Plotly spells it out on a trace
 
@@ -327,12 +327,20 @@ def draw_figures(
 
 
 def for_projector(figure: go.Figure) -> go.Figure:
-    """The figure for a room of viewers: large type, and beside every heatmap of activity its
-    colour scale as a legend, from quiet (0) to the top of the layer's scale."""
-    figure.update_layout(font_size=PROJECTOR_FONT, title_font_size=PROJECTOR_FONT)
+    """The figure for a room of viewers: all its type large (ticks, titles, legends, text in
+    bars and cells; Streamlit's chart theme would set its own, smaller), and beside every
+    heatmap of activity its colour scale as a legend, from quiet (0) to the top of the layer's scale."""
+    font = {"size": PROJECTOR_FONT}
+    # Text in a bar that does not fit at this size is left out, not shrunk out of reach.
+    figure.update_layout(font=font, title_font=font, legend_font=font, uniformtext={"minsize": PROJECTOR_FONT, "mode": "hide"})
+    figure.update_xaxes(tickfont=font, title_font=font)
+    figure.update_yaxes(tickfont=font, title_font=font)
+    figure.update_annotations(font=font)
     if any(trace.type == "heatmap" for trace in figure.data) and figure.layout.height:
         figure.update_layout(height=round(figure.layout.height * PROJECTOR_GROWTH))
     for trace in figure.data:
+        if trace.type in ("bar", "heatmap"):
+            trace.update(textfont=font)
         # Only a scale with both ends fixed has a legend to read. The confusion matrix leaves its
         # top to Plotly (the largest count) and prints each count in its cell instead.
         activity = trace.type == "heatmap" and trace.colorscale == ACTIVITY_SCALE
@@ -342,7 +350,7 @@ def for_projector(figure: go.Figure) -> go.Figure:
                 showscale=True,
                 colorbar={
                     "tickvals": [zmin, zmax], "ticktext": [f"{zmin:.2g} quiet", f"{zmax:.2g} active"],
-                    "thickness": 16, "len": 0.9, "tickfont": {"size": PROJECTOR_FONT - 4},
+                    "thickness": 16, "len": 0.9, "tickfont": font,
                 },
             )
     return figure
@@ -351,7 +359,6 @@ def for_projector(figure: go.Figure) -> go.Figure:
 # The Draw page's stage: every layer in one figure, left to right from pixels to the decision.
 # One figure instead of one per layer: a stroke sends and paints one chart, not seven.
 STAGE_GAP = 0.02  # of the figure's width, between two layers
-PROJECTOR_STAGE_FONT = 26  # px: at least 24 px and 1/75 of a 1920-pixel-wide screen
 
 
 def stage_figure(

@@ -205,6 +205,7 @@ def pick_model():
     choice = st.radio(
         "Model", ["Your model", f"Default model ({DEFAULT_MODEL})"], horizontal=True,
         help=f"Your model is {own.label}.",
+        label_visibility="collapsed" if projector() else "visible",  # the choices say it: room for the stage
     )
     return own if choice == "Your model" else default_model()
 
@@ -526,9 +527,9 @@ def stage_titles(config: ModelConfig) -> dict[str, str]:
 
 def figure_font() -> int:
     """Type size of the figures: readable from the back of the room in projector mode."""
-    from deepviz.figures import PROJECTOR_STAGE_FONT
+    from deepviz.figures import PROJECTOR_FONT
 
-    return PROJECTOR_STAGE_FONT if projector() else 14
+    return PROJECTOR_FONT if projector() else 14
 
 
 def layer_titles(config: ModelConfig) -> dict[str, str]:
@@ -559,7 +560,8 @@ html { font-size: max(24px, 1.4vw); }
 .stApp p, .stApp label, .stApp li, .stApp h1, .stApp h2, .stApp h3, .stApp [data-testid="stMetricValue"] { color: #ffffff; }
 /* Streamlit sets labels, tabs, buttons and table cells a little smaller than the text: not here. */
 .stApp p, .stApp label, .stApp li, .stApp button, .stApp [data-testid="stMetricLabel"] *,
-.stApp [data-testid="stMarkdownContainer"], .stApp [data-baseweb="tab"] * { font-size: 1rem; }
+.stApp [data-testid="stMarkdownContainer"], .stApp [data-baseweb="tab"] *,
+.stApp [data-testid="stFileUploaderDropzoneInstructions"] * { font-size: 1rem; }
 .stApp [data-testid="stMetricValue"], .stApp [data-testid="stMetricValue"] * { font-size: 4rem; line-height: 1.1; }
 [data-testid="stCaptionContainer"], [data-testid="stHeaderActionElements"],
 .st-key-draw-stroke, .st-key-compare-stroke { display: none; }

@@ -39,7 +39,7 @@ STAGE_CSS = """<style>
 </style>"""
 # px, in projector mode or not: the probabilities' bars, and the layers (in projector mode just
 # the height of seven layers' squares side by side at 1280 px, and their titles)
-HEIGHTS = {True: (130, 210), False: (180, 220)}
+HEIGHTS = {True: (160, 210), False: (180, 220)}
 PAD_ROOM = {True: "420px", False: "580px"}  # what the canvas leaves to the rest of the stage
 
 
@@ -95,8 +95,11 @@ def stage() -> None:
     replay_tab, prepare_tab, saliency_tab = more.tabs(MORE, key="draw-more", on_change="rerun")
     with pad:
         drawing = drawing_pad("draw", controls=answer)
+    # One row: Clear, the answer and how sure, the scores: the room reads it at a glance, and
+    # on a 720-pixel projector the layers still fit below.
     reading = answer.container(horizontal=True, vertical_alignment="center", key="stage-reading")
     clear_button("draw", reading)
+    verdict = reading.container(width="content")
     with replay_tab:
         replayed = replay_training(trained.snapshots)
     with prepare_tab:
@@ -118,9 +121,9 @@ def stage() -> None:
         prepared.image, activations, maps, stage_titles(trained.config), layer_tops(trained), font,
         HEIGHTS[projector()],
     )
-    reading.metric("Prediction", digit, help="The digit with the highest output score.", width="content")
-    reading.markdown(f"**{sure(probabilities[digit])} sure**" + ("" if replayed is None else f", {replayed.label}"))
-    answer.plotly_chart(figures.probabilities, config=STILL)
+    verdict.metric("Prediction", digit, help="The digit with the highest output score.")
+    verdict.markdown(f"**{sure(probabilities[digit])} sure**" + ("" if replayed is None else f", {replayed.label}"))
+    reading.plotly_chart(figures.probabilities, config=STILL)
     with layers:
         st.markdown(
             f"**Layer by layer, from pixels to a decision:** {LEGEND}", unsafe_allow_html=True,
