@@ -93,7 +93,7 @@ TOUR = (
     ),
     Step(
         "See the layers", "draw",
-        "Scroll down to **Layer by layer**. Each heatmap is one layer, each square one unit, "
+        "Below your drawing, **Layer by layer**: each heatmap is one layer, each square one unit, "
         "brighter when it responds more to your drawing. The first layer reacts to pixels; each "
         "layer after it combines what the one before found, until the output picks a digit. Draw "
         "another digit and watch different units light up.",

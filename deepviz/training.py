@@ -54,6 +54,12 @@ class History:
     def epoch_progress(self) -> float:
         return self.steps / self.steps_per_epoch
 
+    @property
+    def epochs_done(self) -> float:
+        """Epochs done to a tenth, rounded down: a run stopped just short of its end never
+        reads as finished ("2.9 of 3", not "3.0 of 3")."""
+        return self.steps * 10 // self.steps_per_epoch / 10
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -121,7 +127,7 @@ class Snapshot:
             return "before training (random weights)"
         if self.epoch == int(self.epoch):
             return f"after epoch {int(self.epoch)}"
-        return f"stopped at epoch {self.epoch:.1f}"
+        return f"stopped at epoch {int(self.epoch * 10) / 10:.1f}"  # rounded down, as History.epochs_done
 
 
 class WeightSnapshots(keras.callbacks.Callback):
@@ -168,7 +174,7 @@ class TrainedModel:
         if self.complete:
             return f"trained for {count(self.history.epochs, 'epoch')}, test accuracy {self.test_accuracy:.4f}"
         return (
-            f"partly trained: stopped at epoch {self.history.epoch_progress:.1f} of "
+            f"partly trained: stopped at epoch {self.history.epochs_done:.1f} of "
             f"{self.history.epochs}, test accuracy {self.test_accuracy:.4f}"
         )
 

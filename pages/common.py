@@ -385,9 +385,8 @@ def progress_text(history) -> str:
 
 
 def epochs_done(history) -> str:
-    """'3 of 3' for whole epochs, '1.4 of 3' part way: rounded down, so that a run stopped
-    just short of its end never reads as finished."""
-    done = history.steps * 10 // history.steps_per_epoch / 10
+    """'3 of 3' for whole epochs, '1.4 of 3' part way (see History.epochs_done)."""
+    done = history.epochs_done
     return f"{done:g} of {history.epochs}" if done == int(done) else f"{done:.1f} of {history.epochs}"
 
 

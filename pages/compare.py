@@ -11,6 +11,7 @@ from pages.common import (
     config,
     data_banner,
     drawing_pad,
+    epochs_done,
     layer_titles,
     layer_tops,
     mnist,
@@ -111,7 +112,7 @@ def comparison_table(results: dict) -> pd.DataFrame:
                 "Parameters": f"{trained.model.count_params():,}",
                 "Test accuracy": f"{trained.test_accuracy:.2%}",
                 "Training time": "opened from a file" if trained.opened_from else f"{trained.history.seconds:.1f} s",
-                "Epochs done": "" if trained.opened_from else f"{trained.history.epoch_progress:.1f} of {trained.history.epochs}",
+                "Epochs done": "" if trained.opened_from else epochs_done(trained.history),
             }
             for side, trained in results.items()
         }

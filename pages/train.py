@@ -49,7 +49,9 @@ def show_result(trained) -> None:
     else:
         st.warning(f"Your model is {trained.label}. Press **Train** to train it again from epoch 1.")
     if trained.config != config():
-        st.caption(f"It was trained as: {trained.config.describe()}. Press Train for the network as it is set now.")
+        # Not a caption: projector mode hides those, and the room must know which network this is.
+        st.info(f"It was trained as: {trained.config.describe()}. Press **Train** for the network as it is set now.",
+                icon=":material/info:")
     accuracy, params, images = st.columns(3)
     accuracy.metric("Test accuracy", f"{trained.test_accuracy:.2%}", help="On the 10,000 test digits, never seen in training.")
     params.metric("Parameters", f"{trained.model.count_params():,}", help=word("weight"))
