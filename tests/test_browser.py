@@ -67,13 +67,13 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
     expect(page.locator(".st-key-stage-layers .hm image")).to_have_count(7)
     assert page.locator(".st-key-stage-layers").bounding_box()["y"] + 200 < page.viewport_size["height"]
     no_exceptions(page)
+    if os.environ.get(SCREENSHOT_ENV):  # the first screen: the canvas grows with the window's height
+        page.screenshot(path=Path(os.environ[SCREENSHOT_ENV]) / "draw-page.png")
 
     # Which pixels decided it: made when its tab opens, for the answer and the runner-up.
     page.get_by_role("tab", name="Which pixels decided this").click()
     expect(charts).to_have_count(2 + 4)
     no_exceptions(page)
-    if os.environ.get(SCREENSHOT_ENV):
-        screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "draw-page.png")
 
     # Replay training back to the random weights it started from: the answer becomes a guess.
     page.get_by_role("tab", name="Replay training").click()
