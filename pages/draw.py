@@ -35,6 +35,8 @@ LEGEND = " ".join(
 # 1280x720 and 1920x1080, in both modes). Static CSS, never user content.
 STAGE_CSS = """<style>
 .st-key-draw-pad { --deepviz-pad: clamp(240px, calc(100vh - %s), 92vw); }
+/* A phone stacks the stage (as Streamlit does its columns): the pad takes the width. */
+@media (max-width: 640px) { .st-key-draw-pad { --deepviz-pad: calc(100vw - 2.5rem); } }
 .st-key-stage-answer { min-width: min(16rem, 100%%); }
 </style>"""
 # px, in projector mode or not: the probabilities' bars, and the layers (in projector mode just

@@ -69,9 +69,10 @@ def draw_without_scrolling(page, cdp, canvas, strokes: list[list[Point]]) -> Non
     """Touch-draw `strokes`, in canvas coordinates, checking after each that nothing scrolled."""
     place(canvas)
     box = canvas.bounding_box()
+    scale = box["width"] / CANVAS_SIZE  # the page shows the canvas at the screen's size, not its own
     before = canvas.evaluate(POSITION)
     for stroke in strokes:
-        touch_stroke(cdp, [(box["x"] + x, box["y"] + y) for x, y in stroke])
+        touch_stroke(cdp, [(box["x"] + x * scale, box["y"] + y * scale) for x, y in stroke])
         page.wait_for_timeout(50)  # a scroll the gesture started would have begun by now
         after = canvas.evaluate(POSITION)
         assert after == before, f"the page scrolled while drawing from {stroke[0]} to {stroke[-1]}"
