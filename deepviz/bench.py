@@ -1,10 +1,13 @@
 """`python -m deepviz bench`: how fast deepviz trains and answers a drawing, measured against
-the tutorial script in the same process, on the same data, on this machine.
+the tutorial script in the same process, on the same data, on this machine; and how soon the
+Draw page, in a browser, shows what a stroke changed.
 
 Each figure is the median of `repeats` runs. Training alternates tutorial and deepviz runs so
 that neither gets the quieter moments of a busy machine. The draw figures use the default
 model's network (the Draw page's) with its starting weights: what they cost does not depend
-on what the weights are, and a fresh clone has no trained default model yet.
+on what the weights are, and a fresh clone has no trained default model yet. The browser's
+figures need the trained default model, as the page does: the bench trains it if the cache
+folder has none.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig, summarize
 from deepviz.data import Mnist
+from deepviz.pendigits import PenDigit, fit_strokes, one_of_each
 
 MATMUL_SIDE = 2048  # big enough to run at the machine's peak, small enough to take a fraction of a second
 ACCURACY_GOAL = 0.97
@@ -33,9 +37,14 @@ class Plan:
     epochs: int = 3
     repeats: int = 3  # of each training and each home page start
     draw_repeats: int = 200  # of the draw measurements, which take milliseconds
+    browser_digits: int = 20  # pen digits drawn on the Draw page in the browser, in each mode
 
 
-QUICK = Plan(train_images=3_000, epochs=1, repeats=1, draw_repeats=5)
+QUICK = Plan(train_images=3_000, epochs=1, repeats=1, draw_repeats=5, browser_digits=2)
+# The Draw page as a class sees it: its usual look, and projector mode; each figure's name prefix.
+DRAW_MODES = {"draw_browser": "", "draw_browser_projector": "?projector=1"}
+SCREEN = {"width": 1920, "height": 1080}  # a classroom projector's
+FIRST_VISIT_MS = 120_000  # a fresh server loads the default model for its first Draw page
 
 
 def median_seconds(work: Callable[[], object], repeats: int) -> float:
@@ -131,7 +140,9 @@ def as_canvas(digit: np.ndarray) -> np.ndarray:
     """A 28x28 uint8 digit as the Draw page's canvas returns a drawing: 280x280 RGBA, white ink on black."""
     from PIL import Image
 
-    grey = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
+    from deepviz.preprocess import CANVAS_SIZE
+
+    grey = np.asarray(Image.fromarray(digit).resize((CANVAS_SIZE, CANVAS_SIZE), Image.Resampling.BILINEAR))
     return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
 
 
@@ -153,9 +164,81 @@ def draw_times(model, canvas: np.ndarray, repeats: int) -> tuple[float, float]:
 
     def render():
         figures = draw_figures(image, activations, maps)
-        return [figure.to_json() for figure in [figures.probabilities, *figures.layers, *figures.maps]]
+        return [figure.to_json() for figure in [figures.probabilities, figures.stage, *figures.maps]]
 
     return compute, median_seconds(render, max(repeats // 4, 1))
+
+
+def ready_default_model(mnist: Mnist) -> str:
+    """Load the default model into the cache folder the app's server reads, training it first
+    if it is not there (as the Draw page's first visit would), so that the browser's figures
+    time drawing, not training; says which it was."""
+    from deepviz.store import cache_dir, default_model, model_path
+
+    path = model_path(PRESETS[DEFAULT_MODEL], mnist, cache_dir())
+    found = path.exists()
+    default_model(mnist)
+    return f"{'loaded from' if found else 'trained into'} {path}"
+
+
+def clear(page, canvas) -> None:
+    """Click the Draw page's Clear and wait for the fresh canvas it makes, and its run's end.
+    Not by watching the run alone: Clear's run takes milliseconds, and the page may show it
+    running and done in one update, which leaves the script state as it was."""
+    from playwright.sync_api import expect
+
+    from deepviz.browser import WAIT_MS, settled
+
+    drawn_on = canvas.element_handle()
+    page.get_by_role("button", name="Clear").click(timeout=WAIT_MS)
+    page.wait_for_function("canvas => !canvas.isConnected", arg=drawn_on, timeout=WAIT_MS)
+    expect(canvas).to_have_count(1)  # the new one may mount a moment after the old one goes
+    settled(page)
+
+
+def draw_browser_ms(page, url: str, query: str, digits: list[PenDigit]) -> list[float]:
+    """Milliseconds from each stroke's mouse-up on the Draw page's canvas to the page painted
+    after the run it caused (browser.RUN_MS), for pen digits drawn one after another and wiped
+    with the page's Clear button, as a class would. The first stroke after the page loads is
+    left out: its run is the session's first prediction, which warms what later ones reuse."""
+    from playwright.sync_api import expect
+
+    from deepviz.browser import replay, settled
+
+    page.goto(f"{url}/draw{query}")
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_have_count(1, timeout=FIRST_VISIT_MS)
+    settled(page)
+    times = []
+    for digit in digits:
+        times += replay(page, canvas, fit_strokes(digit.strokes))
+        clear(page, canvas)
+    return [ms for ms in times[1:] if ms is not None]  # None: a stroke the canvas did not send
+
+
+def draw_browser(digits: list[PenDigit]) -> dict[str, float]:
+    """p50 and p95 of draw_browser_ms in each of DRAW_MODES, each in a fresh session of one
+    server, in headless Chromium at SCREEN's size."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    from deepviz.browser import BrowserError, chromium, running_server
+
+    figures = {}
+    with running_server() as server, chromium() as browser:
+        for name, query in DRAW_MODES.items():
+            context = browser.new_context(viewport=SCREEN)
+            try:
+                times = draw_browser_ms(context.new_page(), server.url, query, digits)
+            except PlaywrightError as error:
+                message = f"stopped answering as expected: {error.message}"
+                raise BrowserError(f"the Draw page at /draw{query} {message}") from None
+            finally:
+                context.close()
+            if not times:
+                raise BrowserError(f"no stroke on the Draw page at /draw{query} caused a run")
+            p50, p95 = np.percentile(times, [50, 95])
+            figures[f"{name}_p50_ms"], figures[f"{name}_p95_ms"] = float(p50), float(p95)
+    return figures
 
 
 def home_first_paint(repeats: int) -> float:
@@ -174,11 +257,15 @@ def home_first_paint(repeats: int) -> float:
     return statistics.median(times)
 
 
-def run(mnist: Mnist, plan: Plan, say: Callable[[str], None]) -> dict[str, float]:
-    """Every figure; `say` gets each `name: value` line as soon as it is known."""
+def run(
+    mnist: Mnist, pen_digits: list[PenDigit], plan: Plan, say: Callable[[str], None]
+) -> dict[str, float]:
+    """Every figure; `say` gets each `name: value` line as soon as it is known. `pen_digits`:
+    what the browser draws on the Draw page."""
     from deepviz.network import build_model
 
     say(f"device: {device()}")
+    digits = one_of_each(pen_digits)[: plan.browser_digits]  # each writer's 0 to 9 in turn
     images = min(plan.train_images, len(mnist.x_train))
     config = replace(ModelConfig(), epochs=plan.epochs, train_images=images)
     seed_runs, deepviz_runs = [], []
@@ -206,6 +293,10 @@ def run(mnist: Mnist, plan: Plan, say: Callable[[str], None]) -> dict[str, float
     figures["draw_compute_ms"], figures["draw_render_ms"] = compute_s * 1000, render_s * 1000
     say(f"draw_compute_ms: {figures['draw_compute_ms']:.3g}")
     say(f"draw_render_ms: {figures['draw_render_ms']:.3g}")
+    say(f"default_model: {ready_default_model(mnist)}")
+    for name, value in draw_browser(digits).items():
+        figures[name] = value
+        say(f"{name}: {value:.3g}")
     figures["home_first_paint_s"] = home_first_paint(plan.repeats)
     say(f"home_first_paint_s: {figures['home_first_paint_s']:.3g}")
     return figures

@@ -181,10 +181,10 @@ STROKE_RUN_MS = 5_000  # a stroke the canvas does not send (a dot it drops) caus
 
 def replay(page, canvas, strokes: list[list[Point]]) -> list[float | None]:
     """Draw each stroke as one press, drag and release, in the canvas's own coordinates (scaled
-    to the size the page shows it at), and wait for the
-    app's run that each stroke causes, so that what the page shows afterwards is the whole digit.
-    Returns each stroke's milliseconds from its mouse-up to the page painted after its run
-    (RUN_MS), or None for a stroke that caused no run."""
+    to the size the page shows it at), and wait for the app's run that each stroke causes, so
+    that what the page shows afterwards is the whole digit. Returns each stroke's milliseconds
+    from its mouse-up to the page painted after its run (RUN_MS), or None for a stroke that
+    caused no run."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
