@@ -164,7 +164,7 @@ def draw_times(model, canvas: np.ndarray, repeats: int) -> tuple[float, float]:
 
     def render():
         figures = draw_figures(image, activations, maps)
-        return [figure.to_json() for figure in [figures.probabilities, figures.stage, *figures.maps]]
+        return [figure.to_json() for figure in [figures.stage, *figures.maps]]
 
     return compute, median_seconds(render, max(repeats // 4, 1))
 

@@ -35,6 +35,7 @@ from deepviz.browser import (
 )
 from deepviz.config import PRESETS
 from deepviz.pendigits import Point, fit_strokes, load_pen_digits
+from deepviz.preprocess import CANVAS_SIZE
 
 HINT = "Draw a digit from 0 to 9"
 DONE = re.compile(r"^Your model: trained for")
@@ -277,11 +278,13 @@ async def settled(page) -> None:
 
 
 async def stroke(page, box, points: list[Point], wait_ms: float) -> float | None:
-    """Press, drag and release; the milliseconds from the release to the end of the run it
-    caused (None if there was none within wait_ms)."""
+    """Press, drag and release, `points` in the canvas's own coordinates (scaled to its `box`
+    on screen); the milliseconds from the release to the page painted after the run it caused
+    (None if there was none within wait_ms)."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-    points = [(box["x"] + x, box["y"] + y) for x, y in points]
+    scale = box["width"] / CANVAS_SIZE
+    points = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in points]
     await page.mouse.move(*points[0])
     await page.mouse.down()
     for point in points[1:]:

@@ -440,6 +440,22 @@ CANVAS_STYLE = """<script>
   };
   new MutationObserver(window.deepvizStyleCanvases).observe(document.body, {childList: true, subtree: true});
   window.deepvizStyleCanvases();
+
+  // Send each stroke the moment it ends. The component sends a drawing 200 ms after its last
+  // change (a debounce), so every answer came 200 ms late; its toolbar's own button sends at
+  // once (and cancels the wait). Pressed for the student after the stroke's pointer-up, once
+  // the canvas has made the stroke (its handlers run first: document before window).
+  let drawnOn = null;
+  window.addEventListener("pointerdown", (event) => {
+    const target = event.composedPath()[0];
+    drawnOn = target instanceof HTMLCanvasElement && target.classList.contains("upper-canvas") ? target.getRootNode() : null;
+  }, true);
+  window.addEventListener("pointercancel", () => { drawnOn = null; });
+  window.addEventListener("pointerup", () => {
+    const root = drawnOn;
+    drawnOn = null;
+    if (root) setTimeout(() => root.querySelector('button[aria-label="Update the app with this drawing"]')?.click(), 0);
+  });
 })();
 </script>"""
 

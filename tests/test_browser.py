@@ -60,11 +60,12 @@ def draw_a_three(page, server, query=""):
 def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
     prediction = draw_a_three(page, server)
     hint = page.get_by_text("Draw a digit from 0 to 9")
-    # The probabilities, and the stage: one heatmap per layer of the Small CNN (input, conv1,
+    # The probability bars, and the stage: one image per layer of the Small CNN (input, conv1,
     # pool1, conv2, pool2, dense1, output), all on the first screen with the canvas.
+    expect(page.locator(".deepviz-bars > div")).to_have_count(10)
     charts = page.locator(".js-plotly-plot")
-    expect(charts).to_have_count(2)
-    expect(page.locator(".st-key-stage-layers .hm image")).to_have_count(7)
+    expect(charts).to_have_count(1)
+    expect(page.locator(".st-key-stage-layers .js-plotly-plot image")).to_have_count(7)
     assert page.locator(".st-key-stage-layers").bounding_box()["y"] + 200 < page.viewport_size["height"]
     no_exceptions(page)
     if os.environ.get(SCREENSHOT_ENV):  # the first screen: the canvas grows with the window's height
@@ -72,14 +73,14 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
 
     # Which pixels decided it: made when its tab opens, for the answer and the runner-up.
     page.get_by_role("tab", name="Which pixels decided this").click()
-    expect(charts).to_have_count(2 + 4)
+    expect(charts).to_have_count(1 + 4)
     no_exceptions(page)
 
     # Replay training back to the random weights it started from: the answer becomes a guess.
     page.get_by_role("tab", name="Replay training").click()
     page.get_by_role("slider", name="Replay training").press("Home")
     expect(page.get_by_text(re.compile(r"sure, before training \(random weights\)$"))).to_be_visible()
-    expect(charts).to_have_count(2)
+    expect(charts).to_have_count(1)
     no_exceptions(page)
 
     page.get_by_role("button", name="Clear").click()
@@ -183,7 +184,7 @@ def test_projector_mode_shows_the_canvas_the_answer_and_every_layer_on_one_scree
               page.get_by_test_id("stMetricValue"), page.locator(".st-key-stage-layers .js-plotly-plot")]
     for box in [thing.bounding_box() for thing in things]:
         assert box["y"] >= 0 and box["y"] + box["height"] <= height and box["x"] + box["width"] <= width, box
-    expect(page.locator(".st-key-stage-layers .hm image")).to_have_count(7)
+    expect(page.locator(".st-key-stage-layers .js-plotly-plot image")).to_have_count(7)
     no_exceptions(page)
     if os.environ.get(SCREENSHOT_ENV):
         page.screenshot(path=Path(os.environ[SCREENSHOT_ENV]) / f"projector-{width}x{height}.png")

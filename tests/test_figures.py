@@ -148,24 +148,44 @@ def test_two_networks_curves_share_the_axes_in_two_colours():
 
 
 def test_the_draw_page_gets_every_layer_in_one_stage_and_a_figure_per_map():
-    layers = [LayerActivation("pixels", "input", np.zeros((28, 28))), LayerActivation("dense1", "dense", np.ones(16)),
-              LayerActivation("output", "output", np.eye(10)[3])]
+    import base64
+    import io
+
+    from PIL import Image
+
+    layers = [LayerActivation("pixels", "input", np.zeros((28, 28))), LayerActivation("dense1", "dense", np.arange(16.0)),
+              LayerActivation("conv1", "conv", np.ones((4, 4, 4))), LayerActivation("output", "output", np.eye(10)[3])]
     maps = [("Gradient: ink for 3 (answer)", np.ones((28, 28)))]
-    figures = draw_figures(np.zeros((28, 28)), layers, maps, titles={"dense1": "Dense ×16"}, tops={"dense1": 5.0}, font=26)
+    titles = {"dense1": "Dense ×16"}
+    figures = draw_figures(np.zeros((28, 28)), layers, maps, titles=titles, tops={"dense1": 10.0}, font=26, height=210)
     stage = figures.stage
-    assert [note.text for note in stage.layout.annotations] == ["pixels", "Dense ×16", "output"]
-    assert [(trace.xaxis, trace.yaxis) for trace in stage.data] == [("x", "y"), ("x2", "y2"), ("x3", "y3")]
+    assert [note.text for note in stage.layout.annotations if note.xref == "paper"] == ["pixels", "Dense ×16", "conv1", "output"]
+    assert [(trace.type, trace.xaxis, trace.yaxis) for trace in stage.data] == [
+        ("image", "x", "y"), ("image", "x2", "y2"), ("image", "x3", "y3"), ("image", "x4", "y4")]
     # left to right, apart, and each with square cells
-    domains = [stage.layout[f"xaxis{n}"].domain for n in ("", "2", "3")]
+    domains = [stage.layout[f"xaxis{n}"].domain for n in ("", "2", "3", "4")]
     assert all(a[1] < b[0] for a, b in zip(domains, domains[1:])) and domains[0][0] == 0 and domains[-1][1] == 1
-    assert [stage.layout[f"yaxis{n}"].scaleanchor for n in ("", "2", "3")] == ["x", "x2", "x3"]
-    assert stage.data[1].zmax == 5.0 and stage.data[1].z.shape == (4, 4)
-    # the output: two rows of five digits, each written in its cell
-    assert stage.data[2].z.shape == (2, 5) and stage.data[2].text.tolist() == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
-    assert stage.data[2].z[0, 3] == 1.0
-    assert stage.layout.font.size == 26 and figures.probabilities.layout.font.size == 26
+    assert [stage.layout[f"yaxis{n}"].scaleanchor for n in ("", "2", "3", "4")] == ["x", "x2", "x3", "x4"]
+
+    def pixels(trace) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(trace.source.split(",", 1)[1]))))
+
+    # a pixel a cell, coloured up to the layer's top: units 0-15 in a 4x4 grid, unit 10 and on at full colour
+    dense = pixels(stage.data[1])
+    assert dense.shape == (4, 4, 4) and (dense[0, 0, :3] != dense[3, 3, :3]).any()
+    assert (dense[2, 2] == dense[3, 3]).all() and (dense[2, 1] != dense[2, 2]).any()
+    assert stage.data[1].customdata[2, 3].tolist() == [11, 11.0]  # hover: unit 11, value 11
+    # feature maps tiled with transparent gaps; hover names the filter
+    conv = pixels(stage.data[2])
+    assert conv.shape == (9, 9, 4) and conv[4, 4, 3] == 0 and conv[0, 0, 3] == 255
+    assert stage.data[2].customdata[0, 5] == 1 and "filter" in stage.data[2].hovertemplate
+    # the output: two rows of five digits, each written in its cell, the answer's brightest
+    output = pixels(stage.data[3])
+    assert output.shape == (2, 5, 4) and output[0, 3, :3].sum() > output[0, 2, :3].sum()
+    digits = [note.text for note in stage.layout.annotations if note.xref == "x4"]
+    assert digits == [str(digit) for digit in range(10)]
+    assert stage.layout.font.size == 26 and stage.layout.height == 210
     assert [f.layout.title.text for f in figures.maps] == ["Gradient: ink for 3 (answer)"]
-    assert figures.probabilities.data[0].y.argmax() == 3
     assert draw_figures(np.zeros((28, 28)), layers, []).maps == []  # saliency only when asked for
 
 
@@ -194,7 +214,7 @@ def sample_figures():
         "overlay_figure": [figures.overlay_figure(rng.random((28, 28)), rng.random((28, 28)), "o")],
         "projection_figure": [figures.projection_figure(rng.random((50, 2)), np.arange(50) % 10, "p", rng.random(2))],
         "stage_figure": [figures.stage_figure(layers, {}, {})],
-        "draw_figures": [draw.probabilities, draw.stage, *draw.maps],
+        "draw_figures": [draw.stage, *draw.maps],
     }
 
 

@@ -12,7 +12,12 @@ from deepviz.config import PRESETS, ModelConfig
 
 def stage_titles(chart) -> list[str]:
     """The layer titles of the Draw page's stage, left to right."""
-    return [note["text"] for note in json.loads(chart.proto.spec)["layout"]["annotations"]]
+    return [note["text"] for note in json.loads(chart.proto.spec)["layout"]["annotations"] if note["xref"] == "paper"]
+
+
+def bars(at) -> str:
+    """The Draw page's probability bars (HTML)."""
+    return next(html.proto.body for html in at.get("html") if "deepviz-bars" in html.proto.body)
 
 
 def test_home_page_explains_and_links_without_loading_tensorflow():
@@ -164,14 +169,16 @@ def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist
     no_errors(at)
     assert at.metric[0].label == "Prediction" and at.metric[0].value == str(label)
     assert "default model (the Small CNN)" in at.caption[0].value
-    # The probabilities, and one stage of every layer: the Small CNN's input, conv1, pool1,
-    # conv2, pool2, dense1 and output. No saliency maps while their tab is closed.
-    probabilities, stage = at.get("plotly_chart")
+    # The probabilities (ten bars, the answer's highlighted), and one stage of every layer: the
+    # Small CNN's input, conv1, pool1, conv2, pool2, dense1 and output. No saliency maps while
+    # their tab is closed.
+    assert bars(at).count("title='digit") == 10 and f"title='digit {label}: " in bars(at)
+    (stage,) = at.get("plotly_chart")
     assert stage_titles(stage) == ["Pixels", "Conv ×16", "Pool ×16", "Conv ×32", "Pool ×32", "Dense ×64", "Output"]
     at.session_state["draw-more"] = "Which pixels decided this"
     at.run()
     no_errors(at)
-    assert len(at.get("plotly_chart")) == 2 + 4  # and the 4 saliency maps, for the answer and the runner-up
+    assert len(at.get("plotly_chart")) == 1 + 4  # and the 4 saliency maps, for the answer and the runner-up
 
 
 def test_replaying_training_moves_the_prediction_back_to_random_weights(default_trained, canvas, mnist):
@@ -185,17 +192,16 @@ def test_replaying_training_moves_the_prediction_back_to_random_weights(default_
     assert replay.label == "Replay training"
     assert replay.options == ["before training (random weights)", *(f"after epoch {n}" for n in range(1, epochs + 1))]
     assert replay.value == epochs and any(re.fullmatch(r"\*\*(over 99\.9%|\d+\.\d%) sure\*\*", text.value) for text in at.markdown)
-    trained_view = [chart.proto.spec for chart in at.get("plotly_chart")]
+    (trained_view,) = [chart.proto.spec for chart in at.get("plotly_chart")]
+    trained_bars = bars(at)
     replay.set_value(0).run()
     no_errors(at)
     random_weights = default_trained.probe(prepare(image).image, default_trained.snapshots[0].weights)
     assert at.metric[0].value == str(int(np.argmax(random_weights[-1].values)))
     assert any(text.value.endswith("sure**, before training (random weights)") for text in at.markdown)
-    replayed_view = [json.loads(chart.proto.spec)["data"] for chart in at.get("plotly_chart")]
-    assert len(replayed_view) == len(trained_view) == 2
-    assert replayed_view[0] != json.loads(trained_view[0])["data"]  # the probabilities follow
-    stages = [json.loads(trained_view[1])["data"], replayed_view[1]]
-    changed = [before["z"] != after["z"] for before, after in zip(*stages)]
+    assert bars(at) != trained_bars  # the probabilities follow
+    (replayed_view,) = [json.loads(chart.proto.spec)["data"] for chart in at.get("plotly_chart")]
+    changed = [before["source"] != after["source"] for before, after in zip(json.loads(trained_view)["data"], replayed_view)]
     # the input is the same drawing; all 6 layers after it follow
     assert changed == [False] + [True] * 6
 
@@ -207,9 +213,9 @@ def test_draw_page_uses_your_own_model_or_the_default_cnn_with_its_feature_maps(
     at.switch_page("pages/draw.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"
-    assert stage_titles(at.get("plotly_chart")[1]) == ["Pixels", "Dense ×128", "Dense ×64", "Output"]
+    assert stage_titles(at.get("plotly_chart")[0]) == ["Pixels", "Dense ×128", "Dense ×64", "Output"]
     at.radio[0].set_value("Default model (Small CNN)").run()
-    assert stage_titles(at.get("plotly_chart")[1])[1:3] == ["Conv ×16", "Pool ×16"]
+    assert stage_titles(at.get("plotly_chart")[0])[1:3] == ["Conv ×16", "Pool ×16"]
     at.switch_page("pages/insights.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"
@@ -267,7 +273,7 @@ def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_
     before = at.get("plotly_chart")[0].proto.spec
     next(t for t in at.toggle if t.label == "Centre by mass").set_value(False).run()
     no_errors(at)
-    assert at.get("plotly_chart")[0].proto.spec != before  # the probabilities follow the change
+    assert at.get("plotly_chart")[0].proto.spec != before  # the layers follow the change
 
 
 def test_insights_page_shows_what_a_unit_looks_for(default_trained):

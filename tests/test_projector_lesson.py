@@ -96,10 +96,11 @@ def the_stage_is_on_one_screen(page, layers: int) -> None:
     on_screen(page, page.get_by_role("button", name="Clear"))
     stage = page.locator(".st-key-stage-layers .js-plotly-plot")
     on_screen(page, stage)
-    heatmaps = stage.locator(".hm image")
-    expect(heatmaps).to_have_count(layers)
+    images = stage.locator("image")  # a layer an image
+    expect(images).to_have_count(layers)
     for index in range(layers):
-        on_screen(page, heatmaps.nth(index))
+        on_screen(page, images.nth(index))
+    on_screen(page, page.locator(".deepviz-bars"))
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 720), (1920, 1080)])
