@@ -21,7 +21,6 @@ from pages.common import (  # noqa: E402
     tour_panel,
 )
 
-
 # Shipped, not a Material icon: the browser fetches those from Google's font servers, so an
 # offline classroom's tab had none (and a console error).
 ICON = Path(__file__).parent / "deepviz" / "assets" / "icon.svg"

@@ -8,9 +8,8 @@ centre of mass sits at (row, column) index (14.0, 14.0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import json
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image

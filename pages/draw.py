@@ -24,7 +24,7 @@ preload_tensorflow()
 STILL = {"displayModeBar": False}  # no zoom or pan on a projected stage: hover is enough
 
 MORE = ("Replay training", "How your drawing is prepared", "Which pixels decided this")
-# The heatmaps' colour scale in words, with its two ends: one legend for every layer, as each
+# The layers' colour scale in words, with its two ends: one legend for every layer, as each
 # layer's colours run from 0 to the top of its own scale.
 LEGEND = " ".join(
     f"<span style='color: {color}'>&#9632;</span> {words}"

@@ -9,12 +9,24 @@ from deepviz.guide import TOUR, TUTORIAL, WORDS, added_a_layer, compared, traine
 # Projector mode
 
 
-def heatmaps(at) -> list[dict]:
-    """The activity heatmaps (Cividis) of the page's charts, as Plotly traces."""
+def dense_cells(at) -> list[tuple[float, int]]:
+    """(value, brightness) of each unit in the Draw page's picture of the Small CNN's dense1."""
+    import base64
+    import io
     import json
 
-    traces = [trace for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]]
-    return [trace for trace in traces if trace["type"] == "heatmap" and trace.get("zmax") and "colorbar" in trace]
+    import numpy as np
+    from PIL import Image
+
+    (stage,) = at.get("plotly_chart")
+    dense1 = json.loads(stage.proto.spec)["data"][5]
+    data = dense1["customdata"]  # units and their values, as Plotly's typed array
+    cells = np.frombuffer(base64.b64decode(data["bdata"]), data["dtype"]).reshape(
+        [int(side) for side in data["shape"].split(",")]
+    )
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(dense1["source"].split(",", 1)[1]))))
+    brightness = pixels[..., :2].astype(int).sum(axis=-1)  # red and green both rise along Cividis
+    return [(float(value), int(light)) for (unit, value), light in zip(cells.reshape(-1, 2), brightness.flat) if unit >= 0]
 
 
 def test_a_projector_link_opens_projector_mode_and_keeps_it_in_the_address(default_trained, canvas, mnist):
@@ -25,22 +37,29 @@ def test_a_projector_link_opens_projector_mode_and_keeps_it_in_the_address(defau
     assert at.query_params["projector"] == "1"
     styles = [element for element in at.get("html") if "font-size" in element.proto.body]
     assert len(styles) == 1 and "stCaptionContainer" in styles[0].proto.body
-    legends = heatmaps(at)
-    # conv1, pool1, conv2, pool2 and dense1 on their fixed scales, and the output's 0 to 1
-    assert len(legends) == 6
-    assert all(trace["colorbar"]["ticktext"][0].endswith("quiet") for trace in legends)
+    # one legend for every layer's colours, in words the room can read
+    assert any("dark: quiet" in text.value and "bright: active" in text.value for text in at.markdown)
 
 
 def test_projector_mode_fixes_each_layers_colour_scale_across_drawings(default_trained, canvas, mnist):
-    tops = []
-    for digit in (mnist.x_test[0], mnist.x_test[1]):
-        canvas(as_canvas(digit))
-        at = open_page({"projector": "1"}, "draw")
-        tops.append([trace["zmax"] for trace in heatmaps(at)])
-    assert tops[0] == tops[1]
-    canvas(as_canvas(mnist.x_test[0]))
-    at = open_page({}, "draw")
-    assert not heatmaps(at)  # no legends outside projector mode, and each drawing's own range
+    """On the projector, a unit's colour says how active it is, whatever the drawing: a brighter
+    cell is a more active unit, across drawings. Elsewhere each drawing has its own range."""
+    def pooled(query) -> tuple[list, list]:
+        cells = []
+        for digit in (mnist.x_test[0], mnist.x_test[1]):
+            canvas(as_canvas(digit))
+            cells.append(dense_cells(open_page(query, "draw")))
+        return cells
+
+    def rises(pairs) -> bool:
+        lights = [light for _, light in sorted(pairs)]
+        return all(later >= earlier - 1 for earlier, later in zip(lights, lights[1:]))  # 1: rounding
+
+    fixed = pooled({"projector": "1"})
+    assert rises(fixed[0] + fixed[1])
+    own = pooled({})
+    assert all(max(pairs)[1] == max(light for _, light in pairs) for pairs in own)  # each its own top
+    assert max(own[0])[0] != max(own[1])[0] and not rises(own[0] + own[1])  # so pooled, colours disagree
 
 
 def test_the_switch_turns_projector_mode_on_and_off(default_trained):
