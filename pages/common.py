@@ -169,17 +169,18 @@ def until_default_model_ready(show) -> None:
 
 
 def default_model_status() -> None:
-    """The home page's line on the ready-trained network: live while it loads or trains."""
+    """The home page's line on the ready-trained network: live while it loads or trains. Not
+    small print: a teacher opening the lesson on the projector wants to know Draw is ready."""
     worker = default_model_worker()
     network = f"a ready-trained network (the {DEFAULT_MODEL}, which reads hand-drawn digits best)"
     if worker.error:
-        st.caption(f"The ready-trained network for Draw could not be made: {worker.error}.")
+        st.markdown(f":material/error: The ready-trained network for Draw could not be made: {worker.error}.")
     elif worker.model is not None:
-        st.caption(f"In a hurry? Go straight to Draw: {network} is ready there.")
+        st.markdown(f":material/check_circle: In a hurry? Go straight to Draw: {network} is ready there.")
     else:
-        until_default_model_ready(
-            lambda: st.caption(f"In a hurry? Draw starts with {network}: {progress_words(worker)}")
-        )
+        until_default_model_ready(lambda: st.markdown(
+            f":material/hourglass_top: In a hurry? Draw starts with {network}: {progress_words(worker)}"
+        ))
 
 
 def progress_words(worker) -> str:
