@@ -29,6 +29,7 @@ from pages.common import (
     hidden_groups,
     load_config,
     preload_tensorflow,
+    projector,
     run_app_first,
     set_config,
 )
@@ -119,7 +120,8 @@ if NETWORK not in hidden:
             type="primary" if preset == current else "secondary",
         )
 
-editor, summary = st.columns([1, 1], gap="large")
+# Side by side, except on the projector: in its type, the layer table needs the page's width.
+editor, summary = (st.container(), st.container()) if projector() else st.columns([1, 1], gap="large")
 with editor:
     st.subheader("Hidden layers", help=word("layer"))
     st.caption("Input: a 28x28 image. Conv and MaxPool layers come first, then Flatten, then Dense layers; "
