@@ -96,11 +96,8 @@ class DefaultModel:
 
     @property
     def seconds_left(self) -> float | None:
-        """Estimated from the time taken so far; None until training has taken a step."""
-        if self.run is None or not self.run.history.steps:
-            return None
-        history = self.run.history
-        return history.seconds * (1 - history.fraction) / history.fraction
+        """See History.seconds_left; None until training has begun."""
+        return None if self.run is None else self.run.history.seconds_left
 
     def _work(self) -> None:
         from deepviz import store

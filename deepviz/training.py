@@ -55,6 +55,12 @@ class History:
         return self.steps / self.steps_per_epoch
 
     @property
+    def seconds_left(self) -> float | None:
+        """Estimated at the pace so far, None before the first step. The first batches also
+        build the network's graph, so it errs long."""
+        return self.seconds * (1 - self.fraction) / self.fraction if self.steps else None
+
+    @property
     def epochs_done(self) -> float:
         """Epochs done to a tenth, rounded down: a run stopped just short of its end never
         reads as finished ("2.9 of 3", not "3.0 of 3")."""

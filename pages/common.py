@@ -378,10 +378,10 @@ def progress_text(history) -> str:
         f"Epoch {min(int(history.epoch_progress) + 1, history.epochs)} of {history.epochs} · "
         f"{history.fraction:.0%} · {history.seconds:.1f} s elapsed"
     )
-    if 0 < history.fraction < 1:
-        # At the pace so far: the first batches also build the network's graph, so it errs long.
-        left = history.seconds * (1 - history.fraction) / history.fraction
-        text += f", about {left:.0f} s left" if left < 90 else f", about {left / 60:.0f} min left"
+    if history.seconds_left is not None and history.fraction < 1:
+        from deepviz.background import duration
+
+        text += f", about {duration(history.seconds_left)} left"
     return text
 
 
