@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from functools import cache
 from math import ceil, isqrt
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -435,12 +436,19 @@ def stage_figure(
     return go.Figure(traces, layout=layout | {"annotations": annotations})
 
 
-def _colour(z: np.ndarray, zmin: float, zmax: float, scale: str) -> np.ndarray:
-    """`z` through a Plotly colour scale, as RGBA bytes; NaN (the gaps between maps) transparent."""
+@cache
+def _stops(scale: str) -> tuple[np.ndarray, np.ndarray]:
+    """A Plotly colour scale's positions and RGB colours, read once (the stage colours every stroke)."""
     stops = plotly.colors.get_colorscale(scale)
     positions = np.array([position for position, _ in stops])
     rgb = np.array([plotly.colors.hex_to_rgb(colour) if colour.startswith("#") else plotly.colors.unlabel_rgb(colour)
                     for _, colour in stops])
+    return positions, rgb
+
+
+def _colour(z: np.ndarray, zmin: float, zmax: float, scale: str) -> np.ndarray:
+    """`z` through a Plotly colour scale, as RGBA bytes; NaN (the gaps between maps) transparent."""
+    positions, rgb = _stops(scale)
     level = np.clip((np.nan_to_num(z, nan=zmin) - zmin) / max(zmax - zmin, 1e-12), 0, 1)
     channels = [np.interp(level, positions, rgb[:, c]) for c in range(3)]
     return np.dstack([*channels, np.where(np.isnan(z), 0, 255)]).round().astype(np.uint8)

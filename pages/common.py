@@ -419,7 +419,7 @@ STROKE_WIDTH = 28
 # the page's CSS gives from the screen's (see the Draw page's STAGE_CSS): the canvas keeps its CANVAS_SIZE
 # pixels, so a drawing, its stroke width and what the network receives are the same at any
 # size, and Fabric.js maps the pointer through the CSS scale.
-CANVAS_STYLE = """<script>
+CANVAS_SCRIPT = """<script>
 (() => {
   if (window.deepvizStyleCanvases) return;
   const rule = `.dc-toolbar { display: none !important; }
@@ -472,7 +472,7 @@ def drawing_pad(page: str, controls=None):
 
     from deepviz.preprocess import CANVAS_SIZE, restorable
 
-    controls = controls or st.container()
+    controls = controls or st
     version = f"{page}_canvas_version"
     st.session_state.setdefault(version, 0)
     key = f"{page}-canvas-{st.session_state[version]}"
@@ -607,7 +607,7 @@ def sidebar_switches() -> None:
     if projector():
         st.html(PROJECTOR_CSS)
     # Here, not with the canvas: a page's fragments cannot write to the sidebar.
-    st.sidebar.html(CANVAS_STYLE, unsafe_allow_javascript=True)
+    st.sidebar.html(CANVAS_SCRIPT, unsafe_allow_javascript=True)
 
 
 def touring() -> bool:

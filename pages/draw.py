@@ -26,8 +26,10 @@ STILL = {"displayModeBar": False}  # no zoom or pan on a projected stage: hover 
 MORE = ("Replay training", "How your drawing is prepared", "Which pixels decided this")
 # The layers' colour scale in words, with its two ends: one legend for every layer, as each
 # layer's colours run from 0 to the top of its own scale.
+# Swatches with a grey edge: the dark end is a navy that vanishes on the projector's black.
 LEGEND = " ".join(
-    f"<span style='color: {color}'>&#9632;</span> {words}"
+    f"<span style='display: inline-block; width: 0.8em; height: 0.8em; background: {color}; "
+    f"border: 1px solid #9a9a9a; vertical-align: -0.05em'></span> {words}"
     for color, words in ((ACTIVITY_SCALE[0][1], "dark: quiet"), (ACTIVITY_SCALE[-1][1], "bright: active"))
 )
 # The stage fits one screen: the layers take a fixed height (HEIGHTS), and the canvas
