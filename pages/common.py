@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import importlib
+import re
+import string
 import threading
 from typing import NamedTuple
 
@@ -23,6 +25,21 @@ from deepviz.lesson import (
     qr_png,
     read_lesson,
 )
+
+# Markdown would read a link's or a file's text as a live link, an image every student's
+# browser fetches, a colour, an icon or LaTeX: every ASCII punctuation mark is escaped (CommonMark
+# allows escaping any), and line breaks become spaces so that no line starts a block.
+MARKDOWN_ESCAPES = str.maketrans({mark: "\\" + mark for mark in string.punctuation} | {"\r": " ", "\n": " "})
+# GFM links bare addresses after escapes are resolved, so escaping cannot stop it: an invisible
+# word joiner breaks the pattern instead ("http:" then "//", "www" then ".", and "@").
+BARE_LINK_PARTS = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)")
+WORD_JOINER = "\u2060"
+
+
+def plain(text: object) -> str:
+    """`text` shown as it is in any of Streamlit's markdown (st.warning, st.error, st.caption, help):
+    for text that comes from a link, a file or the browser, which anyone can write."""
+    return BARE_LINK_PARTS.sub(WORD_JOINER, str(text)).translate(MARKDOWN_ESCAPES)
 
 
 def keep_keras_state() -> None:
@@ -148,7 +165,7 @@ def default_model():
             worker.decided()  # from the cache folder in seconds, or known to need training
     if worker.error:
         st.error(
-            f"The default model could not be made: {worker.error}. Restart the server to try again, "
+            f"The default model could not be made: {plain(worker.error)}. Restart the server to try again, "
             "or train your own network on the Train page.",
             icon=":material/error:",
         )
@@ -174,7 +191,7 @@ def default_model_status() -> None:
     worker = default_model_worker()
     network = f"a ready-trained network (the {DEFAULT_MODEL}, which reads hand-drawn digits best)"
     if worker.error:
-        st.markdown(f":material/error: The ready-trained network for Draw could not be made: {worker.error}.")
+        st.markdown(f":material/error: The ready-trained network for Draw could not be made: {plain(worker.error)}.")
     elif worker.model is not None:
         st.markdown(f":material/check_circle: In a hurry? Go straight to Draw: {network} is ready there.")
     else:
@@ -205,7 +222,7 @@ def pick_model():
         return trained
     choice = st.radio(
         "Model", ["Your model", f"Default model ({DEFAULT_MODEL})"], horizontal=True,
-        help=f"Your model is {own.label}.",
+        help=f"Your model is {plain(own.label)}.",
         label_visibility="collapsed" if projector() else "visible",  # the choices say it: room for the stage
     )
     return own if choice == "Your model" else default_model()
@@ -244,7 +261,7 @@ def restore_config() -> None:
         st.session_state.config, st.session_state.lesson_hidden = lesson.config, lesson.hidden
         st.session_state.projector, st.session_state.link_problems = lesson.projector, lesson.problems
     for problem in st.session_state.link_problems:
-        st.warning(problem, icon=":material/link:")
+        st.warning(plain(problem), icon=":material/link:")
     share(config())
 
 

@@ -15,6 +15,7 @@ from pages.common import (
     layer_titles,
     layer_tops,
     mnist,
+    plain,
     plot,
     preload_tensorflow,
     progress_text,
@@ -53,7 +54,7 @@ def choose(side: str):
         "You can change its layers below.",
     )
     if start == TRAINED:
-        st.caption(f"{own.config.describe()} · {own.label}. Used as it is: not trained again.")
+        st.caption(f"{own.config.describe()} · {plain(own.label)}. Used as it is: not trained again.")
         return own.config, own
     base = config() if start == BUILT else PRESETS[start]
     text = st.text_input(
@@ -63,7 +64,7 @@ def choose(side: str):
     try:
         chosen = config().with_layers(parse_layers(text))
     except ConfigError as error:
-        st.error(f"Network {side} cannot be built: {error}.", icon=":material/error:")
+        st.error(f"Network {side} cannot be built: {plain(error)}.", icon=":material/error:")
         return None
     st.caption(f"{chosen.describe()} · {count_params(chosen):,} parameters")
     return chosen, None

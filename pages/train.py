@@ -12,6 +12,7 @@ from pages.common import (
     line_text,
     load_config,
     mnist,
+    plain,
     plot,
     preload_tensorflow,
     progress_text,
@@ -43,11 +44,11 @@ def train_now(current, data, line, busy) -> None:
 def show_result(trained) -> None:
     history = trained.history
     if trained.opened_from:
-        st.success(f"Your model: {trained.label}.")
+        st.success(f"Your model: {plain(trained.label)}.")
     elif trained.complete:
-        st.success(f"Your model: {trained.label}. Trained in {history.seconds:.1f} s.")
+        st.success(f"Your model: {plain(trained.label)}. Trained in {history.seconds:.1f} s.")
     else:
-        st.warning(f"Your model is {trained.label}. Press **Train** to train it again from epoch 1.")
+        st.warning(f"Your model is {plain(trained.label)}. Press **Train** to train it again from epoch 1.")
     if trained.config != config():
         # Not a caption: projector mode hides those, and the room must know which network this is.
         st.info(f"It was trained as: {trained.config.describe()}. Press **Train** for the network as it is set now.",
@@ -108,7 +109,7 @@ def model_files(trained) -> None:
         "read and never run code; anything else is refused with the reason.",
     )
     if error := st.session_state.pop("model_file_error", None):
-        load.error(error, icon=":material/block:")
+        load.error(plain(error), icon=":material/block:")
 
 
 st.title("Train")

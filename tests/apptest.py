@@ -1,6 +1,7 @@
 """Helpers for the page tests: the app under AppTest, opened on a page with a link's query,
 and a stand-in for the drawing canvas, which renders only in a browser."""
 
+import re
 import types
 from pathlib import Path
 
@@ -21,6 +22,11 @@ def app(query=None, url=None) -> AppTest:
 
 def open_page(query, page, url=None) -> AppTest:
     return app(query, url).switch_page(f"pages/{page}.py").run()
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees of markdown that pages.common.plain escaped."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def no_errors(at: AppTest) -> None:

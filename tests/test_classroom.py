@@ -1,6 +1,6 @@
 """In front of a class: projector mode, the guided tour, and the explanations beside controls."""
 
-from apptest import QUICK, no_errors, open_page
+from apptest import QUICK, no_errors, open_page, shown
 
 from deepviz.bench import as_canvas
 from deepviz.config import PRESETS
@@ -78,7 +78,7 @@ def test_a_garbled_projector_value_is_reported_and_ignored():
     at = open_page({"projector": "loud"}, "home")
     no_errors(at)
     assert at.toggle(key="projector").value is False
-    assert any("projector='loud'" in warning.value for warning in at.warning)
+    assert any("projector='loud'" in shown(warning.value) for warning in at.warning)
 
 
 # Guidance

@@ -1,10 +1,11 @@
 import json
 import re
+import string
 import subprocess
 import sys
 
 import numpy as np
-from apptest import APP, QUICK, app, no_errors, open_page
+from apptest import APP, QUICK, app, no_errors, open_page, shown
 
 from deepviz.bench import as_canvas
 from deepviz.config import PRESETS, ModelConfig
@@ -87,10 +88,28 @@ def test_a_shared_link_restores_the_configuration():
 def test_a_garbled_link_is_refused_visibly_and_the_default_used():
     at = app({"epochs": "-4", "layers": "dense-99999-relu", "lr": "fast"})
     assert at.session_state.config == ModelConfig()
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(shown(w.value) for w in at.warning)
     assert "epochs='-4'" in warnings and "layers='dense-99999-relu'" in warnings and "lr='fast'" in warnings
     assert at.query_params["epochs"] == "3"  # the link now shows what is really in use
     assert not at.exception
+
+
+# Text anyone can write into a link or a file, that markdown would show as a link and an image.
+LINK = "[Log in again](http://e.vil/x)"
+IMAGE = "![t](http://e.vil/p.png)"
+
+
+def all_escaped(markdown: str) -> bool:
+    """Whether every punctuation mark in `markdown` is escaped, so that none of it is markdown."""
+    return not set(re.sub(r"\\.", "", markdown)) & set(string.punctuation)
+
+
+def test_a_links_values_are_shown_as_text_not_as_a_link_or_an_image():
+    at = app({"epochs": LINK, "hide": IMAGE})
+    no_errors(at)
+    warnings = [warning.value for warning in at.warning]
+    assert len(warnings) == 2 and all(all_escaped(warning) for warning in warnings)
+    assert f"epochs='{LINK}'" in shown(warnings[0]) and f"hide='{IMAGE}'" in shown(warnings[1])
 
 
 def test_train_page_trains_live_and_reports_test_accuracy():
@@ -124,7 +143,7 @@ def test_leaving_mid_training_keeps_the_partly_trained_model(monkeypatch):
     assert not trained.complete and trained.history.fraction < 1
     at.run()
     no_errors(at)
-    assert "partly trained: stopped at epoch" in at.warning[0].value
+    assert "partly trained: stopped at epoch" in shown(at.warning[0].value)
 
 
 def test_runs_ending_never_reset_keras_for_every_session(default_trained, canvas, mnist, monkeypatch):
@@ -384,7 +403,8 @@ def test_a_model_file_opens_on_the_train_page_and_reads_drawings(canvas, mnist):
     no_errors(at)
     assert at.session_state.model.opened_from == "my _net_ _x__y_.keras"
     assert at.session_state.config == shallow  # the Build page shows the network opened
-    assert at.success[0].value.startswith("Your model: opened from my _net_ _x__y_.keras, test accuracy")
+    # Shown as named: in markdown, display_name's underscores would put "net" in italics.
+    assert at.success[0].value.startswith(r"Your model: opened from my \_net\_ \_x\_\_y\_\.keras\, test accuracy")
     assert len(at.get("download_button")) == 1
     canvas(as_canvas(mnist.x_test[0]))
     at.switch_page("pages/draw.py").run()
@@ -399,8 +419,26 @@ def test_a_refused_model_file_says_why_and_keeps_the_model():
     legacy = b"\x89HDF\r\n\x1a\n" + bytes(100)  # an old Keras .h5 file, renamed
     at.file_uploader(key="model-file").upload("old.keras", legacy).run()
     assert not at.exception
-    assert at.error[0].value.startswith("old.keras was not opened:") and ".h5" in at.error[0].value
+    assert shown(at.error[0].value).startswith("old.keras was not opened:") and ".h5" in at.error[0].value
     assert at.session_state.model is own
+
+
+def test_a_refused_model_files_layer_is_named_as_text_not_as_a_link_or_an_image():
+    from test_modelfile import edited
+
+    from deepviz.modelfile import model_bytes
+    from deepviz.network import build_model
+
+    def edit(config):
+        layer = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+        layer["class_name"], layer["config"]["name"] = IMAGE, LINK
+
+    crafted = edited(model_bytes(build_model(PRESETS["Shallow net"])), edit)
+    at = open_page(QUICK, "train")
+    at.file_uploader(key="model-file").upload("crafted.keras", crafted).run()
+    assert not at.exception and "model" not in at.session_state
+    error = at.error[0].value
+    assert all_escaped(error) and f"Layer '{LINK}'" in shown(error)
 
 
 def test_add_conv_layer_on_the_tutorial_mlp_pools_after_it_so_that_it_fits():
