@@ -4,6 +4,7 @@ handwritten digit on the Draw page's canvas, as a person would with a mouse."""
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -42,6 +43,33 @@ def test_home_page_links_to_every_step(server, page):
         expect(link).to_have_attribute("href", re.compile(f"(^|/){step.lower()}$"))
     # The tab's icon comes with the page, not from Google's font servers: offline classrooms too.
     expect(page.locator("link[rel~=icon]")).to_have_attribute("href", re.compile("^data:image/svg"))
+    no_exceptions(page)
+
+
+# What a hostile link could make of the page's warnings: a link, an image every student's browser
+# fetches, a colour, LaTeX, an icon, HTML, and bare addresses GFM would turn into links.
+HOSTILE = {
+    "epochs": "[Log in again](http://e.vil/x)",
+    "hide": "![t](http://e.vil/p.png)",
+    "lr": ":red[alarm] $x^2$",
+    "batch": "www.e.vil/x a@e.vil",
+    "opt": ":material/home: <b>bold</b>",
+    "images": "https://e.vil/y",
+}
+
+
+def test_a_links_values_show_as_text_and_nothing_is_fetched_from_them(server, page):
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url) if "e.vil" in urlsplit(request.url).netloc else None)
+    page.goto(f"{server}/build?{urlencode(HOSTILE)}")
+    warnings = page.get_by_test_id("stAlertContentWarning")
+    expect(warnings).to_have_count(len(HOSTILE))
+    shown = " ".join(text.replace("\u2060", "") for text in warnings.all_inner_texts())
+    for value in HOSTILE.values():  # word for word: an icon's shortcode, for one, would show its name
+        assert value in shown
+    for markup in ("a", "img", ".katex", "span[style*=color]", "b"):
+        expect(warnings.locator(markup)).to_have_count(0)
+    assert not fetched
     no_exceptions(page)
 
 
