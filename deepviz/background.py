@@ -17,15 +17,11 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deepviz.config import DEFAULT_MODEL, PRESETS
+from deepviz.config import DEFAULT_MODEL, PRESETS, duration
 from deepviz.slots import SlotLine
 
 if TYPE_CHECKING:
     from deepviz.data import Mnist
-
-
-def duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 class DefaultModel:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig, summarize
+from deepviz.config import DEFAULT_MODEL, FORWARD_AND_BACKWARD, PRESETS, ModelConfig, multiply_adds
 from deepviz.data import Mnist
 from deepviz.pendigits import PenDigit, fit_strokes, one_of_each
 
@@ -85,23 +85,12 @@ def peak_matmul_flops(repeats: int = 5) -> float:
     return 2 * MATMUL_SIDE**3 / best
 
 
-def forward_macs(config: ModelConfig) -> int:
-    """Multiply-adds of one image's forward pass: each weight (not bias) of a Dense layer once,
-    of a Conv layer once per output pixel."""
-    macs = 0
-    for row in summarize(config):
-        if row.params:
-            *pixels, outputs = row.output_shape
-            macs += (row.params - outputs) * (pixels[0] * pixels[1] if pixels else 1)
-    return macs
-
-
 def training_flops(config: ModelConfig, images: int) -> float:
     """FLOPs of training `config` on `images` images: forward and backward (about twice the
     forward) per training image and epoch, and a forward pass per validation image and epoch."""
     validation = int(images * config.validation_split)
-    per_epoch = 3 * (images - validation) + validation
-    return 2.0 * forward_macs(config) * per_epoch * config.epochs
+    per_epoch = FORWARD_AND_BACKWARD * (images - validation) + validation
+    return 2.0 * multiply_adds(config.layers) * per_epoch * config.epochs
 
 
 def tutorial_fit(mnist: Mnist, images: int, epochs: int) -> tuple[float, float]:

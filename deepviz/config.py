@@ -17,12 +17,26 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 IMAGE_SIDE = 28
 MNIST_TRAIN_IMAGES = 60_000
 MAX_HIDDEN_LAYERS = 8
+MAX_EPOCHS = 20  # the Build page's slider and a link's epochs alike
 CLASSES = 10
 # A shared server's limits on one network, so that no student's model can exhaust its memory:
 # weights (with the optimiser's two copies, 18 MB: its file stays under the 20 MB upload limit)
 # and the values one training batch holds at once (80 MB, and as much again for the gradients).
 MAX_PARAMS = 1_500_000
 MAX_BATCH_VALUES = 20_000_000
+# Training's pace on this server (2 shared cores, TensorFlow 2.21 on CPU), in multiply-adds a
+# second, as `training_work` counts them. Measured over 12 s of training each: MLPs 1.4e10 (the
+# tutorial MLP and 256-256-256), the Small CNN 2.1e10, CNNs with 32-128 filters 2.7e10-6e10, the
+# issue's 128-filter 7x7 stack 4.5e10. The slowest pace makes the estimate err long, never short:
+# a training within the budget ends before its estimate, well before the wall-clock cap.
+TRAINING_PACE = 15e9
+# Ten minutes of one training slot at that pace: one student's network, not a class's afternoon.
+MAX_TRAINING_WORK = 600 * TRAINING_PACE
+# A link's values are read only up to this length, counted before any parsing: a link of megabytes
+# cost seconds per session to split. A shared link's layers take under 400 characters, and the
+# longest valid value under 2,800: 8 Dense tokens whose dropout is a float written out in full
+# (5e-324 takes 326 digits), as to_query writes them so that a value reads back as itself.
+MAX_LINK_VALUE = 3000
 # The sizes the Build page offers: close together where one more unit or filter matters, far
 # apart where only the order of magnitude does (a slider over 1-512 moved 5 units a pixel).
 UNIT_CHOICES = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -36,7 +50,7 @@ class ConfigError(ValueError):
 def _shorten(value: object, limit: int = 40) -> str:
     """`value` as repr writes it, cut to `limit` characters: a link's values can be of any length,
     and a message must stay readable (escapes such as \\x00 count, so odd characters cannot blow it up)."""
-    shown = repr(value)
+    shown = repr(value[: limit + 1] if isinstance(value, str) else value)  # not all of a 2 MB value
     return shown if len(shown) <= limit else shown[:limit] + "..."
 
 
@@ -149,6 +163,11 @@ def parse_layer(token: str) -> Layer:
 
 
 def parse_layers(text: str) -> tuple[Layer, ...]:
+    # Counted before any split, so that a link of a million tokens costs no more than a short one.
+    if len(text) > MAX_LINK_VALUE:
+        raise ConfigError(f"at most {MAX_LINK_VALUE} characters of layers, got {len(text):,}")
+    if text.count(",") >= MAX_HIDDEN_LAYERS:
+        raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {text.count(',') + 1}")
     tokens = [token for token in text.split(",") if token.strip()]
     return tuple(parse_layer(token) for token in tokens)
 
@@ -203,7 +222,7 @@ class ModelConfig:
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_float("learning rate", self.learning_rate, 1e-5, 1.0)
         _check_int("batch size", self.batch_size, 1, 2048)
-        _check_int("epochs", self.epochs, 1, 50)
+        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         _check_float("validation split", self.validation_split, 0.0, 0.5)
         _check_int("training images", self.train_images, 100, MNIST_TRAIN_IMAGES)
         rows = summarize(self)
@@ -219,6 +238,18 @@ class ModelConfig:
                 f"a batch of {self.batch_size} would hold {values:,} values at once, at most "
                 f"{MAX_BATCH_VALUES:,} on a shared server: use a smaller batch, fewer filters or more pooling"
             )
+        work = training_work(self)
+        if work > MAX_TRAINING_WORK:
+            raise ConfigError(
+                f"training this network would take about {duration(work / TRAINING_PACE)} on this server, "
+                f"at most {duration(MAX_TRAINING_WORK / TRAINING_PACE)} so that everyone gets a turn: "
+                f"{_lighter(self, work)}"
+            )
+
+    @property
+    def training_images(self) -> int:
+        """The images each epoch trains on: Keras's validation_split holds back the rest."""
+        return self.train_images - int(self.train_images * self.validation_split)
 
     @property
     def has_conv(self) -> bool:
@@ -243,6 +274,10 @@ class ModelConfig:
     def from_query(cls, query: dict[str, str]) -> tuple[ModelConfig, list[str]]:
         """Never raises: each bad value is replaced by its default and reported in the messages."""
         default = cls()
+        # Each value is checked alone against the configuration that asks least of the server's
+        # limits, so that a value refused there fits no configuration: the layers of a link of
+        # 100 images for 1 epoch fit, though not with the default's 60,000 for 3.
+        lightest = cls(layers=(), batch_size=1, epochs=1, train_images=100)
         values, problems = {}, []
         for f in fields(cls):
             key = QUERY_KEYS[f.name]
@@ -250,8 +285,10 @@ class ModelConfig:
                 continue
             raw = str(query[key])
             try:
+                if len(raw) > MAX_LINK_VALUE:  # before any parsing: see MAX_LINK_VALUE
+                    raise ConfigError(f"at most {MAX_LINK_VALUE} characters, got {len(raw):,}")
                 value = _parse_field(f.name, raw, getattr(default, f.name))
-                replace(default, **{f.name: value})  # validate this field on its own
+                replace(lightest, **{f.name: value})
             except ValueError as error:  # a ConfigError, or int() or float() refusing the text
                 problems.append(f"Ignored {key}={_shorten(raw)}: {_reason(error)}. Using the default.")
                 continue
@@ -320,6 +357,60 @@ def layer_rows(layers: tuple[Layer, ...]) -> list[LayerRow]:
 
 def total_params(rows: list[LayerRow]) -> int:
     return sum(row.params for row in rows)
+
+
+def multiply_adds(layers: tuple[Layer, ...]) -> int:
+    """Multiply-adds to read one image forward: each Conv output value takes kernel x kernel x
+    input channels of them ('same' padding keeps the side), each Dense unit one per input, the
+    output layer too. Pooling and activations only compare or apply a function: left out."""
+    side, channels, width, total = IMAGE_SIDE, 1, None, 0
+    for layer in layers:
+        if isinstance(layer, Conv):
+            total += side * side * layer.kernel * layer.kernel * channels * layer.filters
+            channels = layer.filters
+        elif isinstance(layer, Pool):
+            side //= layer.size
+        else:
+            width = width or side * side * channels
+            total += width * layer.units
+            width = layer.units
+    return total + (width or side * side * channels) * CLASSES
+
+
+# Backpropagation costs about twice the forward pass: for each layer, one product for the
+# gradient of its inputs and one for the gradient of its weights, each as big as the forward one.
+FORWARD_AND_BACKWARD = 3
+
+
+def training_work(config: ModelConfig) -> int:
+    """Multiply-adds to train `config`: every training image, forward and backward, every epoch."""
+    per_image = multiply_adds(config.layers) * FORWARD_AND_BACKWARD
+    return per_image * config.training_images * config.epochs
+
+
+def training_seconds(config: ModelConfig) -> float:
+    """Estimated seconds to train `config` on this server (see TRAINING_PACE)."""
+    return training_work(config) / TRAINING_PACE
+
+
+def duration(seconds: float) -> str:
+    """A training's length as a student reads it: seconds under a minute and a half, else minutes or hours."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 90 * 60 else f"{seconds / 3600:.0f} hours"
+
+
+def _lighter(config: ModelConfig, work: int) -> str:
+    """What would bring `config` within MAX_TRAINING_WORK: the most epochs that fit, or when not
+    even one does, the most training images for one epoch, and always the network's own size."""
+    smaller = "or use fewer filters or units, or pool earlier"
+    epoch = work // config.epochs
+    if epoch <= MAX_TRAINING_WORK:
+        return f"train for {count(int(MAX_TRAINING_WORK // epoch), 'epoch')} or fewer, {smaller}"
+    # Rounded down to hundreds, as validation_split's rounding may add an image. At least 600
+    # fit: the most work an image can take within MAX_PARAMS and MAX_BATCH_VALUES is under 2e10.
+    images = int(MAX_TRAINING_WORK // (epoch / config.training_images) / (1 - config.validation_split)) // 100 * 100
+    return f"even one epoch is over: train on {images:,} images or fewer for 1 epoch, {smaller}"
 
 
 def count_params(config: ModelConfig) -> int:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from deepviz.config import ModelConfig, _shorten
+from deepviz.config import MAX_LINK_VALUE, ModelConfig, _shorten
 
 HIDE_KEY = "hide"
 # The control groups a link can hide, in the order `hide=` lists them, with what a teacher
@@ -43,6 +43,8 @@ def parse_hide(raw: object) -> tuple[frozenset[str], list[str]]:
     """`hide=`'s value as a set of groups. Never raises: unknown names are left out and
     reported; case, spaces and empty or repeated names do not matter."""
     text = "" if raw is None else str(raw)
+    if len(text) > MAX_LINK_VALUE:  # before splitting: see MAX_LINK_VALUE
+        return frozenset(), [f"Ignored {HIDE_KEY}={_shorten(text)}: at most {MAX_LINK_VALUE} characters, got {len(text):,}."]
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     unknown = list(dict.fromkeys(name for name in names if name not in HIDEABLE))
     problems = []

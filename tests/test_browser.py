@@ -135,12 +135,12 @@ def test_a_shared_link_as_a_fresh_servers_first_request_opens_its_page(default_t
 
 
 def test_stopping_training_keeps_the_partly_trained_model(server, page):
-    page.goto(f"{server}/train?epochs=30")  # about half a minute: long enough to stop
+    page.goto(f"{server}/train?layers=256,128&epochs=20")  # about a minute: long enough to stop
     main = page.get_by_test_id("stMain")
     main.get_by_role("button", name="Train").click()
-    expect(main.get_by_text(re.compile(r"Epoch 1 of 30 · \d+%"))).to_be_visible()
+    expect(main.get_by_text(re.compile(r"Epoch 1 of 20 · \d+%"))).to_be_visible()
     main.get_by_role("button", name="Stop").click()
-    expect(main.get_by_text(re.compile(r"partly trained: stopped at epoch \d+\.\d of 30"))).to_be_visible()
+    expect(main.get_by_text(re.compile(r"partly trained: stopped at epoch \d+\.\d of 20"))).to_be_visible()
     no_exceptions(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
     expect(page.get_by_role("radiogroup").get_by_text("Your model")).to_be_visible()
@@ -150,10 +150,10 @@ def test_stopping_training_keeps_the_partly_trained_model(server, page):
 def test_a_second_training_waits_in_line_and_a_closed_tab_frees_the_slot(server, browser):
     """The test server trains one network at a time (conftest sets DEEPVIZ_TRAINING_SLOTS=1)."""
     first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2))
-    # Long enough (about half a minute) to still be training when the second arrives and leaves.
-    first.goto(f"{server}/train?epochs=30")
+    # Long enough (about a minute) to still be training when the second arrives and leaves.
+    first.goto(f"{server}/train?layers=256,128&epochs=20")
     first.get_by_role("button", name="Train").click()
-    expect(first.get_by_text(re.compile(r"Epoch 1 of 30 · \d+%"))).to_be_visible()
+    expect(first.get_by_text(re.compile(r"Epoch 1 of 20 · \d+%"))).to_be_visible()
 
     second.goto(f"{server}/train?images=1000&epochs=1")
     expect(second.get_by_text("1 training now, 0 waiting")).to_be_visible()

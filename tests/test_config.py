@@ -1,8 +1,29 @@
+import time
 from dataclasses import replace
 
 import pytest
 
-from deepviz.config import PRESETS, ConfigError, Conv, Dense, ModelConfig, Pool, parse_layers
+from deepviz.config import (
+    DEFAULT_MODEL,
+    MAX_EPOCHS,
+    MAX_TRAINING_WORK,
+    PRESETS,
+    ConfigError,
+    Conv,
+    Dense,
+    ModelConfig,
+    Pool,
+    multiply_adds,
+    parse_layers,
+    training_seconds,
+    training_work,
+)
+from deepviz.lesson import read_lesson
+
+# The link of issue 15: 5.6 days of training on 2 cores, under the limits of its day.
+DAY_LONG_LINK = {
+    "layers": "conv-128-7-relu,conv-128-7-relu,conv-90-7-relu,dense-1-relu", "batch": "58", "epochs": "50", "val": "0",
+}
 
 
 def test_default_is_the_tutorial_mlp():
@@ -43,7 +64,7 @@ def test_missing_keys_take_defaults():
 @pytest.mark.parametrize(
     ("key", "value", "reason"),
     [
-        ("epochs", "-3", "between 1 and 50"),
+        ("epochs", "-3", "between 1 and 20"),
         ("epochs", "1e9", "not a number"),
         ("batch", "99999", "between 1 and 2048"),
         ("lr", "abc", "not a number"),
@@ -139,3 +160,69 @@ def test_a_link_to_a_network_too_big_falls_back_to_the_default_with_the_reason()
         "Ignored layers='conv-128-7-relu,dense-1024-relu': at most 1,500,000 weights on a shared server, "
         "this network has 102,778,122: use fewer units or filters, or pool before the Dense layers. Using the default."
     ]
+
+
+def test_multiply_adds_count_every_weight_use_of_one_image():
+    # Small CNN: conv1 28x28 outputs x 3x3x1 x 16, conv2 14x14 x 3x3x16 x 32, then 7x7x32 -> 64 -> 10.
+    assert multiply_adds(PRESETS["Small CNN"].layers) == 28 * 28 * 9 * 16 + 14 * 14 * 9 * 16 * 32 + 7 * 7 * 32 * 64 + 640
+    assert multiply_adds(ModelConfig().layers) == 784 * 128 + 128 * 64 + 64 * 10
+    assert multiply_adds(()) == 784 * 10
+
+
+def test_training_work_is_forward_and_backward_over_the_training_images_every_epoch():
+    config = ModelConfig(epochs=2, train_images=1000, validation_split=0.25)
+    assert config.training_images == 750
+    assert training_work(config) == multiply_adds(config.layers) * 3 * 750 * 2
+
+
+@pytest.mark.parametrize("config", PRESETS.values(), ids=PRESETS.keys())
+def test_every_preset_fits_the_training_budget_many_times_over(config):
+    assert training_work(config) < MAX_TRAINING_WORK / 5
+
+
+def test_the_default_model_takes_about_a_minute_by_the_estimate_and_the_tutorial_seconds():
+    assert training_seconds(PRESETS[DEFAULT_MODEL]) < 90 and training_seconds(ModelConfig()) < 10
+
+
+def test_a_training_over_the_budget_is_refused_with_its_time_and_the_epochs_that_fit():
+    layers = parse_layers("conv-32-5-relu,pool-2,conv-64-5-relu,pool-2,128")
+    with pytest.raises(ConfigError, match=r"about 40 min on this server, at most 10 min .*: train for 5 epochs or fewer"):
+        ModelConfig(layers=layers, epochs=20)
+    assert ModelConfig(layers=layers, epochs=5).epochs == 5
+    with pytest.raises(ConfigError):
+        ModelConfig(layers=layers, epochs=6)
+
+
+def test_when_not_one_epoch_fits_the_suggestion_is_fewer_images_and_they_fit():
+    layers = parse_layers(DAY_LONG_LINK["layers"])
+    with pytest.raises(ConfigError, match=r"about 72 hours .* train on ([\d,]+) images or fewer for 1 epoch") as refused:
+        ModelConfig(layers=layers, epochs=20, validation_split=0.0)
+    images = int(refused.value.args[0].split("train on ")[1].split(" ")[0].replace(",", ""))
+    assert ModelConfig(layers=layers, epochs=1, validation_split=0.0, train_images=images).train_images == images
+
+
+def test_the_day_long_link_is_refused_with_the_reason_and_its_epochs_too():
+    config, problems = ModelConfig.from_query(DAY_LONG_LINK)
+    assert config == ModelConfig()
+    assert problems[0] == f"Ignored epochs='50': epochs must be between 1 and {MAX_EPOCHS}, got 50. Using the default."
+    # Its layers alone fit a link of fewer images: only together with the rest are they refused.
+    assert problems[1].startswith("Ignored the link's configuration: training this network would take about")
+    assert "hours on this server" in problems[1] and len(problems) == 2
+    assert ModelConfig.from_query({**DAY_LONG_LINK, "epochs": "1", "images": "2000"})[1] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"layers": "dense-1," * 250_000}, {"lr": "1" * 2_000_000}, {"hide": "menu," * 400_000}, {"layers": "," * 2_000_000}],
+    ids=["a-million-layers", "long-number", "long-hide", "commas"],
+)
+def test_a_two_megabyte_link_is_refused_before_it_is_parsed(query):
+    """It cost 2.7 s a session, split into a million layer tokens and parsed one by one."""
+    fastest = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        lesson = read_lesson(query)
+        fastest = min(fastest, time.perf_counter() - started)
+    assert fastest < 0.01  # seconds; reading a real link takes about 0.1 ms
+    assert lesson.config == ModelConfig() and len(lesson.problems) == 1
+    assert "at most 3000 characters, got 2,000,000" in lesson.problems[0] and len(lesson.problems[0]) < 200

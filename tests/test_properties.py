@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from deepviz.config import (
     ACTIVATIONS,
     IMAGE_SIDE,
+    MAX_EPOCHS,
     MAX_HIDDEN_LAYERS,
     OPTIMIZERS,
     QUERY_KEYS,
@@ -125,7 +126,7 @@ def configs(draw) -> ModelConfig:
             optimizer=draw(st.sampled_from(OPTIMIZERS)),
             learning_rate=draw(st.floats(1e-5, 1.0)),
             batch_size=draw(st.integers(1, 2048)),
-            epochs=draw(st.integers(1, 50)),
+            epochs=draw(st.integers(1, MAX_EPOCHS)),
             validation_split=draw(st.floats(0.0, 0.5)),
             train_images=draw(st.integers(100, 60_000)),
         )
@@ -188,7 +189,7 @@ BOUNDS = [
     (Pool, "size", 2, 4, "Pool size"),
     (ModelConfig, "learning_rate", 1e-5, 1.0, "learning rate"),
     (ModelConfig, "batch_size", 1, 2048, "batch size"),
-    (ModelConfig, "epochs", 1, 50, "epochs"),
+    (ModelConfig, "epochs", 1, MAX_EPOCHS, "epochs"),
     (ModelConfig, "validation_split", 0.0, 0.5, "validation split"),
     (ModelConfig, "train_images", 100, 60_000, "training images"),
 ]
