@@ -19,7 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from deepviz.config import ModelConfig, count
+from deepviz.config import ModelConfig, count, duration
 from deepviz.data import Mnist
 from deepviz.evaluation import Evaluation, evaluate
 from deepviz.network import build_model
@@ -168,6 +168,7 @@ class TrainedModel:
     # Names this model in caches of results computed from it (unit strengths, projections).
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     opened_from: str = ""  # the file a model trained elsewhere came from; its training is unknown
+    time_limit: float | None = None  # the limit it was stopped at, when that is what stopped it
 
     @property
     def test_accuracy(self) -> float:
@@ -179,8 +180,9 @@ class TrainedModel:
             return f"opened from {self.opened_from}, test accuracy {self.test_accuracy:.4f}"
         if self.complete:
             return f"trained for {count(self.history.epochs, 'epoch')}, test accuracy {self.test_accuracy:.4f}"
+        limit = f" at this server's time limit of {duration(self.time_limit)}" if self.time_limit else ""
         return (
-            f"partly trained: stopped at epoch {self.history.epochs_done:.1f} of "
+            f"partly trained: stopped{limit} at epoch {self.history.epochs_done:.1f} of "
             f"{self.history.epochs}, test accuracy {self.test_accuracy:.4f}"
         )
 
@@ -237,8 +239,13 @@ _traced_gradients = _TracedGradients()
 
 
 class TrainingRun:
-    def __init__(self, config: ModelConfig, mnist: Mnist):
+    """`time_limit`: the most seconds `fit` trains for; it stops there as the Stop button does,
+    and `finish` keeps the partly trained model."""
+
+    def __init__(self, config: ModelConfig, mnist: Mnist, time_limit: float | None = None):
         self.config = config
+        self.time_limit = time_limit
+        self.timed_out = False
         self.mnist = mnist
         self.model = build_model(config)
         images = min(config.train_images, len(mnist.x_train))
@@ -260,7 +267,7 @@ class TrainingRun:
         try:
             with _traced_gradients:
                 self._epochs(report)
-            self.finished = True
+            self.finished = not self.timed_out
         finally:
             self._idle.set()
 
@@ -281,10 +288,18 @@ class TrainingRun:
                 last = min(first + STEPS_PER_CALL, per_epoch)
                 logs = steps.train(train, order, first, last)
                 callbacks.on_train_batch_end(last - 1, logs)
+                if self._out_of_time():
+                    self.timed_out = True
+                    return
             if len(self.validation[0]):
                 logs |= {f"val_{name}": value for name, value in steps.score(validation, VALIDATION_BATCH).items()}
             callbacks.on_epoch_end(epoch, logs)
         callbacks.on_train_end(logs)
+
+    def _out_of_time(self) -> bool:
+        """Whether the time limit has come with steps still to take: a run done at the limit is done."""
+        history = self.history
+        return self.time_limit is not None and history.seconds >= self.time_limit and history.fraction < 1
 
     def finish(self) -> TrainedModel | None:
         """The model as it stands, scored on the test set; None if not one step was taken.
@@ -304,7 +319,7 @@ class TrainingRun:
             snapshots.append(Snapshot(self.history.epoch_progress, self.model.get_weights()))
         return TrainedModel(
             self.config, self.model, self.history, evaluate(self.model, self.mnist), self.finished,
-            self.mnist.source, snapshots,
+            self.mnist.source, snapshots, time_limit=self.time_limit if self.timed_out else None,
         )
 
 

@@ -2,7 +2,17 @@ import threading
 
 import pytest
 
-from deepviz.slots import SLOTS_ENV, SlotLine, default_size
+from deepviz.slots import (
+    DEFAULT_LENGTH,
+    DEFAULT_SECONDS,
+    LENGTH_ENV,
+    SECONDS_ENV,
+    SLOTS_ENV,
+    LineError,
+    SlotLine,
+    default_size,
+    line_from_settings,
+)
 
 
 def test_the_first_come_run_and_the_rest_wait_in_order():
@@ -79,3 +89,68 @@ def test_the_size_comes_from_the_environment_or_the_cores(monkeypatch):
     assert default_size() == 1
     monkeypatch.setattr("os.cpu_count", lambda: 16)
     assert default_size() == 8
+
+
+def test_a_sessions_second_training_takes_the_place_of_its_first_while_that_waits():
+    line = SlotLine(1)
+    running, ahead, first = line.join("a"), line.join("b"), line.join("c")
+    behind = line.join("d")
+    second = line.join("c")
+    assert [line.position(t) for t in (running, ahead, second, behind)] == [0, 1, 2, 3]
+    assert line.position(first) == -1 and line.busy == (1, 3)
+    assert not line.wait(first, timeout=5)  # at once: it has no place left to wait in
+
+
+def test_the_replaced_training_stops_waiting_with_the_reason():
+    line = SlotLine(1)
+    holder = line.join()
+    replaced = []
+
+    def waiting(position):
+        if not replaced:
+            replaced.append(line.join("me"))
+
+    with pytest.raises(LineError, match="newer training from this session"), line.slot(waiting, poll=0.01, owner="me"):
+        pass
+    assert line.busy == (1, 1) and line.position(replaced[0]) == 1
+    line.leave(holder)
+    assert line.position(replaced[0]) == 0
+
+
+def test_once_its_first_training_runs_a_sessions_next_waits_at_the_end():
+    line = SlotLine(1)
+    first, other = line.join("me"), line.join("other")
+    second = line.join("me")
+    assert [line.position(t) for t in (first, other, second)] == [0, 1, 2]
+
+
+def test_a_full_line_refuses_newcomers_but_not_a_replacement_or_a_freed_place():
+    line = SlotLine(1, length=2)
+    for owner in (None, "a", "b"):
+        line.join(owner)
+    with pytest.raises(LineError, match="line is full: 2 trainings are waiting for this server's 1 training slot. Try"):
+        line.join("c")
+    with pytest.raises(LineError), line.slot(owner="c"):
+        pass
+    assert line.busy == (1, 2)
+    replacement = line.join("a")
+    assert line.position(replacement) == 1
+    line.leave(replacement)
+    assert line.position(line.join("c")) == 2
+
+
+def test_the_line_length_and_time_limit_come_from_the_environment(monkeypatch):
+    for name in (SLOTS_ENV, LENGTH_ENV, SECONDS_ENV):
+        monkeypatch.delenv(name, raising=False)
+    line = line_from_settings()
+    assert (line.size, line.length, line.time_limit) == (default_size(), DEFAULT_LENGTH, DEFAULT_SECONDS)
+    monkeypatch.setenv(LENGTH_ENV, "5")
+    monkeypatch.setenv(SECONDS_ENV, "30")
+    line = line_from_settings()
+    assert (line.length, line.time_limit) == (5, 30)
+    for name in (LENGTH_ENV, SECONDS_ENV):
+        for bad in ("0", "-1", "1.5", "soon"):
+            monkeypatch.setenv(name, bad)
+            with pytest.raises(ValueError, match=f"{name} must be a whole number of at least 1, got '{bad}'"):
+                line_from_settings()
+        monkeypatch.setenv(name, "10")

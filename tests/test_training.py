@@ -101,6 +101,25 @@ def test_an_interrupted_run_keeps_the_partly_trained_model(small):
     assert 0.1 < trained.test_accuracy < 1
 
 
+def test_a_run_past_its_time_limit_stops_cleanly_and_keeps_the_partly_trained_model(small):
+    # The first group of 32 batches alone (graph tracing included) takes longer than 10 ms.
+    run = TrainingRun(ModelConfig(epochs=3, train_images=2000, batch_size=8), small, time_limit=0.01)
+    run.fit()
+    trained = run.finish()
+    assert run.timed_out and not trained.complete and trained.history.steps == 32 and not trained.history.rows
+    assert trained.snapshots[-1].epoch == trained.history.epoch_progress
+    assert re.match(
+        r"partly trained: stopped at this server's time limit of 0 s at epoch 0\.1 of 3, test accuracy 0\.\d{4}$",
+        trained.label,
+    )
+
+
+def test_a_run_that_ends_at_its_time_limit_is_complete(small):
+    run = TrainingRun(ModelConfig(epochs=1, train_images=200), small, time_limit=0.01)  # 6 batches: one group
+    run.fit()
+    assert not run.timed_out and run.finish().complete
+
+
 def test_a_run_stopped_before_its_first_step_leaves_no_model(small):
     assert TrainingRun(SMALL, small).finish() is None
 
