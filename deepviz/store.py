@@ -5,13 +5,21 @@ So the Draw page works at once, before anyone trains anything. A cache folder th
 cannot be written only costs a retrain next time; it never stops the app. TensorFlow is
 imported only to load or train a model: finding out that the default model must be trained
 takes no wait for it.
+
+A model file can run code as Keras loads it, so the cache folder is this user's alone: made
+0700, and not used at all where anyone else can write to it. Files are written under names no
+one can guess, and a model loads only if its files are the ones deepviz saved (their SHA-256,
+kept beside them): a file copied in by hand, left half-written or mixed with another save's
+files is retrained instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import tempfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +34,7 @@ if TYPE_CHECKING:
     from deepviz.training import TrainedModel
 
 CACHE_ENV = "DEEPVIZ_CACHE_DIR"
+SAVED = (".keras", ".npz")  # the files a save's metadata (.json) holds the SHA-256 of
 
 
 def cache_dir() -> Path:
@@ -43,8 +52,23 @@ def model_path(config: ModelConfig, mnist: Mnist, directory: Path) -> Path:
     return directory / f"model-{hashlib.sha256(key.encode()).hexdigest()[:16]}.keras"
 
 
+def private_folder(folder: Path) -> Path:
+    """`folder`, made for this user alone (0700) if missing. One that exists is used only if no one
+    else can write to it (else PermissionError): it is not tightened, as it may be one the user
+    named, such as their home folder or /tmp. Windows folders have no such mode to check."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = folder.stat()
+    if os.name == "posix" and (status.st_mode & 0o022 or status.st_uid != os.getuid()):
+        raise PermissionError(f"{folder} can be written to by other users: deepviz keeps no models there")
+    return folder
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def save(trained: TrainedModel, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(path.parent)
     meta = {
         "config": trained.config.to_query(),
         "history": trained.history.to_dict(),
@@ -54,14 +78,16 @@ def save(trained: TrainedModel, path: Path) -> None:
     weights = {
         f"{i}/{j}": array for i, snapshot in enumerate(trained.snapshots) for j, array in enumerate(snapshot.weights)
     }
-    # Write beside, then rename, the model last: a reader that finds the model finds the rest.
-    partial = path.with_name(f".{os.getpid()}-{path.name}")
-    trained.model.save(partial)
-    np.savez(partial.with_suffix(".npz"), **weights)
-    partial.with_suffix(".json").write_text(json.dumps(meta))
-    for suffix in (".npz", ".json"):
-        partial.with_suffix(suffix).replace(path.with_suffix(suffix))
-    partial.replace(path)
+    # Written in a new folder of a random name beside the files, then renamed, the model last: no
+    # one can make a file deepviz then writes through, and a reader that finds the model finds the rest.
+    with tempfile.TemporaryDirectory(prefix=".saving-", dir=folder) as scratch:
+        partial = Path(scratch) / path.name
+        trained.model.save(partial)
+        np.savez(partial.with_suffix(".npz"), **weights)
+        meta["sha256"] = {suffix: sha256(partial.with_suffix(suffix).read_bytes()) for suffix in SAVED}
+        partial.with_suffix(".json").write_text(json.dumps(meta))
+        for suffix in (".npz", ".json", ".keras"):
+            partial.with_suffix(suffix).replace(path.with_suffix(suffix))
 
 
 def load(path: Path, mnist: Mnist) -> TrainedModel:
@@ -73,9 +99,17 @@ def load(path: Path, mnist: Mnist) -> TrainedModel:
     config, problems = ModelConfig.from_query(meta["config"])
     if problems:
         raise ValueError(f"{path}: {problems[0]}")
-    model = keras.models.load_model(path)
+    files = {suffix: path.with_suffix(suffix).read_bytes() for suffix in SAVED}
+    for suffix, data in files.items():
+        if sha256(data) != meta.get("sha256", {}).get(suffix):
+            raise ValueError(f"{path.with_suffix(suffix)} is not the file deepviz saved there")
+    # Keras reads a copy of the bytes checked, not the file again, which could have changed since.
+    with tempfile.TemporaryDirectory(prefix="deepviz-") as scratch:
+        checked = Path(scratch) / path.name
+        checked.write_bytes(files[".keras"])
+        model = keras.models.load_model(checked)
     count = len(model.weights)
-    with np.load(path.with_suffix(".npz"), allow_pickle=False) as weights:
+    with np.load(io.BytesIO(files[".npz"]), allow_pickle=False) as weights:
         snapshots = [
             Snapshot(epoch, [weights[f"{i}/{j}"] for j in range(count)])
             for i, epoch in enumerate(meta["snapshot_epochs"])
@@ -96,6 +130,7 @@ def cached_default(mnist: Mnist, directory: Path | None = None) -> TrainedModel 
     if not path.exists():
         return None
     try:
+        private_folder(path.parent)
         return load(path, mnist)
     except Exception:  # noqa: BLE001 - a damaged file fails in zipfile, h5py or Keras: retrain
         return None

@@ -1,0 +1,102 @@
+"""The cache folder of trained models: this user's alone, written under names no one can guess,
+and a model loaded from it only if its files are the ones deepviz saved."""
+
+import json
+import os
+import stat
+import threading
+
+import numpy as np
+import pytest
+
+from deepviz import store
+from deepviz.config import Dense, ModelConfig
+from deepviz.data import Mnist
+from deepviz.store import cached_default, default_path, kept, save
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    return Mnist(
+        mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:500], mnist.y_test[:500],
+        source="small test subset", full=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(small):
+    from deepviz.training import train
+
+    return train(ModelConfig(layers=(Dense(8),), epochs=1, train_images=1000), small)
+
+
+@pytest.fixture
+def cache(tmp_path, small, trained):
+    """A cache folder holding `trained` where the default model goes; the model's path."""
+    path = default_path(small, tmp_path / "cache")
+    save(trained, path)
+    return path
+
+
+def test_the_folder_is_made_for_this_user_alone(cache):
+    assert stat.S_IMODE(cache.parent.stat().st_mode) == 0o700
+
+
+def test_a_model_deepviz_saved_loads_as_it_was(cache, small, trained):
+    loaded = cached_default(small, cache.parent)
+    assert loaded is not None and loaded.config == trained.config
+    pairs = zip(loaded.model.get_weights(), trained.model.get_weights(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
+    assert [snapshot.epoch for snapshot in loaded.snapshots] == [snapshot.epoch for snapshot in trained.snapshots]
+
+
+def another_model(path):
+    from deepviz.modelfile import model_bytes
+    from deepviz.network import build_model
+
+    path.write_bytes(model_bytes(build_model(ModelConfig(layers=(Dense(8),)))))  # a valid model, not the one saved
+
+
+def other_weights(path):
+    with np.load(path.with_suffix(".npz")) as saved:
+        zeros = {name: np.zeros_like(saved[name]) for name in saved.files}
+    np.savez(path.with_suffix(".npz"), **zeros)  # valid weights, not the ones saved
+
+
+def no_digests(path):
+    meta = json.loads(path.with_suffix(".json").read_text())
+    del meta["sha256"]  # as in a folder filled by hand, or by deepviz before it kept them
+    path.with_suffix(".json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("change", [another_model, other_weights, no_digests])
+def test_a_file_deepviz_did_not_save_is_not_loaded(cache, small, change):
+    change(cache)
+    assert cached_default(small, cache.parent) is None  # so the default model is trained again
+
+
+def test_a_folder_others_can_write_to_is_neither_read_nor_written(cache, small, trained):
+    cache.parent.chmod(0o777)
+    assert cached_default(small, cache.parent) is None
+    for path in cache.parent.iterdir():
+        path.unlink()
+    kept(trained, cache)
+    assert list(cache.parent.iterdir()) == []
+
+
+def test_saves_write_under_names_no_one_can_guess_and_side_by_side(tmp_path, small, trained, monkeypatch):
+    written = []
+    savez = np.savez
+    monkeypatch.setattr(store.np, "savez", lambda path, **arrays: written.append(path) or savez(path, **arrays))
+    path = default_path(small, tmp_path)
+    saves = [threading.Thread(target=save, args=(trained, path)) for _ in range(2)]
+    for thread in saves:
+        thread.start()
+    for thread in saves:
+        thread.join()
+    folders = {written_path.parent for written_path in written}
+    assert len(folders) == 2 and all(folder.parent == tmp_path for folder in folders)
+    assert not any(str(os.getpid()) in folder.name for folder in folders)
+    names = [path.with_suffix(suffix).name for suffix in (".json", ".keras", ".npz")]
+    assert sorted(child.name for child in tmp_path.iterdir()) == names  # and no scratch folder left
+    assert cached_default(small, tmp_path) is not None
