@@ -8,7 +8,11 @@ centre of mass sits at (row, column) index (14.0, 14.0).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import json
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +20,11 @@ from PIL import Image
 
 CANVAS_SIZE = 280  # the drawing canvas's own pixels, whatever size the page shows it at
 MAX_SKETCH_BYTES = 500_000  # a digit's strokes take 5-40 KB: far more is not a digit
+PNG_URL = "data:image/png;base64,"
+# The canvas's PNG, even of pure noise stored uncompressed, is its 314 KB of pixels and a few
+# hundred bytes of chunks: 420 KB in base64. A drawn digit takes 5-20 KB.
+MAX_CANVAS_URL = 500_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SIDE = 28
 BOX = 20
 CENTRE = 14.0
@@ -23,7 +32,56 @@ INK_THRESHOLD = 0.05  # fraction of full brightness; below it a pixel is backgro
 
 
 class CanvasError(ValueError):
-    """The canvas image is not an image: the wrong shape, or values that are not finite numbers."""
+    """The canvas image is not an image: the wrong shape, or values that are not finite numbers; or
+    what the browser sent as the canvas's image is not its PNG."""
+
+
+def canvas_image(data_url: object) -> np.ndarray:
+    """The CANVAS_SIZE x CANVAS_SIZE RGBA uint8 image in `data_url`, as the canvas sends its drawing:
+    a PNG data URL. It comes from the browser, and a PNG's few bytes can declare billions of pixels,
+    which decoding would allocate (a 410 KB PNG of 9000x9000 took 9 s and 1.3 GB): so nothing is
+    decoded before the URL's length and the PNG's header have been checked. Raises CanvasError,
+    saying why, for anything else."""
+    if not isinstance(data_url, str) or not data_url.startswith(PNG_URL):
+        raise CanvasError("it is not a PNG image")
+    if len(data_url) > MAX_CANVAS_URL:
+        raise CanvasError(f"its {len(data_url):,} characters are far more than a drawing takes")
+    encoded = data_url[len(PNG_URL) :]
+    pad_size(*png_size(decoded(encoded[:44])))  # 44 characters: 33 bytes, the signature and IHDR chunk
+    try:
+        return rgba(decoded(encoded))
+    except CanvasError:
+        raise
+    except (OSError, SyntaxError, EOFError, struct.error, ValueError) as error:  # Pillow's, on a broken file
+        raise CanvasError("its PNG is damaged") from error
+
+
+def rgba(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+        pad_size(*image.size)  # Pillow's reading of the header must agree before it allocates the pixels
+        return np.asarray(image.convert("RGBA"))
+
+
+def pad_size(width: int, height: int) -> None:
+    if (width, height) != (CANVAS_SIZE, CANVAS_SIZE):
+        raise CanvasError(f"its image is {width}x{height} pixels, not the pad's {CANVAS_SIZE}x{CANVAS_SIZE}")
+
+
+def decoded(base64_text: str) -> bytes:
+    try:
+        return base64.b64decode(base64_text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise CanvasError("its image is not valid base64") from error
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's header, read without decoding anything else."""
+    if len(png) < 24:
+        raise CanvasError("its PNG is cut short")
+    signature, length, kind, width, height = struct.unpack(">8sI4sII", png[:24])
+    if signature != PNG_SIGNATURE or (length, kind) != (13, b"IHDR"):
+        raise CanvasError("it is not a PNG image")
+    return width, height
 
 
 def restorable(sketch: object) -> dict | None:

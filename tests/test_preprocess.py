@@ -1,8 +1,11 @@
+import base64
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from deepviz.preprocess import CanvasError, centre_of_mass, ink_of, prepare
+from deepviz.preprocess import CanvasError, canvas_image, centre_of_mass, ink_of, prepare
 
 
 def canvas(draw=None) -> np.ndarray:
@@ -156,3 +159,60 @@ def test_only_a_plausible_record_of_strokes_is_kept_to_show_again():
     huge = {"objects": [{"type": "Path", "path": [["L", 1, 2]] * (MAX_SKETCH_BYTES // 8)}]}
     for sent in (None, [], "objects", {"objects": "x"}, {"version": "6"}, {"objects": [float("nan")] * 0 + [{1, 2}]}, huge):
         assert restorable(sent) is None
+
+
+def png_url(image: Image.Image, kind: str = "png") -> str:
+    saved = io.BytesIO()
+    image.save(saved, format=kind)
+    return f"data:image/{kind};base64,{base64.b64encode(saved.getvalue()).decode()}"
+
+
+def test_the_canvas_png_is_decoded_to_its_rgba_pixels():
+    pixels = np.random.default_rng(0).integers(0, 256, (280, 280, 4), np.uint8)  # noise: the largest PNG
+    decoded = canvas_image(png_url(Image.fromarray(pixels)))
+    assert decoded.dtype == np.uint8 and (decoded == pixels).all()
+    grey = canvas_image(png_url(Image.fromarray(pixels[..., 0])))  # any PNG of the pad's size, as RGBA
+    assert grey.shape == (280, 280, 4) and (grey[..., 0] == pixels[..., 0]).all() and (grey[..., 3] == 255).all()
+
+
+def test_a_huge_png_is_refused_from_its_header_without_being_decoded(monkeypatch):
+    huge = png_url(Image.new("1", (9000, 9000)))  # 13 KB of PNG, 81 million pixels
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("decoded"))
+    with pytest.raises(CanvasError, match="^its image is 9000x9000 pixels, not the pad's 280x280$"):
+        canvas_image(huge)
+    with pytest.raises(CanvasError, match="281x280 pixels"):
+        canvas_image(png_url(Image.new("RGBA", (281, 280))))
+
+
+def test_only_a_png_data_url_of_plausible_length_is_read():
+    from deepviz.preprocess import MAX_CANVAS_URL, PNG_URL
+
+    canvas = Image.new("RGBA", (280, 280))
+    for kind in ("jpeg", "gif", "bmp"):
+        with pytest.raises(CanvasError, match="not a PNG image"):
+            canvas_image(png_url(canvas.convert("RGB"), kind))
+        with pytest.raises(CanvasError, match="not a PNG image"):  # a PNG's header, not what its URL says
+            canvas_image(PNG_URL + png_url(canvas.convert("RGB"), kind).split(",", 1)[1])
+    svg = "data:image/svg+xml;base64," + base64.b64encode(b'<svg width="280" height="280"/>').decode()
+    for sent in (svg, None, 280, ["data"], {"data": PNG_URL}, b"data:image/png;base64,", ""):
+        with pytest.raises(CanvasError, match="not a PNG image"):
+            canvas_image(sent)
+    with pytest.raises(CanvasError, match="far more than a drawing takes"):
+        canvas_image(png_url(canvas) + "A" * MAX_CANVAS_URL)
+
+
+def test_a_damaged_png_is_refused():
+    from deepviz.preprocess import PNG_URL
+
+    pixels = np.random.default_rng(0).integers(0, 256, (280, 280, 4), np.uint8)
+    url = png_url(Image.fromarray(pixels))
+    encoded = url.removeprefix(PNG_URL)
+    with pytest.raises(CanvasError, match="^its PNG is damaged$"):
+        canvas_image(PNG_URL + encoded[: len(encoded) // 8 * 4])  # cut short in its pixels
+    with pytest.raises(CanvasError, match="^its PNG is damaged$"):
+        canvas_image(url[:5000] + url[5000:6000][::-1] + url[6000:])
+    with pytest.raises(CanvasError, match="^its PNG is cut short$"):
+        canvas_image(url[: len(PNG_URL) + 28])  # in its header
+    for garbled in (url[:60] + "!" + url[61:], url[:30] + "é" + url[31:], url[:30] + " " + url[31:], url[:-1]):
+        with pytest.raises(CanvasError, match="^its image is not valid base64$"):
+            canvas_image(garbled)
