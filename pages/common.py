@@ -478,6 +478,39 @@ CANVAS_SCRIPT = """<script>
 </script>"""
 
 
+def canvas_sent(stroke_width: int, initial_drawing: dict | None, key: str) -> tuple[object, object]:
+    """The drawing pad's canvas (white ink on black, CANVAS_SIZE pixels square, showing
+    `initial_drawing`) and what its browser last sent, unchecked: the strokes (Fabric.js JSON) and
+    the image as a data URL, which is None until the canvas is drawn on.
+
+    Not streamlit-drawable-canvas's st_canvas: its result decodes whatever image the browser sends,
+    of any size (a 410 KB PNG of 9000x9000 pixels took 9 s and 1.3 GB, again on every rerun), and
+    it fails with a traceback on a value of another shape. So deepviz calls the component itself,
+    as st_canvas does for these arguments, and checks the image before decoding it (see
+    preprocess.canvas_image). The one use of the library's private API: tests/test_canvas.py fails
+    if an upgrade moves the component or calls it otherwise."""
+    import streamlit_drawable_canvas  # looked up per call: page tests swap in a fake
+
+    from deepviz.preprocess import CANVAS_SIZE
+
+    shown = {"objects": []} if initial_drawing is None else dict(initial_drawing)
+    shown["background"] = "#000000"
+    settings = {
+        "fillColor": "#eee", "strokeWidth": stroke_width, "strokeColor": "#FFFFFF", "backgroundColor": "#000000",
+        "backgroundImageURL": None, "realtimeUpdateStreamlit": True, "canvasWidth": CANVAS_SIZE,
+        "canvasHeight": CANVAS_SIZE, "drawingMode": "freedraw", "initialDrawing": shown, "displayRadius": 3,
+        "returnImageData": True, "disabled": False, "backgroundImageFit": "stretch", "maxDisplayHeight": None,
+        "fontSize": 20, "label": "",
+    }
+    sent = streamlit_drawable_canvas.out(
+        data=settings, key=key, default={"drawing": {"raw": shown, "data": None}, "backgroundFit": None},
+        on_drawing_change=lambda: None, on_backgroundFit_change=lambda: None, width="content", height="content",
+    ).get("drawing")
+    if isinstance(sent, dict):
+        return sent.get("raw"), sent.get("data")
+    return None, sent  # None: nothing sent yet; anything else is no image, which canvas_image refuses
+
+
 def drawing_pad(page: str, controls=None):
     """A canvas with a stroke-width slider (in `controls`, a container, if given); returns the
     canvas's RGBA image, or None before anything is drawn. See clear_button for its Clear.
@@ -485,9 +518,7 @@ def drawing_pad(page: str, controls=None):
     Each page has its own canvas, but the session keeps the latest drawing (its strokes and
     image): a canvas shows it again when it mounts, on this page or another, so a drawing
     survives leaving the page, and Compare starts from the digit drawn on Draw."""
-    from streamlit_drawable_canvas import st_canvas  # looked up per call: page tests swap in a fake
-
-    from deepviz.preprocess import CANVAS_SIZE, restorable
+    from deepviz.preprocess import CanvasError, canvas_image, restorable
 
     controls = controls or st
     version = f"{page}_canvas_version"
@@ -511,21 +542,18 @@ def drawing_pad(page: str, controls=None):
     # (The script that hides the toolbar runs on every page: see sidebar_switches.)
     st.html(f"<style>[class*='st-key-{page}-canvas-'] {{ touch-action: none; }}</style>")
     kept = st.session_state[start]
-    canvas = st_canvas(
-        stroke_width=stroke,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=CANVAS_SIZE,
-        width=CANVAS_SIZE,
-        drawing_mode="freedraw",
-        initial_drawing=None if kept is None else kept.strokes,
-        return_image_data=True,
-        key=key,
-    )
-
-    image = canvas.image_data
-    if image is not None:
-        st.session_state.sketch = Sketch(restorable(canvas.json_data), image)
+    strokes, sent = canvas_sent(stroke, None if kept is None else kept.strokes, key)
+    if sent is not None:
+        try:
+            image = canvas_image(sent)
+        except CanvasError as refused:
+            controls.warning(
+                f"The drawing pad sent something deepviz cannot read ({refused}), so your drawing is kept as it was.",
+                icon=":material/block:",
+            )
+            latest = st.session_state.get("sketch")
+            return None if latest is None else latest.image
+        st.session_state.sketch = Sketch(restorable(strokes), image)
         return image
     # A canvas that mounted with the kept drawing shows it, but sends nothing until drawn on.
     return None if kept is None else kept.image

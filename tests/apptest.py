@@ -1,10 +1,12 @@
 """Helpers for the page tests: the app under AppTest, opened on a page with a link's query,
 and a stand-in for the drawing canvas, which renders only in a browser."""
 
+import base64
+import io
 import re
-import types
 from pathlib import Path
 
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).parent.parent / "app.py")
@@ -35,19 +37,35 @@ def no_errors(at: AppTest) -> None:
 
 
 class FakeCanvas:
-    """Stands in for streamlit-drawable-canvas with a fixed drawing, and keeps each call's arguments.
+    """Stands in for streamlit-drawable-canvas's component with a fixed drawing, and keeps each
+    call's arguments (`data` holds the canvas's settings, see pages.common.canvas_sent).
 
-    Like the real one, it sends the drawing's image with the canvas's record of its strokes;
-    set `image` to None for a canvas that has sent nothing (a fresh one, or one that mounted
-    showing a kept drawing)."""
+    Like the real one, it sends the drawing's image as a PNG data URL with the canvas's record of
+    its strokes; set `image` to None for a canvas that has sent nothing (a fresh one, or one that
+    mounted showing a kept drawing), or `sent` to anything else a browser could send instead."""
 
     STROKES = {"version": "6.0.0", "objects": [{"type": "Path", "path": [["M", 100, 100], ["L", 180, 180]]}]}
 
     def __init__(self, image):
         self.image = image
+        self.sent = None
         self.calls = []
 
     def __call__(self, **kwargs):
         self.calls.append(kwargs)
-        strokes = None if self.image is None else self.STROKES
-        return types.SimpleNamespace(image_data=self.image, json_data=strokes)
+        if self.sent is not None:
+            return {"drawing": self.sent, "backgroundFit": None}
+        if self.image is None:
+            return kwargs["default"]
+        return {"drawing": {"raw": self.STROKES, "data": png_url(self.image)}, "backgroundFit": None}
+
+    def shows(self) -> list:
+        """The strokes the canvas was last told to show."""
+        return self.calls[-1]["data"]["initialDrawing"]["objects"]
+
+
+def png_url(image) -> str:
+    """An RGBA array as the canvas sends its image."""
+    png = io.BytesIO()
+    Image.fromarray(image).save(png, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()

@@ -102,6 +102,6 @@ def canvas(monkeypatch):
     """Call with a drawing (an RGBA array, or None for an empty canvas): the pages' canvas returns it."""
     def install(image):
         fake = FakeCanvas(image)
-        monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", types.SimpleNamespace(st_canvas=fake))
+        monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", types.SimpleNamespace(out=fake))
         return fake
     return install

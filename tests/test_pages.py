@@ -175,10 +175,11 @@ def test_draw_page_without_a_drawing_shows_a_hint(default_trained, canvas):
     no_errors(at)
     assert "Draw a digit" in at.info[0].value
     assert not at.metric
-    assert fake.calls[0] | {"key": None} == fake.calls[0] | {
-        "stroke_color": "#FFFFFF", "background_color": "#000000", "height": 280, "width": 280,
-        "return_image_data": True, "drawing_mode": "freedraw", "key": None, "initial_drawing": None,
-    }
+    settings = fake.calls[0]["data"]
+    assert settings | {
+        "strokeColor": "#FFFFFF", "backgroundColor": "#000000", "canvasHeight": 280, "canvasWidth": 280,
+        "returnImageData": True, "drawingMode": "freedraw",
+    } == settings and fake.shows() == []
 
 
 def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist):
@@ -490,9 +491,9 @@ def test_the_latest_drawing_stays_when_you_leave_draw_and_clear_wipes_it(default
     at.switch_page("pages/build.py").run()
     at.switch_page("pages/draw.py").run()
     no_errors(at)
-    assert pad.calls[-1]["initial_drawing"] == pad.STROKES  # the canvas shows the drawing again
+    assert pad.shows() == pad.STROKES["objects"]  # the canvas shows the drawing again
     assert at.metric[0].value == str(mnist.y_test[0])  # and the page reads it
     next(b for b in at.button if b.label == "Clear").click().run()
     no_errors(at)
-    assert pad.calls[-1]["initial_drawing"] is None and not at.metric
+    assert pad.shows() == [] and not at.metric
     assert at.session_state.sketch is None and at.session_state.drawing is None
