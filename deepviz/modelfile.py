@@ -1,21 +1,26 @@
 """Model files a class can download and upload safely: `.keras` files of networks deepviz can show.
 
-A model file from someone else is untrusted input, so everything that can be checked without
-Keras is checked before Keras reads any of it: the size; that it is a `.keras` zip archive and
-not a legacy `.h5`; the archive's entries (zip bombs, paths outside the archive); every object
-in config.json (built-in layers deepviz draws, built-in activations, no code); and the network
-itself, turned into deepviz's own ModelConfig, so that a few bytes asking for a huge layer never
-reach Keras. Only then does Keras load the file, in safe mode; deepviz builds its own model from
-the ModelConfig, copies the weights in and checks that both compute the same outputs, so what
-the app shows is always deepviz's own model. Keras is imported inside the functions:
-`import tensorflow` takes seconds.
+A model file from someone else is untrusted input, and Keras's own loader builds whatever the
+file declares before it finds out that it does not fit (a layer built for ten million inputs, a
+numpy array of 300 MB in a node's arguments, a gigabyte weight that holds only a fill value).
+So the file never reaches `keras.load_model`. deepviz reads it itself: the size; that it is a
+`.keras` zip archive and not a legacy `.h5`; the archive's entries (zip bombs, paths outside
+the archive); every object in config.json (explicit Keras classes deepviz draws, built-in
+activations, no code, tensor placeholders only between layers, a plain chain of layers, each
+built for the shape deepviz derives); and the network itself, turned into deepviz's own
+ModelConfig. Then the weights file, object by object before any value is read
+(weightsfile.py), and the expected arrays go into deepviz's own model. As a last line, Keras
+builds the file's checked config on its own and must compute what deepviz's model computes.
+Keras is imported inside the functions: `import tensorflow` takes seconds.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import re
+import shutil
 import tempfile
 import zipfile
 from dataclasses import replace
@@ -56,9 +61,54 @@ ASSETS = "assets/"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
 
-MODEL_CLASSES = ("Sequential", "Functional")
+# Exactly the (module, class) pairs Keras writes for what deepviz accepts: any other module
+# would have Keras import someone else's code, and Keras's own "__numpy__", "__tensor__" or
+# "__bytes__" objects would materialise whatever the file asks for.
+MODELS = {
+    ("keras", "Sequential"): "Sequential",
+    ("keras.src.models.sequential", "Sequential"): "Sequential",
+    ("keras", "Functional"): "Functional",
+    ("keras.src.models.functional", "Functional"): "Functional",
+}
 NESTED_MODEL_CLASSES = ("Sequential", "Functional", "Model")
-LAYER_CLASSES = ("InputLayer", "Reshape", "Flatten", "Dense", "Conv2D", "MaxPooling2D", "Dropout")
+LAYER_MODULE = "keras.layers"
+COMMON_SETTINGS = ("name", "trainable", "dtype")
+WEIGHT_SETTINGS = (
+    *COMMON_SETTINGS, "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+    "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint",
+)
+# Each layer's settings that Keras writes; anything else (a LoRA rank, a quantization) would
+# make Keras build more than deepviz's model has.
+LAYER_SETTINGS = {
+    "InputLayer": ("batch_shape", "batch_input_shape", "dtype", "name"),
+    "Reshape": (*COMMON_SETTINGS, "target_shape"),
+    "Flatten": (*COMMON_SETTINGS, "data_format"),
+    "Dense": (*WEIGHT_SETTINGS, "units"),
+    "Conv2D": (
+        *WEIGHT_SETTINGS, "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups",
+    ),
+    "MaxPooling2D": (*COMMON_SETTINGS, "pool_size", "strides", "padding", "data_format"),
+    "Dropout": (*COMMON_SETTINGS, "rate", "seed"),
+}
+# Settings Keras writes with these values, and that deepviz accepts with no other.
+FIXED_SETTINGS = {
+    "sparse": False, "ragged": False, "optional": False, "noise_shape": None, "quantization_config": None,
+    "lora_rank": None, "lora_alpha": None,
+}
+LAYER_CLASSES = tuple(LAYER_SETTINGS)
+LAYER_KEYS = ("module", "class_name", "config", "registered_name", "build_config", "name", "inbound_nodes")
+MODEL_KEYS = ("module", "class_name", "config", "registered_name", "build_config", "compile_config")
+MODEL_SETTINGS = ("name", "trainable", "dtype", "layers", "build_input_shape", "input_layers", "output_layers")
+INITIALIZERS = (
+    "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal", "RandomUniform",
+    "RandomNormal", "TruncatedNormal", "VarianceScaling", "Zeros", "Ones",
+)
+OBJECTS = {
+    ("keras", "DTypePolicy"),
+    *(("keras.initializers", name) for name in INITIALIZERS),
+    *(("keras.regularizers", name) for name in ("L1", "L2", "L1L2")),
+    *(("keras.constraints", name) for name in ("MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm")),
+}
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "linear", "softmax")
 # Functional models record which layer feeds which with these placeholders; they hold no code.
 TENSOR_PLACEHOLDER = "__keras_tensor__"
@@ -84,10 +134,15 @@ def check_bytes(data: bytes) -> dict:
 
 def load_bytes(data: bytes):
     """(ModelConfig, compiled Keras model): deepviz's own rebuild of a checked `.keras` file."""
-    _, config = _check(data)
-    loaded = _load(data)
-    _check_shapes(loaded)
-    return config, _rebuild(config, loaded)
+    from deepviz.weightsfile import read_weights
+
+    file_config, config = _check(data)
+    with tempfile.TemporaryDirectory(prefix="deepviz-") as folder:
+        path = Path(folder) / "model.weights.h5"
+        with _open_zip(data) as archive, archive.open("model.weights.h5") as source, path.open("wb") as target:
+            shutil.copyfileobj(source, target)
+        weights = read_weights(path, config)
+    return config, _rebuild(config, file_config, weights)
 
 
 def _check(data: bytes) -> tuple[dict, ModelConfig]:
@@ -97,8 +152,10 @@ def _check(data: bytes) -> tuple[dict, ModelConfig]:
         members = archive.infolist()
         _check_members(members)
         config = _read_config(archive)
-    model_config = _to_config(_check_model(config))
+    layers = _check_model(config)
+    model_config = _to_config(layers)
     _check_weights_fit(model_config, members)
+    _check_chain(config, layers)
     return config, model_config
 
 
@@ -251,17 +308,17 @@ def _not_a_model() -> ModelFileError:
     return ModelFileError(f"The file's config.json does not describe a Keras model: {ACCEPTED}.")
 
 
-def _is_builtin(config: dict) -> bool:
-    """A class of Keras's own: for another module or registered name, Keras imports the author's."""
-    module, name = config.get("module"), config.get("class_name")
-    keras_module = isinstance(module, str) and (module == "keras" or module.startswith("keras."))
-    return keras_module and config.get("registered_name") in (None, name)
+def _registered(config: dict, pairs) -> bool:
+    """A class of Keras's own among `pairs`, under its own name: for another module or a
+    registered name, Keras would import the file author's code."""
+    pair = (config.get("module"), config.get("class_name"))
+    return pair in pairs and config.get("registered_name") in (None, pair[1])
 
 
 def _check_model(config: dict) -> list[dict]:
-    """The model's layer configs, each one built in, allowed and free of custom code."""
+    """The model's layer configs, each one allowed, free of custom code, and a plain chain."""
     kind = config.get("class_name")
-    if kind not in MODEL_CLASSES or not _is_builtin(config):
+    if not _registered(config, MODELS):
         shown = _shorten(kind) if isinstance(kind, str) else "something else"
         raise ModelFileError(
             f"The file holds {shown}, not a Keras Sequential or Functional model: {ACCEPTED}."
@@ -274,15 +331,24 @@ def _check_model(config: dict) -> list[dict]:
         or not all(isinstance(layer, dict) for layer in layers)
     ):
         raise _not_a_model()
+    _check_keys(config, MODEL_KEYS, "model")
+    _check_keys(inner, MODEL_SETTINGS, "model")
     for layer in layers:
         _check_layer(layer)
-        _check_objects(layer, f"layer {_layer_name(layer)}")
-    # compile_config is left out: the model is loaded with compile=False, so Keras never reads it.
-    rest = {key: value for key, value in config.items() if key not in ("config", "compile_config")}
-    _check_objects(
-        {**rest, "config": {key: value for key, value in inner.items() if key != "layers"}}, "model"
-    )
+        _check_objects([layer.get(key) for key in LAYER_KEYS[2:]], f"layer {_layer_name(layer)}")
+    # compile_config is left out: Keras never sees it (see _keras_view).
+    settings = {key: value for key, value in inner.items() if key != "layers"}
+    _check_objects([settings, config.get("build_config")], "model")
     return layers
+
+
+def _check_keys(config: dict, allowed: tuple[str, ...], where: str) -> None:
+    for key, value in config.items():
+        if key not in allowed and (key not in FIXED_SETTINGS or value != FIXED_SETTINGS[key]):
+            shown = f"setting {_shorten(key)} = {_shorten(value, 20)}" if key in FIXED_SETTINGS else _shorten(key)
+            raise ModelFileError(
+                f"The file's {where} has {shown}, which deepviz does not build: {ACCEPTED}."
+            )
 
 
 def _layer_name(layer: dict) -> str:
@@ -303,7 +369,7 @@ def _check_layer(layer: dict) -> None:
             f"Layer {name} is a whole model nested inside the model, which deepviz cannot show: "
             f"{ACCEPTED}."
         )
-    if not _is_builtin(layer):
+    if layer.get("module") != LAYER_MODULE or layer.get("registered_name") not in (None, kind):
         author = layer.get("registered_name") or layer.get("module")
         raise ModelFileError(
             f"Layer {name} is a custom layer ({_shorten(author)}), not one of Keras's own, so it is "
@@ -314,6 +380,8 @@ def _check_layer(layer: dict) -> None:
             f"Layer {name} is of type {_shorten(kind)}, which deepviz cannot show: {ACCEPTED}."
         )
     inner = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    _check_keys(layer, LAYER_KEYS, f"layer {name}")
+    _check_keys(inner, LAYER_SETTINGS[kind], f"layer {name}")
     activation = inner.get("activation", "linear")
     if activation not in ACTIVATIONS:
         shown = _shorten(activation) if isinstance(activation, str) else "a custom function"
@@ -355,7 +423,7 @@ def _check_object(value: dict, where: str) -> None:
             f"The file's {where} contains Python code, so it is refused: {ACCEPTED}."
         )
     # Keras's own activations are stored as names; a stored function is always someone else's.
-    if kind == "function" or not _is_builtin(value):
+    if kind == "function" or not _registered(value, OBJECTS):
         shown = "function" if kind == "function" else f"{_shorten(kind)} object"
         raise ModelFileError(
             f"The file's {where} contains a custom {shown}, so it is refused: {ACCEPTED}."
@@ -365,20 +433,6 @@ def _check_object(value: dict, where: str) -> None:
 # Loading and rebuilding --------------------------------------------------------------------
 
 
-def _load(data: bytes):
-    import keras
-
-    with tempfile.TemporaryDirectory(prefix="deepviz-") as folder:
-        path = Path(folder) / "upload.keras"
-        path.write_bytes(data)
-        try:
-            return keras.saving.load_model(path, safe_mode=True, compile=False)
-        except Exception as error:  # whatever fails inside Keras, the answer is: not loadable
-            lines = str(error).strip().splitlines() or [type(error).__name__]
-            reason = lines[0][:200].rstrip(".")
-            raise ModelFileError(f"Keras could not load the model file ({reason}).") from None
-
-
 def _shape_text(shape) -> str:
     sides = shape[1:]
     return (
@@ -386,27 +440,6 @@ def _shape_text(shape) -> str:
         if all(isinstance(side, int) for side in sides)
         else _shorten(shape)
     )
-
-
-def _check_shapes(model) -> None:
-    try:
-        inputs, outputs = model.inputs, model.outputs
-    except (AttributeError, ValueError):  # a Sequential model saved before it was ever built
-        inputs = outputs = None
-    if not inputs or not outputs:
-        raise ModelFileError(
-            "The model file does not say what input the model takes, so deepviz cannot show it."
-        )
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise ModelFileError(
-            "The model has several inputs or outputs, but deepviz shows models with one image in "
-            "and one answer out."
-        )
-    shape = list(inputs[0].shape)
-    if shape not in ([None, IMAGE_SIDE, IMAGE_SIDE], [None, IMAGE_SIDE, IMAGE_SIDE, 1]):
-        raise _wrong_input(shape)
-    if list(outputs[0].shape) != [None, CLASSES]:
-        raise _wrong_output(_shape_text(outputs[0].shape))
 
 
 def _to_config(layers: list[dict]) -> ModelConfig:
@@ -426,6 +459,92 @@ def _to_config(layers: list[dict]) -> ModelConfig:
         raise ModelFileError(
             f"deepviz cannot show this network: {_cut(str(error), 100)}."
         ) from None
+
+
+def _check_chain(config: dict, layers: list[dict]) -> None:
+    """The layers must form the plain chain deepviz rebuilds, each built for the shape deepviz
+    derives: Keras builds a layer for whatever its build_config says before it finds that the
+    shape does not fit (a Dense layer for ten million inputs: gigabytes), and a Functional
+    model's nodes may pass arrays, other layers' outputs or several inputs."""
+    names = [_settings(layer).get("name") for layer in layers]
+    if not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+        raise ModelFileError(
+            f"The file's layers do not each have a name of their own, so they cannot be told apart: {ACCEPTED}."
+        )
+    functional = config["class_name"] == "Functional"
+    inner = config["config"]
+    if functional and (_end(inner.get("input_layers")), _end(inner.get("output_layers"))) != (names[0], names[-1]):
+        raise ModelFileError(
+            "The model has several inputs or outputs, or they are not its first and last layers, but deepviz "
+            "shows models with one image in and one answer out."
+        )
+    shape = None
+    for index, layer in enumerate(layers):
+        nodes = [] if index == 0 else [{"args": [_placeholder(names[index - 1], shape)], "kwargs": {}}]
+        if functional and (layer.get("name") != names[index] or _without_training(layer.get("inbound_nodes")) != nodes):
+            raise ModelFileError(
+                f"Layer {_layer_name(layer)} does not simply take the output of the layer before it (it is "
+                "shared, branches, or is given other values), and deepviz shows a plain chain of layers."
+            )
+        if not functional and "inbound_nodes" in layer:
+            raise _not_a_model()
+        if layer.get("build_config", {"input_shape": shape}) != {"input_shape": shape}:
+            raise ModelFileError(
+                f"Layer {_layer_name(layer)} says it was built for {_shorten(layer['build_config'], 60)}, but it "
+                f"takes {_shape_text(shape)} values, so the file was not saved by Keras."
+            )
+        shape = _output_shape(layer, shape)
+    images = _output_shape(layers[0], None)
+    built = config.get("build_config", {"input_shape": None})
+    if built not in ({"input_shape": None}, {"input_shape": images}) or inner.get("build_input_shape", images) != images:
+        raise ModelFileError(
+            f"The model says it was built for {_shorten(built, 60)}, but its Input layer takes "
+            f"{_shape_text(images)} images, so the file was not saved by Keras."
+        )
+
+
+def _end(value) -> str | None:
+    """The layer name of a Functional model's one input or output, as [name, 0, 0] or [[name, 0, 0]]."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    ok = isinstance(value, list) and len(value) == 3 and value[1:] == [0, 0] and isinstance(value[0], str)
+    return value[0] if ok else None
+
+
+def _placeholder(name: str, shape: list) -> dict:
+    """How Keras writes "the output of layer `name`", of `shape`, as a layer's input."""
+    return {
+        "class_name": TENSOR_PLACEHOLDER,
+        "config": {"shape": shape, "dtype": "float32", "keras_history": [name, 0, 0]},
+    }
+
+
+def _without_training(nodes):
+    """A Dropout layer's node also says training=False: the only argument deepviz lets through."""
+    if isinstance(nodes, list) and len(nodes) == 1 and isinstance(nodes[0], dict):
+        kwargs = nodes[0].get("kwargs")
+        if kwargs == {"training": False}:
+            return [{**nodes[0], "kwargs": {}}]
+    return nodes
+
+
+def _output_shape(layer: dict, shape: list | None) -> list:
+    """The output shape of one of the chain's layers, whose settings _to_config has checked."""
+    kind, settings = layer["class_name"], layer["config"]
+    if kind == "InputLayer":
+        return settings.get("batch_shape", settings.get("batch_input_shape"))
+    if kind == "Reshape":
+        return [None, *settings["target_shape"]]
+    if kind == "Flatten":
+        return [None, math.prod(shape[1:])]
+    if kind == "Dense":
+        return [None, settings["units"]]
+    if kind == "Conv2D":
+        return [None, *shape[1:-1], settings["filters"]]
+    if kind == "MaxPooling2D":
+        size = _pair(settings.get("pool_size", 2))[0]
+        return [None, *(side // size for side in shape[1:-1]), shape[-1]]
+    return shape  # Dropout
 
 
 def _check_weights_fit(config: ModelConfig, members: list[zipfile.ZipInfo]) -> None:
@@ -597,22 +716,18 @@ def _pool(name: str, settings: dict) -> Pool:
     return Pool(size[0])
 
 
-def _rebuild(config: ModelConfig, loaded):
-    """deepviz's own model with the file's weights, checked to compute what the file's does."""
+def _rebuild(config: ModelConfig, file_config: dict, weights: list[np.ndarray]):
+    """deepviz's own model with the file's weights, checked to compute what Keras makes of the
+    file's config: whatever setting deepviz reads differently from Keras shows up here."""
     import keras
 
     from deepviz.network import build_model
 
     model = build_model(config)
-    try:
-        model.set_weights(loaded.get_weights())
-    except ValueError:
-        raise ModelFileError(
-            "The model's weights do not fit the network deepviz rebuilt from it, so deepviz "
-            "cannot show it."
-        ) from None
+    model.set_weights(weights)  # read_weights gave exactly this model's shapes
+    view = _keras_view(file_config, weights)
     images = np.random.default_rng(0).random((4, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
-    expected = loaded(images.reshape((len(images), *loaded.inputs[0].shape[1:])), training=False)
+    expected = view(images.reshape((len(images), *view.inputs[0].shape[1:])), training=False)
     actual = model(images, training=False)
     if not np.allclose(
         keras.ops.convert_to_numpy(expected),
@@ -621,7 +736,24 @@ def _rebuild(config: ModelConfig, loaded):
         atol=1e-6,
     ):
         raise ModelFileError(
-            "The network deepviz rebuilt from the file does not compute what the file's model "
-            "computes (it may reuse a layer or branch), so deepviz cannot show it."
+            "The network deepviz rebuilt from the file does not compute what Keras makes of the file's "
+            "config.json, so deepviz cannot show it."
         )
     return model
+
+
+def _keras_view(file_config: dict, weights: list[np.ndarray]):
+    """Keras's own model for the file's config, which has passed every check above (so it builds
+    only the shapes deepviz derived), with the same weights. Its compile_config is left out:
+    deepviz compiles its own model."""
+    import keras
+
+    config = {key: value for key, value in file_config.items() if key != "compile_config"}
+    try:
+        view = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        view.set_weights(weights)
+        return view
+    except Exception as error:  # noqa: BLE001 - whatever fails inside Keras, the answer is: not loadable
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        reason = lines[0][:200].rstrip(".")
+        raise ModelFileError(f"Keras could not build the model the file describes ({_cut(reason, 100)}).") from None
