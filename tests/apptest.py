@@ -7,10 +7,13 @@ import re
 from pathlib import Path
 
 from PIL import Image
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).parent.parent / "app.py")
 QUICK = {"images": "1000", "epochs": "1"}  # page tests train on a small subset
+# A failing page test shows the whole error: config.toml shows students none (and AppTest reads it).
+config.set_option("client.showErrorDetails", "full")
 
 
 def app(query=None, url=None) -> AppTest:
