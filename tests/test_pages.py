@@ -104,6 +104,13 @@ def all_escaped(markdown: str) -> bool:
     return not set(re.sub(r"\\.", "", markdown)) & set(string.punctuation)
 
 
+def test_plain_text_has_no_new_line_to_start_a_heading_list_quote_or_code_block():
+    from pages.common import plain
+
+    text = plain("x\n# heading\r\n- item\r> quote\n    code")
+    assert "\n" not in text and "\r" not in text and all_escaped(text)
+
+
 def test_a_links_values_are_shown_as_text_not_as_a_link_or_an_image():
     at = app({"epochs": LINK, "hide": IMAGE})
     no_errors(at)
