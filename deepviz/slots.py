@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from deepviz.config import count
+
 SLOTS_ENV = "DEEPVIZ_TRAINING_SLOTS"
 LENGTH_ENV = "DEEPVIZ_TRAINING_LINE"
 SECONDS_ENV = "DEEPVIZ_MAX_TRAINING_SECONDS"
@@ -88,8 +90,8 @@ class SlotLine:
                 self._waiting[mine[0]] = ticket
             elif len(self._waiting) >= self.length:
                 raise LineError(
-                    f"The training line is full: {self.length} trainings are waiting for this server's "
-                    f"{self.size} training {'slot' if self.size == 1 else 'slots'}. Try again in a few minutes"
+                    f"The training line is full: {count(self.length, 'training')} waiting for this server's "
+                    f"{count(self.size, 'training slot')}. Try again in a few minutes"
                 )
             else:
                 self._waiting.append(ticket)

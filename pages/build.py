@@ -7,11 +7,14 @@ from deepviz.config import (
     ACTIVATIONS,
     FILTER_CHOICES,
     MAX_BATCH_VALUES,
+    MAX_EPOCHS,
     MAX_HIDDEN_LAYERS,
     MAX_PARAMS,
+    MAX_TRAINING_WORK,
     MNIST_TRAIN_IMAGES,
     OPTIMIZERS,
     PRESETS,
+    TRAINING_PACE,
     UNIT_CHOICES,
     ConfigError,
     Conv,
@@ -19,7 +22,9 @@ from deepviz.config import (
     Pool,
     count,
     count_params,
+    duration,
     summarize,
+    training_seconds,
     with_layer_added,
 )
 from deepviz.guide import word
@@ -180,8 +185,7 @@ with editor:
             "Batch size", with_current([8, 16, 32, 64, 128, 256, 512, 1024], current.batch_size),
             current.batch_size, key=f"{version}-batch", help=word("batch"),
         )
-        epochs = b.slider("Epochs", 1, max(20, current.epochs), current.epochs, key=f"{version}-epochs",
-                          help=word("epoch"))
+        epochs = b.slider("Epochs", 1, MAX_EPOCHS, current.epochs, key=f"{version}-epochs", help=word("epoch"))
         validation_split = a.slider(
             "Validation split", 0.0, 0.5, current.validation_split, 0.05, key=f"{version}-val",
             help=word("validation"),
@@ -206,10 +210,17 @@ if edited != current:
 with summary:
     st.subheader("Summary")
     rows = summarize(current)
-    st.metric("Parameters", f"{count_params(current):,}", help="Weights and biases the network will learn.")
+    parameters, training_time = st.columns(2)
+    parameters.metric("Parameters", f"{count_params(current):,}", help="Weights and biases the network will learn.")
+    training_time.metric(
+        "Training time", f"about {duration(training_seconds(current))}",
+        help="Estimated for this server from the network's arithmetic: every multiply-add of every training "
+        "image, forward and backward, every epoch. Others training or drawing at once can slow it down.",
+    )
     st.caption(
-        f"This server's limits, so one network cannot use up its memory: {MAX_HIDDEN_LAYERS} hidden "
-        f"layers, {MAX_PARAMS:,} parameters, {MAX_BATCH_VALUES:,} values in one training batch."
+        f"This server's limits, so one network cannot use up its memory or its time: {MAX_HIDDEN_LAYERS} hidden "
+        f"layers, {MAX_PARAMS:,} parameters, {MAX_BATCH_VALUES:,} values in one training batch, "
+        f"{MAX_EPOCHS} epochs, about {duration(MAX_TRAINING_WORK / TRAINING_PACE)} of training."
     )
     st.dataframe(
         pd.DataFrame(

@@ -7,6 +7,7 @@ import importlib
 import re
 import string
 import threading
+import uuid
 from typing import NamedTuple
 
 import streamlit as st
@@ -336,16 +337,20 @@ STOP_HELP = (
 @st.cache_resource(show_spinner=False)
 def training_line():
     """One line for the whole server: every session's trainings queue here."""
-    from deepviz.slots import SlotLine, default_size
+    from deepviz.slots import line_from_settings
 
-    return SlotLine(default_size())
+    return line_from_settings()
 
 
 def server_line():
-    """The training line, or None after saying why this server cannot train."""
+    """The training line, or None after saying why this server cannot train. Says first why this
+    session's last training found no place in line, if it did not: train_into keeps the reason,
+    as its page reruns once training ends, which wipes what the run showed."""
+    if refusal := st.session_state.pop("line_refusal", None):
+        st.warning(refusal, icon=":material/block:")
     try:
         return training_line()
-    except ValueError as error:  # a bad DEEPVIZ_TRAINING_SLOTS: the server's owner must fix it
+    except ValueError as error:  # a bad DEEPVIZ_ setting (see deepviz.slots): the server's owner must fix it
         st.error(f"This server cannot train: {error}.", icon=":material/error:")
         return None
 
@@ -363,7 +368,9 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
 
     Waits in the server's line for a free training slot first. Clicking Stop (or leaving
     the page) leaves the line, or interrupts `fit` at its next progress report;
-    settle_training then keeps the partly trained model, labelled as such."""
+    settle_training then keeps the partly trained model, labelled as such, as it does when
+    training reaches the server's time limit. A session has one place in line (see SlotLine.join)."""
+    from deepviz.slots import LineError
     from deepviz.training import (
         TrainingRun,  # TensorFlow loads in seconds: after the page shows progress
     )
@@ -380,14 +387,17 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
             icon=":material/hourglass_top:",
         )
 
-    with line.slot(waiting):
-        notice.empty()
-        run = TrainingRun(current, data)
-        st.session_state.training = (run, slot)
-        try:
-            run.fit(report)
-        finally:
-            settle_training(run)
+    try:
+        with line.slot(waiting, owner=st.session_state.setdefault("line_owner", uuid.uuid4().hex)):
+            notice.empty()
+            run = TrainingRun(current, data, line.time_limit)
+            st.session_state.training = (run, slot)
+            try:
+                run.fit(report)
+            finally:
+                settle_training(run)
+    except LineError as error:
+        st.session_state.line_refusal = f"{error}."
 
 
 def progress_text(history) -> str:

@@ -20,6 +20,7 @@ from pages.common import (
     preload_tensorflow,
     progress_text,
     run_app_first,
+    server_line,
     sure,
     train_into,
 )
@@ -181,6 +182,7 @@ st.caption(
 )
 ready = all(chosen.values())
 to_train = ready and any(own is None for _, own in chosen.values())
+server_line()  # why a training found no place in line, if one did not
 if st.button(
     "Train and compare", type="primary", icon=":material/compare_arrows:", disabled=not to_train,
     help="Train each network not yet trained, one after the other, with the same settings.",

@@ -128,7 +128,7 @@ def test_a_full_line_refuses_newcomers_but_not_a_replacement_or_a_freed_place():
     line = SlotLine(1, length=2)
     for owner in (None, "a", "b"):
         line.join(owner)
-    with pytest.raises(LineError, match="line is full: 2 trainings are waiting for this server's 1 training slot. Try"):
+    with pytest.raises(LineError, match="line is full: 2 trainings waiting for this server's 1 training slot. Try again"):
         line.join("c")
     with pytest.raises(LineError), line.slot(owner="c"):
         pass
