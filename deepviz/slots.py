@@ -21,7 +21,7 @@ from deepviz.config import count
 SLOTS_ENV = "DEEPVIZ_TRAINING_SLOTS"
 LENGTH_ENV = "DEEPVIZ_TRAINING_LINE"
 SECONDS_ENV = "DEEPVIZ_MAX_TRAINING_SECONDS"
-# Two classes of 30, each student once: a room's line fits, with room for a second room.
+# Two classes of 30 with one place each: a second room sharing the server still fits.
 DEFAULT_LENGTH = 60
 # Half as long again as the longest training config.MAX_TRAINING_WORK lets a student set up
 # (10 minutes, at the slowest pace measured): a busy server may train slower than measured.
@@ -64,8 +64,10 @@ class Ticket:
 
 
 class SlotLine:
-    """`size` trainings at once, at most `length` waiting; `time_limit`: the most seconds one
-    training may hold its slot, which the training enforces (deepviz.training.TrainingRun)."""
+    """`size` trainings at once, at most `length` waiting; `time_limit`: the most seconds a
+    student's training may hold its slot, which the training enforces (TrainingRun's time_limit).
+    The server's own default model, a preset of a minute or two, trains to its end: cut short, a
+    partly trained model would be kept in the cache folder as the default for good."""
 
     def __init__(self, size: int, length: int = DEFAULT_LENGTH, time_limit: float | None = None):
         self.size = size
