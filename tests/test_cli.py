@@ -26,7 +26,7 @@ def test_train_prints_the_tutorial_line_and_saves(data_dir, tmp_path):
     ("args", "message"),
     [
         (["train", "--layers", "128,foo"], "layer 'foo' has a value that is not a number"),
-        (["train", "--epochs", "0"], "epochs must be between 1 and 50"),
+        (["train", "--epochs", "0"], "epochs must be between 1 and 20"),
         (["train", "--epochs", "three"], "invalid int value"),
         (["train", "--optimizer", "adagrad"], "invalid choice"),
         (["train", "--save", "model.h5"], "--save needs a path ending in .keras"),
