@@ -47,6 +47,9 @@ def show_result(trained) -> None:
         st.success(f"Your model: {plain(trained.label)}.")
     elif trained.complete:
         st.success(f"Your model: {plain(trained.label)}. Trained in {history.seconds:.1f} s.")
+    elif trained.time_limit:  # training again as it is would stop at the same limit
+        st.warning(f"Your model is {plain(trained.label)}. To train it to the end, choose fewer epochs, fewer "
+                   "images or a smaller network on **Build**: it shows how long a training will take.")
     else:
         st.warning(f"Your model is {plain(trained.label)}. Press **Train** to train it again from epoch 1.")
     if trained.config != config():

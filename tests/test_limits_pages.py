@@ -66,6 +66,7 @@ def test_a_training_at_the_servers_time_limit_keeps_the_partly_trained_model_and
     trained = at.session_state.model
     assert not trained.complete and trained.history.seconds < 10
     assert "partly trained: stopped at this server's time limit of 1 s at epoch" in shown(at.warning[0].value)
+    assert "choose fewer epochs, fewer images or a smaller network" in shown(at.warning[0].value)
 
 
 def test_a_full_training_line_refuses_a_training_with_the_reason(server_settings):
