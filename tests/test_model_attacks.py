@@ -98,12 +98,15 @@ def fill_bomb(data: bytes) -> bytes:
 
 
 BOMBS = {"build_config": build_bomb, "numpy": numpy_bomb, "lora": lora_bomb, "fill_value": fill_bomb}
+# The peak is the process's VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from
+# the parent at exec, so under a pytest that has grown to gigabytes every growth below that hid.
 MEASURE = """
-import json, resource, sys
+import json, re, sys
 from pathlib import Path
 
 def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024
 
 which, valid, *attacks = sys.argv[1:]
 if which == "keras":
