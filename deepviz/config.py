@@ -410,7 +410,7 @@ def _lighter(config: ModelConfig, work: int) -> str:
     # Rounded down to hundreds, as validation_split's rounding may add an image. At least 600
     # fit: the most work an image can take within MAX_PARAMS and MAX_BATCH_VALUES is under 2e10.
     images = int(MAX_TRAINING_WORK // (epoch / config.training_images) / (1 - config.validation_split)) // 100 * 100
-    return f"even one epoch is over: train on {images:,} images or fewer for 1 epoch, {smaller}"
+    return f"one epoch alone is too long, so train on {images:,} images or fewer for 1 epoch, {smaller}"
 
 
 def count_params(config: ModelConfig) -> int:
