@@ -335,7 +335,8 @@ def _check_model(config: dict) -> list[dict]:
     _check_keys(inner, MODEL_SETTINGS, "model")
     for layer in layers:
         _check_layer(layer)
-        _check_objects([layer.get(key) for key in LAYER_KEYS[2:]], f"layer {_layer_name(layer)}")
+        parts = ("config", "build_config", "inbound_nodes")
+        _check_objects([layer.get(part) for part in parts], f"layer {_layer_name(layer)}")
     # compile_config is left out: Keras never sees it (see _keras_view).
     settings = {key: value for key, value in inner.items() if key != "layers"}
     _check_objects([settings, config.get("build_config")], "model")

@@ -12,7 +12,6 @@ Only then is each expected array read into an array of exactly its size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +67,7 @@ def read_weights(path: Path, config: ModelConfig) -> list[np.ndarray]:
     expected = expected_weights(config)
     try:
         with h5py.File(path, "r") as file:
-            datasets = dict(_datasets(file))
+            datasets = _datasets(file)
             size = path.stat().st_size
             for name, dataset in datasets.items():
                 _check_dataset(name, dataset, expected, size)
@@ -98,35 +97,38 @@ def _cut(name: str) -> str:
     return repr(name if len(name) <= 40 else name[:40] + "...")
 
 
-def _datasets(group, depth: int = 1, seen: list[int] | None = None) -> Iterator[tuple[str, object]]:
-    """Every dataset under `group`, by path; refuses links (which may point into other files)
-    and objects linked twice, and stops at MAX_OBJECTS so a file cannot make the walk long."""
+def _datasets(file) -> dict[str, object]:
+    """Every dataset in the file, by path; refuses links (which may point into other files) and
+    objects linked twice, and stops at MAX_OBJECTS so a file cannot make the walk long."""
     import h5py
 
-    seen = [0] if seen is None else seen
-    for name in group:
-        path = f"{group.name}/{name}".lstrip("/")
-        seen[0] += 1
-        if seen[0] > MAX_OBJECTS or depth > MAX_DEPTH:
-            raise ModelFileError(
-                "The model's weights file holds far more objects, or nests them more deeply, "
-                "than Keras writes for a network deepviz can show."
-            )
-        if not isinstance(group.get(name, getlink=True), h5py.HardLink):
-            raise ModelFileError(
-                f"The model's weights file links {_cut(path)} to another place or file, which "
-                "Keras never does, so it is refused."
-            )
-        item = group[name]
-        if h5py.h5o.get_info(item.id).rc != 1:
-            raise ModelFileError(
-                f"The model's weights file stores {_cut(path)} under two names, which Keras "
-                "never does, so it is refused."
-            )
-        if isinstance(item, h5py.Group):
-            yield from _datasets(item, depth + 1, seen)
-        else:
-            yield path, item
+    groups, datasets, objects = [(file, 1)], {}, 0
+    while groups:
+        group, depth = groups.pop()
+        for name in group:
+            path = f"{group.name}/{name}".lstrip("/")
+            objects += 1
+            if objects > MAX_OBJECTS or depth > MAX_DEPTH:
+                raise ModelFileError(
+                    "The model's weights file holds far more objects, or nests them more deeply, "
+                    "than Keras writes for a network deepviz can show."
+                )
+            if not isinstance(group.get(name, getlink=True), h5py.HardLink):
+                raise ModelFileError(
+                    f"The model's weights file links {_cut(path)} to another place or file, which "
+                    "Keras never does, so it is refused."
+                )
+            item = group[name]
+            if h5py.h5o.get_info(item.id).rc != 1:
+                raise ModelFileError(
+                    f"The model's weights file stores {_cut(path)} under two names, which Keras "
+                    "never does, so it is refused."
+                )
+            if isinstance(item, h5py.Group):
+                groups.append((item, depth + 1))
+            else:
+                datasets[path] = item
+    return datasets
 
 
 def _check_dataset(name: str, dataset, expected: dict[str, tuple[int, ...]], size: int) -> None:
@@ -134,8 +136,8 @@ def _check_dataset(name: str, dataset, expected: dict[str, tuple[int, ...]], siz
     import h5py
 
     shape, kind = expected.get(name), WEIGHT_TYPE
-    if name.startswith("optimizer/vars/") and shape is None:
-        shape, kind = _optimizer_shape(name, dataset, expected)
+    if shape is None and name.startswith("optimizer/vars/"):
+        shape, kind = _optimizer_value(name, dataset, expected)
     if shape is None:
         raise ModelFileError(
             f"The model's weights file holds {_cut(name)}, which the network described in its "
@@ -164,17 +166,19 @@ def _check_dataset(name: str, dataset, expected: dict[str, tuple[int, ...]], siz
         )
 
 
-def _optimizer_shape(name: str, dataset, expected: dict[str, tuple[int, ...]]):
-    """The shape an optimizer's value may have (one of a weight's, or a single number), and its
-    type: never read, but held to what an optimizer keeps."""
+def _optimizer_value(name: str, dataset, expected: dict[str, tuple[int, ...]]):
+    """(shape, type) an optimizer's value may have, or (None, None) if it is none an optimizer
+    keeps: one of a weight's shapes or a single number, in float32 or int64. Never read."""
     number = name.removeprefix("optimizer/vars/")
-    if not number.isdigit() or int(number) >= OPTIMIZER_SLOTS * len(expected) + 2:
-        return None, WEIGHT_TYPE
-    shape = getattr(dataset, "shape", None)
-    kind = getattr(dataset, "dtype", None)
-    if shape != () and shape not in expected.values():
-        return None, WEIGHT_TYPE
-    return shape, kind if kind in OPTIMIZER_TYPES else WEIGHT_TYPE
+    shape, kind = getattr(dataset, "shape", None), getattr(dataset, "dtype", None)
+    if (
+        number.isdigit()
+        and int(number) < OPTIMIZER_SLOTS * len(expected) + 2
+        and (shape == () or shape in expected.values())
+        and kind in OPTIMIZER_TYPES
+    ):
+        return shape, kind
+    return None, None
 
 
 def _read(dataset, shape: tuple[int, ...]) -> np.ndarray:
