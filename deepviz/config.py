@@ -31,7 +31,8 @@ MAX_BATCH_VALUES = 20_000_000
 # a training within the budget ends before its estimate, well before the wall-clock cap.
 TRAINING_PACE = 15e9
 # Ten minutes of one training slot at that pace: one student's network, not a class's afternoon.
-MAX_TRAINING_WORK = 600 * TRAINING_PACE
+MAX_TRAINING_SECONDS = 600
+MAX_TRAINING_WORK = MAX_TRAINING_SECONDS * TRAINING_PACE
 # A link's values are read only up to this length, counted before any parsing: a link of megabytes
 # cost seconds per session to split. A shared link's layers take under 400 characters, and the
 # longest valid value under 2,800: 8 Dense tokens whose dropout is a float written out in full
@@ -242,7 +243,7 @@ class ModelConfig:
         if work > MAX_TRAINING_WORK:
             raise ConfigError(
                 f"training this network would take about {duration(work / TRAINING_PACE)} on this server, "
-                f"at most {duration(MAX_TRAINING_WORK / TRAINING_PACE)} so that everyone gets a turn: "
+                f"at most {duration(MAX_TRAINING_SECONDS)} so that everyone gets a turn: "
                 f"{_lighter(self, work)}"
             )
 

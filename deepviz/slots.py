@@ -16,16 +16,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from deepviz.config import count
+from deepviz.config import MAX_TRAINING_SECONDS, count
 
 SLOTS_ENV = "DEEPVIZ_TRAINING_SLOTS"
 LENGTH_ENV = "DEEPVIZ_TRAINING_LINE"
 SECONDS_ENV = "DEEPVIZ_MAX_TRAINING_SECONDS"
 # Two classes of 30 with one place each: a second room sharing the server still fits.
 DEFAULT_LENGTH = 60
-# Half as long again as the longest training config.MAX_TRAINING_WORK lets a student set up
-# (10 minutes, at the slowest pace measured): a busy server may train slower than measured.
-DEFAULT_SECONDS = 15 * 60
+# Half as long again as the longest training config lets a student set up (at the slowest pace
+# measured): a busy server may train slower than measured.
+DEFAULT_SECONDS = MAX_TRAINING_SECONDS * 3 // 2
 
 
 def _setting(name: str, default: int) -> int:

@@ -10,11 +10,10 @@ from deepviz.config import (
     MAX_EPOCHS,
     MAX_HIDDEN_LAYERS,
     MAX_PARAMS,
-    MAX_TRAINING_WORK,
+    MAX_TRAINING_SECONDS,
     MNIST_TRAIN_IMAGES,
     OPTIMIZERS,
     PRESETS,
-    TRAINING_PACE,
     UNIT_CHOICES,
     ConfigError,
     Conv,
@@ -220,7 +219,7 @@ with summary:
     st.caption(
         f"This server's limits, so one network cannot use up its memory or its time: {MAX_HIDDEN_LAYERS} hidden "
         f"layers, {MAX_PARAMS:,} parameters, {MAX_BATCH_VALUES:,} values in one training batch, "
-        f"{MAX_EPOCHS} epochs, about {duration(MAX_TRAINING_WORK / TRAINING_PACE)} of training."
+        f"{MAX_EPOCHS} epochs, about {duration(MAX_TRAINING_SECONDS)} of training."
     )
     st.dataframe(
         pd.DataFrame(

@@ -342,12 +342,15 @@ def training_line():
     return line_from_settings()
 
 
-def server_line():
-    """The training line, or None after saying why this server cannot train. Says first why this
-    session's last training found no place in line, if it did not: train_into keeps the reason,
-    as its page reruns once training ends, which wipes what the run showed."""
+def line_refusal() -> None:
+    """Says why this session's last training found no place in line, if it did not: train_into
+    keeps the reason, as its page reruns once training ends, which wipes what the run showed."""
     if refusal := st.session_state.pop("line_refusal", None):
         st.warning(refusal, icon=":material/block:")
+
+
+def server_line():
+    """The training line, or None after saying why this server cannot train."""
     try:
         return training_line()
     except ValueError as error:  # a bad DEEPVIZ_ setting (see deepviz.slots): the server's owner must fix it

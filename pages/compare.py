@@ -14,13 +14,13 @@ from pages.common import (
     epochs_done,
     layer_titles,
     layer_tops,
+    line_refusal,
     mnist,
     plain,
     plot,
     preload_tensorflow,
     progress_text,
     run_app_first,
-    server_line,
     sure,
     train_into,
 )
@@ -182,7 +182,7 @@ st.caption(
 )
 ready = all(chosen.values())
 to_train = ready and any(own is None for _, own in chosen.values())
-server_line()  # why a training found no place in line, if one did not
+line_refusal()
 if st.button(
     "Train and compare", type="primary", icon=":material/compare_arrows:", disabled=not to_train,
     help="Train each network not yet trained, one after the other, with the same settings.",

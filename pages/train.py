@@ -9,6 +9,7 @@ from pages.common import (
     config,
     data_banner,
     epochs_done,
+    line_refusal,
     line_text,
     load_config,
     mnist,
@@ -127,6 +128,7 @@ st.caption(
     f"Trains on {images:,} images from {data.source} ({current.validation_split:.0%} held back for "
     f"validation), then tests on {len(data.x_test):,} images it has never seen."
 )
+line_refusal()
 line = server_line()
 busy = st.empty()  # the line's count: made before this run trains, or by its training's reports
 train = st.button("Train", type="primary", icon=":material/model_training:",
