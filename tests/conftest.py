@@ -73,6 +73,13 @@ def default_model_before_any_page(request):
 
 
 @pytest.fixture(scope="session")
+def screenshots() -> Path | None:
+    """Where the browser tests keep their screenshots (for the README): DEEPVIZ_SCREENSHOT_DIR, if set."""
+    folder = os.environ.get("DEEPVIZ_SCREENSHOT_DIR")
+    return Path(folder) if folder else None
+
+
+@pytest.fixture(scope="session")
 def server(default_trained):
     """The app, shared by the browser tests. The default model is already in the cache folder,
     so the Draw page loads it instead of training."""

@@ -1,7 +1,6 @@
 """The app in a real browser: Debian's chromium, driven by Playwright, draws a real
 handwritten digit on the Draw page's canvas, as a person would with a mouse."""
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -12,7 +11,6 @@ from playwright.sync_api import expect
 from deepviz.browser import WAIT_MS, replay, running_app, settled
 from deepviz.pendigits import fit_strokes, load_pen_digits
 
-SCREENSHOT_ENV = "DEEPVIZ_SCREENSHOT_DIR"
 # The first visit to Draw imports TensorFlow and loads the model: well past expect's 5 s default.
 expect.set_options(timeout=WAIT_MS)
 
@@ -85,7 +83,7 @@ def draw_a_three(page, server, query=""):
     return prediction
 
 
-def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
+def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page, screenshots):
     prediction = draw_a_three(page, server)
     hint = page.get_by_text("Draw a digit from 0 to 9")
     # The probability bars, and the stage: one image per layer of the Small CNN (input, conv1,
@@ -100,8 +98,8 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page):
     send = "host => !!host.shadowRoot.querySelector('button[aria-label=\"Update the app with this drawing\"]')"
     assert page.get_by_test_id("stBidiComponentIsolated").first.evaluate(send)
     no_exceptions(page)
-    if os.environ.get(SCREENSHOT_ENV):  # the first screen: the canvas grows with the window's height
-        page.screenshot(path=Path(os.environ[SCREENSHOT_ENV]) / "draw-page.png")
+    if screenshots:  # the first screen: the canvas grows with the window's height
+        page.screenshot(path=screenshots / "draw-page.png")
 
     # Which pixels decided it: made when its tab opens, for the answer and the runner-up.
     page.get_by_role("tab", name="Which pixels decided this").click()
@@ -171,17 +169,17 @@ def test_a_second_training_waits_in_line_and_a_closed_tab_frees_the_slot(server,
     second.context.close()
 
 
-def test_the_drawing_is_placed_among_the_test_digits_at_every_layer(server, page):
+def test_the_drawing_is_placed_among_the_test_digits_at_every_layer(server, page, screenshots):
     draw_a_three(page, server)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
     expect(page.get_by_role("heading", name="Patterns building up, layer by layer")).to_be_visible()
     expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(7, timeout=60_000)  # every layer of the Small CNN
     no_exceptions(page)
-    if os.environ.get(SCREENSHOT_ENV):
-        screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "insights-page.png")
+    if screenshots:
+        screenshot(page, screenshots / "insights-page.png")
 
 
-def test_comparing_two_networks_trains_both_and_reads_one_drawing_with_each(server, page):
+def test_comparing_two_networks_trains_both_and_reads_one_drawing_with_each(server, page, screenshots):
     page.goto(f"{server}/compare?images=3000&epochs=1")
     main = page.get_by_test_id("stMain")
     main.get_by_role("button", name="Train and compare").click()
@@ -196,12 +194,14 @@ def test_comparing_two_networks_trains_both_and_reads_one_drawing_with_each(serv
     # The curves, two probability bars, then A's dense1 and dense2 beside B's dense1, and both outputs.
     expect(page.locator(".js-plotly-plot")).to_have_count(1 + 2 + 3 + 2)
     no_exceptions(page)
-    if os.environ.get(SCREENSHOT_ENV):
-        screenshot(page, Path(os.environ[SCREENSHOT_ENV]) / "compare-page.png")
+    if screenshots:
+        screenshot(page, screenshots / "compare-page.png")
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 720), (1920, 1080)])
-def test_projector_mode_shows_the_canvas_the_answer_and_every_layer_on_one_screen(server, browser, width, height):
+def test_projector_mode_shows_the_canvas_the_answer_and_every_layer_on_one_screen(
+    server, browser, width, height, screenshots
+):
     """The default model's seven layers; test_projector_lesson.py gives a whole lesson."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
@@ -218,8 +218,8 @@ def test_projector_mode_shows_the_canvas_the_answer_and_every_layer_on_one_scree
         assert box["y"] >= 0 and box["y"] + box["height"] <= height and box["x"] + box["width"] <= width, box
     expect(page.locator(".st-key-stage-layers .js-plotly-plot image")).to_have_count(7)
     no_exceptions(page)
-    if os.environ.get(SCREENSHOT_ENV):
-        page.screenshot(path=Path(os.environ[SCREENSHOT_ENV]) / f"projector-{width}x{height}.png")
+    if screenshots:
+        page.screenshot(path=screenshots / f"projector-{width}x{height}.png")
     context.close()
 
 

@@ -3,9 +3,7 @@ projector mode on: train the tutorial MLP, draw a digit and see every layer with
 one screen, clear and draw again, then Insights and Compare. Each control is pressed only
 after checking that a person could: visible, and inside the screen."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -14,7 +12,6 @@ from deepviz.browser import WAIT_MS, replay, settled
 from deepviz.pendigits import fit_strokes, load_pen_digits
 from deepviz.preprocess import CANVAS_SIZE
 
-SCREENSHOT_ENV = "DEEPVIZ_SCREENSHOT_DIR"
 TRAINING = "images=12000&epochs=1"  # the tutorial MLP, on a fifth of MNIST: a few seconds
 # Readable from 10 m: text at least 1/250 of the distance tall (40 mm), on a projected image
 # 3 m wide, is font_px >= 40 mm / (3000 mm / width_px) = width_px / 75; and never under 24 px.
@@ -104,7 +101,7 @@ def the_stage_is_on_one_screen(page, layers: int) -> None:
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 720), (1920, 1080)])
-def test_a_whole_lesson_in_projector_mode(server, browser, width, height):
+def test_a_whole_lesson_in_projector_mode(server, browser, width, height, screenshots):
     context = browser.new_context(viewport={"width": width, "height": height})
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
@@ -125,8 +122,8 @@ def test_a_whole_lesson_in_projector_mode(server, browser, width, height):
     draw(page, 3)
     the_stage_is_on_one_screen(page, layers=4)
     assert (small := page.evaluate(SMALL_TYPE, least)) == [], small
-    if os.environ.get(SCREENSHOT_ENV):
-        page.screenshot(path=Path(os.environ[SCREENSHOT_ENV]) / f"projector-lesson-{width}x{height}.png")
+    if screenshots:
+        page.screenshot(path=screenshots / f"projector-lesson-{width}x{height}.png")
 
     # Clear, and draw again.
     press(page, page.get_by_role("button", name="Clear"))
