@@ -8,9 +8,10 @@ to their defaults and come back as messages the UI can show.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -188,16 +189,36 @@ def _default_layers() -> tuple[Layer, ...]:
     return (Dense(128), Dense(64))
 
 
-# Query-string keys, one per field: short so that links stay readable.
-QUERY_KEYS = {
-    "layers": "layers",
-    "optimizer": "opt",
-    "learning_rate": "lr",
-    "batch_size": "batch",
-    "epochs": "epochs",
-    "validation_split": "val",
-    "train_images": "images",
-}
+def _layers_text(layers: tuple[Layer, ...]) -> str:
+    return ",".join(layer.token() for layer in layers)
+
+
+def _word(raw: str) -> str:
+    return raw.strip().lower()
+
+
+@dataclass(frozen=True)
+class QueryField:
+    """How one ModelConfig field travels in a link: its key in the query string, how its value
+    is written there, and how that text reads back (raising ValueError when it does not)."""
+
+    name: str
+    key: str
+    write: Callable[[Any], str]
+    read: Callable[[str], Any]
+
+
+# One row per ModelConfig field, in the order links write them (the training cache's key keeps
+# that order too). Keys are short so that links stay readable.
+QUERY_FIELDS = (
+    QueryField("layers", "layers", _layers_text, parse_layers),
+    QueryField("optimizer", "opt", str, _word),
+    QueryField("learning_rate", "lr", _plain, float),
+    QueryField("batch_size", "batch", str, int),
+    QueryField("epochs", "epochs", str, int),
+    QueryField("validation_split", "val", _plain, float),
+    QueryField("train_images", "images", str, int),
+)
 
 
 @dataclass(frozen=True)
@@ -260,16 +281,7 @@ class ModelConfig:
         return replace(self, layers=tuple(layers))
 
     def to_query(self) -> dict[str, str]:
-        values = {
-            "layers": ",".join(layer.token() for layer in self.layers),
-            "optimizer": self.optimizer,
-            "learning_rate": _plain(self.learning_rate),
-            "batch_size": str(self.batch_size),
-            "epochs": str(self.epochs),
-            "validation_split": _plain(self.validation_split),
-            "train_images": str(self.train_images),
-        }
-        return {QUERY_KEYS[name]: value for name, value in values.items()}
+        return {f.key: f.write(getattr(self, f.name)) for f in QUERY_FIELDS}
 
     @classmethod
     def from_query(cls, query: dict[str, str]) -> tuple[ModelConfig, list[str]]:
@@ -280,18 +292,17 @@ class ModelConfig:
         # 100 images for 1 epoch fit, though not with the default's 60,000 for 3.
         lightest = cls(layers=(), batch_size=1, epochs=1, train_images=100)
         values, problems = {}, []
-        for f in fields(cls):
-            key = QUERY_KEYS[f.name]
-            if key not in query:
+        for f in QUERY_FIELDS:
+            if f.key not in query:
                 continue
-            raw = str(query[key])
+            raw = str(query[f.key])
             try:
                 if len(raw) > MAX_LINK_VALUE:  # before any parsing: see MAX_LINK_VALUE
                     raise ConfigError(f"at most {MAX_LINK_VALUE} characters, got {len(raw):,}")
-                value = _parse_field(f.name, raw, getattr(default, f.name))
+                value = f.read(raw)
                 replace(lightest, **{f.name: value})
             except ValueError as error:  # a ConfigError, or int() or float() refusing the text
-                problems.append(f"Ignored {key}={_shorten(raw)}: {_reason(error)}. Using the default.")
+                problems.append(f"Ignored {f.key}={_shorten(raw)}: {_reason(error)}. Using the default.")
                 continue
             values[f.name] = value
         try:
@@ -482,16 +493,6 @@ def _builds(config: ModelConfig, layers: tuple[Layer, ...]) -> bool:
 
 def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
-
-
-def _parse_field(name: str, raw: str, default: object) -> object:
-    if name == "layers":
-        return parse_layers(raw)
-    if isinstance(default, str):
-        return raw.strip().lower()
-    if isinstance(default, int):
-        return int(raw)
-    return float(raw)
 
 
 def _reason(error: Exception) -> str:

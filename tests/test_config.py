@@ -1,5 +1,5 @@
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
@@ -8,6 +8,7 @@ from deepviz.config import (
     MAX_EPOCHS,
     MAX_TRAINING_WORK,
     PRESETS,
+    QUERY_FIELDS,
     ConfigError,
     Conv,
     Dense,
@@ -48,6 +49,11 @@ def test_a_custom_config_round_trips():
         validation_split=0.0, train_images=1234,
     )
     assert ModelConfig.from_query(config.to_query()) == (config, [])
+
+
+def test_every_field_travels_in_a_link_under_its_own_key():
+    assert [f.name for f in QUERY_FIELDS] == [f.name for f in fields(ModelConfig)]
+    assert len({f.key for f in QUERY_FIELDS}) == len(QUERY_FIELDS)
 
 
 def test_query_keys_are_short_and_readable():

@@ -19,7 +19,7 @@ from deepviz.config import (
     MAX_EPOCHS,
     MAX_HIDDEN_LAYERS,
     OPTIMIZERS,
-    QUERY_KEYS,
+    QUERY_FIELDS,
     ConfigError,
     Conv,
     Dense,
@@ -49,7 +49,7 @@ VALUES = st.one_of(
     st.floats().map(repr),
     st.lists(LAYER_TOKENS, max_size=10).map(",".join),
 )
-KEYS = st.one_of(st.sampled_from([*QUERY_KEYS.values(), "hide", "projector"]), st.text(max_size=20))
+KEYS = st.one_of(st.sampled_from([*(f.key for f in QUERY_FIELDS), "hide", "projector"]), st.text(max_size=20))
 QUERIES = st.dictionaries(KEYS, VALUES, max_size=12)
 
 
@@ -82,7 +82,7 @@ def test_each_bad_value_is_reported_and_each_good_one_used(query):
     config, problems = ModelConfig.from_query(query)
     together = [p for p in problems if p.startswith("Ignored the link's configuration")]
     reported = 0
-    for name, key in QUERY_KEYS.items():
+    for name, key in ((f.name, f.key) for f in QUERY_FIELDS):
         alone, alone_problems = ModelConfig.from_query({key: query[key]} if key in query else {})
         about_key = [p for p in problems if p.startswith(f"Ignored {key}=")]
         assert len(about_key) == len(alone_problems) <= 1  # bad alone, reported here too
@@ -95,7 +95,7 @@ def test_each_bad_value_is_reported_and_each_good_one_used(query):
 @QUICK
 @given(QUERIES, st.dictionaries(st.text(max_size=20), VALUES, max_size=20))
 def test_unknown_keys_change_nothing(query, extra):
-    unknown = {key: value for key, value in extra.items() if key not in QUERY_KEYS.values()}
+    unknown = {key: value for key, value in extra.items() if key not in {f.key for f in QUERY_FIELDS}}
     assert ModelConfig.from_query(unknown | query) == ModelConfig.from_query(query)
 
 
