@@ -11,11 +11,14 @@ import os
 import sys
 from dataclasses import replace
 
-from deepviz.browser import BrowserError
 from deepviz.config import OPTIMIZERS, ConfigError, ModelConfig, parse_layers
 from deepviz.data import DATA_DIR_ENV, DataError, load_mnist, read_dir
-from deepviz.handwriting import MODELS
 from deepviz.modelfile import ModelFileError, describe, load_file
+
+# Which model the Draw page reads with: the default one, or the tutorial MLP trained on the Train page.
+HANDWRITING_MODELS = ("default", "tutorial")
+# They drive a browser, so their tools (deepviz.measure) are imported only when they run.
+MEASUREMENTS = ("handwriting", "loadtest", "bench")
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,7 +56,7 @@ def build_parser() -> Parser:
         "--pen-digits", metavar="FILE", help="the digits' strokes (default: pen-digits/uji-digits.json beside the MNIST folder)"
     )
     handwriting.add_argument(
-        "--models", nargs="+", choices=MODELS, default=list(MODELS),
+        "--models", nargs="+", choices=HANDWRITING_MODELS, default=list(HANDWRITING_MODELS),
         help="the default model, and/or the tutorial MLP trained on the Train page (default: both)",
     )
     handwriting.add_argument("--limit", type=int, help="only the first N digits")
@@ -149,8 +152,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_handwriting(args: argparse.Namespace) -> int:
-    from deepviz.handwriting import measure
-    from deepviz.pendigits import load_pen_digits
+    from deepviz.measure.handwriting import measure
+    from deepviz.measure.pendigits import load_pen_digits
 
     digits = load_pen_digits(args.pen_digits)[: args.limit]
     print(f"Replaying {len(digits)} pen-drawn digits on the Draw page: {', '.join(args.models)} model", flush=True)
@@ -162,7 +165,7 @@ def run_handwriting(args: argparse.Namespace) -> int:
 
 
 def run_loadtest(args: argparse.Namespace) -> int:
-    from deepviz.loadtest import measure
+    from deepviz.measure.loadtest import measure
 
     if args.training > args.sessions:
         print(f"deepviz: error: --training {args.training} is more than --sessions {args.sessions}", file=sys.stderr)
@@ -173,8 +176,8 @@ def run_loadtest(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from deepviz.bench import QUICK, Plan, run
-    from deepviz.pendigits import load_pen_digits
+    from deepviz.measure.bench import QUICK, Plan, run
+    from deepviz.measure.pendigits import load_pen_digits
 
     if args.data_dir:
         # The app's server that the bench starts, and the pen digits beside the MNIST folder,
@@ -194,6 +197,11 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    failures: tuple[type[Exception], ...] = (ConfigError, DataError, ModelFileError)
+    if args.command in MEASUREMENTS:
+        from deepviz.measure.browser import BrowserError
+
+        failures += (BrowserError,)
     try:
         if args.command == "loadtest":
             return run_loadtest(args)
@@ -202,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             return run_bench(args)
         return run_handwriting(args) if args.command == "handwriting" else run_train(args)
-    except (ConfigError, DataError, BrowserError, ModelFileError) as error:
+    except failures as error:
         print(f"deepviz: error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
     except OSError as error:

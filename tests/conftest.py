@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from apptest import FakeCanvas
 
-from deepviz.browser import WAIT_MS, BrowserError, chromium, running_app
 from deepviz.data import DATA_DIR_ENV, read_dir
+from deepviz.measure.browser import WAIT_MS, BrowserError, chromium, running_app
 from deepviz.slots import SLOTS_ENV
 from deepviz.store import CACHE_ENV
 

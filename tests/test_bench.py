@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from deepviz.bench import training_flops
 from deepviz.config import ModelConfig, multiply_adds
+from deepviz.measure.bench import training_flops
 
 FIGURES = [
     "train_seed_script_s", "train_deepviz_s", "train_ratio", "test_accuracy_seed_script", "test_accuracy_deepviz",

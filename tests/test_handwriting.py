@@ -8,8 +8,8 @@ writers. `python -m deepviz handwriting` replays all 220 (see the README). The f
 the seeded default model read of these 55 here, less two digits for another machine's
 arithmetic and the browser's timing."""
 
-from deepviz.handwriting import read_digits
-from deepviz.pendigits import PenDigit, load_pen_digits, one_of_each
+from deepviz.measure.handwriting import read_digits
+from deepviz.measure.pendigits import PenDigit, load_pen_digits, one_of_each
 
 # Measured: 52 of these 55 (all 220: 214). Less two digits: 50 of 55.
 FLOOR = 0.909

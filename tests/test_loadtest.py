@@ -9,9 +9,9 @@ beside) the 95th percentile came to 4-8 s. It still catches drawings stuck behin
 import math
 from pathlib import Path
 
-import deepviz.browser
+import deepviz.measure.browser
 from deepviz.cli import main
-from deepviz.loadtest import Summary, measure
+from deepviz.measure.loadtest import Summary, measure
 
 P95_MS = 10_000
 LEFT_BEHIND_MB = 600
@@ -53,7 +53,7 @@ def one_line_error(capsys) -> str:
 
 
 def test_without_a_browser_the_load_test_stops_at_once_with_one_line(data_dir, monkeypatch, capsys):
-    monkeypatch.setattr(deepviz.browser, "CHROMIUM", Path("/no/such/chromium"))
+    monkeypatch.setattr(deepviz.measure.browser, "CHROMIUM", Path("/no/such/chromium"))
     assert main(["loadtest", "--sessions", "2", "--training", "1", "--duration", "5"]) == 1
     assert "/no/such/chromium is missing" in one_line_error(capsys)
 

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 from apptest import APP, QUICK, app, no_errors, open_page, shown
 
-from deepviz.bench import as_canvas
 from deepviz.config import PRESETS, ModelConfig
+from deepviz.measure.pendigits import as_canvas
 
 
 def stage_titles(chart) -> list[str]:

@@ -1,8 +1,14 @@
 import pytest
 
 from deepviz.data import DataError
-from deepviz.handwriting import Reading, Score
-from deepviz.pendigits import CANVAS_SIZE, PenDigit, fit_strokes, load_pen_digits, one_of_each
+from deepviz.measure.handwriting import Reading, Score
+from deepviz.measure.pendigits import (
+    CANVAS_SIZE,
+    PenDigit,
+    fit_strokes,
+    load_pen_digits,
+    one_of_each,
+)
 
 
 def test_strokes_fill_the_middle_of_the_canvas_keeping_their_shape():

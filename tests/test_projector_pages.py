@@ -6,9 +6,9 @@ import json
 import pytest
 from apptest import QUICK, app, no_errors
 
-from deepviz.bench import as_canvas
 from deepviz.config import PRESETS
 from deepviz.figures import PROJECTOR_FONT
+from deepviz.measure.pendigits import as_canvas
 
 PAGES = ("home", "build", "train", "draw", "insights", "compare")
 PROJECTOR = {"projector": "1"}

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from deepviz.browser import WAIT_MS, free_port, healthy, stop
+from deepviz.measure.browser import WAIT_MS, free_port, healthy, stop
 from deepviz.modelfile import MAX_MODEL_BYTES
 
 CONFIG = Path(__file__).parent.parent / ".streamlit" / "config.toml"

@@ -13,8 +13,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from deepviz.browser import WAIT_MS, settled
-from deepviz.pendigits import CANVAS_SIZE, fit_strokes, load_pen_digits
+from deepviz.measure.browser import WAIT_MS, settled
+from deepviz.measure.pendigits import CANVAS_SIZE, fit_strokes, load_pen_digits
 
 # A fresh server's first Draw page imports TensorFlow and loads the model: a minute or more
 # on a busy machine.

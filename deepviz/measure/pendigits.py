@@ -4,6 +4,9 @@ The set (`pen-digits/uji-digits.json` beside the MNIST folder) records each digi
 pen traces its writer made, in the recording device's pixels. Replaying them as mouse
 strokes measures how well a model reads what people actually draw, canvas and
 preprocessing included, which MNIST's own test images cannot.
+
+`as_canvas` gives an MNIST digit the form the canvas sends a drawing in, for what drives the
+Draw page without a browser: the bench's timings and the tests.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from deepviz.data import DATA_DIR_ENV, DataError
 from deepviz.preprocess import CANVAS_SIZE
@@ -74,3 +79,11 @@ def one_of_each(digits: list[PenDigit]) -> list[PenDigit]:
             seen.add((digit.writer, digit.label))
             firsts.append(digit)
     return firsts
+
+
+def as_canvas(digit: np.ndarray) -> np.ndarray:
+    """A 28x28 uint8 digit as the Draw page's canvas returns a drawing: 280x280 RGBA, white ink on black."""
+    from PIL import Image
+
+    grey = np.asarray(Image.fromarray(digit).resize((CANVAS_SIZE, CANVAS_SIZE), Image.Resampling.BILINEAR))
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])

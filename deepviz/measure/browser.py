@@ -19,10 +19,10 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepviz.pendigits import Point
+from deepviz.measure.pendigits import Point
 from deepviz.preprocess import CANVAS_SIZE
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]  # app.py's folder
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",

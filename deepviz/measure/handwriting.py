@@ -12,12 +12,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from deepviz.browser import WAIT_MS, BrowserError, chromium, replay, running_app, settled
 from deepviz.config import PRESETS
-from deepviz.pendigits import PenDigit, fit_strokes
+from deepviz.measure.browser import WAIT_MS, BrowserError, chromium, replay, running_app, settled
+from deepviz.measure.pendigits import PenDigit, fit_strokes
 
-# Which model the Draw page reads with: the default one, or the tutorial MLP trained on the Train page.
-MODELS = ("default", "tutorial")
 TRAIN_TIMEOUT_MS = 600_000
 
 
@@ -85,8 +83,9 @@ def train_tutorial(page, url: str) -> None:
     main.get_by_role("link", name="Draw a digit for this model").click()
 
 
-def measure(digits: list[PenDigit], models=MODELS, progress: Callable[[str, Reading], None] | None = None) -> dict[str, Score]:
-    """Start the app and a browser, and score each model on the digits."""
+def measure(digits: list[PenDigit], models: list[str], progress: Callable[[str, Reading], None] | None = None) -> dict[str, Score]:
+    """Start the app and a browser, and score each model on the digits: "default", or "tutorial"
+    (the tutorial MLP, trained on the Train page first)."""
     scores = {}
     with running_app() as url, chromium() as browser:
         from playwright.sync_api import Error as PlaywrightError

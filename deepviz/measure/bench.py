@@ -23,7 +23,7 @@ import numpy as np
 
 from deepviz.config import DEFAULT_MODEL, FORWARD_AND_BACKWARD, PRESETS, ModelConfig, multiply_adds
 from deepviz.data import Mnist
-from deepviz.pendigits import PenDigit, fit_strokes, one_of_each
+from deepviz.measure.pendigits import PenDigit, as_canvas, fit_strokes, one_of_each
 
 MATMUL_SIDE = 2048  # big enough to run at the machine's peak, small enough to take a fraction of a second
 ACCURACY_GOAL = 0.97
@@ -125,16 +125,6 @@ def deepviz_fit(config: ModelConfig, mnist: Mnist) -> tuple[float, float]:
     return seconds, run.finish().test_accuracy
 
 
-def as_canvas(digit: np.ndarray) -> np.ndarray:
-    """A 28x28 uint8 digit as the Draw page's canvas returns a drawing: 280x280 RGBA, white ink on black."""
-    from PIL import Image
-
-    from deepviz.preprocess import CANVAS_SIZE
-
-    grey = np.asarray(Image.fromarray(digit).resize((CANVAS_SIZE, CANVAS_SIZE), Image.Resampling.BILINEAR))
-    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
-
-
 def draw_times(model, canvas: np.ndarray, repeats: int) -> tuple[float, float]:
     """(compute, render) medians in seconds for one drawing on the Draw page. Compute: canvas
     to prepared input, every layer's activations and the probabilities. Render: every Plotly
@@ -176,7 +166,7 @@ def clear(page, canvas) -> None:
     running and done in one update, which leaves the script state as it was."""
     from playwright.sync_api import expect
 
-    from deepviz.browser import WAIT_MS, settled
+    from deepviz.measure.browser import WAIT_MS, settled
 
     drawn_on = canvas.element_handle()
     page.get_by_role("button", name="Clear").click(timeout=WAIT_MS)
@@ -192,7 +182,7 @@ def draw_browser_ms(page, url: str, query: str, digits: list[PenDigit]) -> list[
     left out: its run is the session's first prediction, which warms what later ones reuse."""
     from playwright.sync_api import expect
 
-    from deepviz.browser import replay, settled
+    from deepviz.measure.browser import replay, settled
 
     page.goto(f"{url}/draw{query}")
     canvas = page.locator("canvas.upper-canvas")
@@ -210,7 +200,7 @@ def draw_browser(digits: list[PenDigit]) -> dict[str, float]:
     server, in headless Chromium at SCREEN's size."""
     from playwright.sync_api import Error as PlaywrightError
 
-    from deepviz.browser import BrowserError, chromium, running_server
+    from deepviz.measure.browser import BrowserError, chromium, running_server
 
     figures = {}
     with running_server() as server, chromium() as browser:
@@ -232,7 +222,7 @@ def draw_browser(digits: list[PenDigit]) -> dict[str, float]:
 
 def home_first_paint(repeats: int) -> float:
     """Seconds from `streamlit run` to the home page drawn in headless Chromium, median of fresh servers."""
-    from deepviz.browser import chromium, running_server
+    from deepviz.measure.browser import chromium, running_server
 
     times = []
     with chromium() as browser:

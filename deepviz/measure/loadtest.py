@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deepviz.browser import (
+from deepviz.config import PRESETS
+from deepviz.measure.browser import (
     CHROMIUM_ARGS,
     RUN_MS,
     STROKE_RUN_MS,
@@ -33,8 +34,7 @@ from deepviz.browser import (
     async_chromium,
     running_server,
 )
-from deepviz.config import PRESETS
-from deepviz.pendigits import Point, fit_strokes, load_pen_digits
+from deepviz.measure.pendigits import Point, fit_strokes, load_pen_digits
 from deepviz.preprocess import CANVAS_SIZE
 
 HINT = "Draw a digit from 0 to 9"
@@ -70,7 +70,7 @@ class AppError(Exception):
     """The page shows something wrong: a Streamlit exception, or no prediction."""
 
 
-def describe(error: Exception) -> str:
+def error_text(error: Exception) -> str:
     """One line: Playwright's first line, and what it was waiting for from its call log."""
     lines = (getattr(error, "message", None) or str(error)).strip().splitlines() or ["(no message)"]
     waiting = next((line.strip() for line in lines if line.strip().startswith("- waiting for")), None)
@@ -387,7 +387,7 @@ async def run_session(session: Session, context, url: str, deadline: float, rng:
                 await draw_once(page, session, rng.choice(digits))
         # AssertionError: a Playwright `expect` that ran out of time (the canvas never showed).
         except (PlaywrightError, AppError, AssertionError) as error:
-            session.error(describe(error))
+            session.error(error_text(error))
             ready = False
         await asyncio.sleep(rng.uniform(0.5, 1.5) * THINK_S)
 
@@ -413,7 +413,7 @@ async def warm(browser, url: str, digit: list[list[Point]]) -> None:
         await settled(page)
         await draw_once(page, Session("warm", 0), digit, FIRST_VISIT_MS)
     except (PlaywrightError, AppError, AssertionError) as error:
-        raise BrowserError(f"the Draw page did not work: {describe(error)}") from None
+        raise BrowserError(f"the Draw page did not work: {error_text(error)}") from None
     finally:
         await context.close()
 

@@ -1,0 +1,1 @@
+"""Measurement tools for `python -m deepviz bench|loadtest|handwriting`, never imported by the app."""
