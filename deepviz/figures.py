@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from deepviz.activations import LayerActivation
+from deepviz.config import CLASSES
 
 if TYPE_CHECKING:
     from deepviz.training import History
@@ -101,7 +102,7 @@ def layer_grid(activation: LayerActivation, top: float | None = None) -> Grid:
     if kind == "input":
         return Grid(values, None, 0.0, 1.0, "Greys_r", kind)
     if kind == "output":
-        return Grid(values[np.newaxis, :], np.arange(10)[np.newaxis, :], 0.0, 1.0, COLOR_SCALE, kind)
+        return Grid(values[np.newaxis, :], np.arange(CLASSES)[np.newaxis, :], 0.0, 1.0, COLOR_SCALE, kind)
     finite = values[np.isfinite(values)]
     zmin = min(0.0, float(finite.min()))
     zmax = top if top is not None else max(float(finite.max()), 1e-6)
@@ -149,7 +150,7 @@ def _square_layout(title: str, height: int, show_digits: bool) -> dict:
         "title": {"text": title, "font": {"size": 14}},
         "height": height,
         "margin": {"l": 4, "r": 4, "t": 36, "b": 4},
-        "xaxis": {"visible": show_digits, "tickvals": list(range(10))},
+        "xaxis": {"visible": show_digits, "tickvals": list(range(CLASSES))},
         "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
     }
 
@@ -158,9 +159,9 @@ def probability_figure(probabilities: np.ndarray, height: int = 260, font: int =
     """One bar per digit, the answer's highlighted; no axis titles: the digits and the
     percentages say what they are, and the room keeps the height."""
     best = int(np.argmax(probabilities))
-    colors = [HIGHLIGHT if digit == best else MUTED for digit in range(10)]
+    colors = [HIGHLIGHT if digit == best else MUTED for digit in range(CLASSES)]
     bars = go.Bar(
-        x=list(range(10)),
+        x=list(range(CLASSES)),
         y=probabilities,
         marker_color=colors,
         hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
@@ -170,7 +171,7 @@ def probability_figure(probabilities: np.ndarray, height: int = 260, font: int =
         "font": {"size": font},
         "margin": {"l": 4, "r": 4, "t": 8, "b": 4},
         # Tick labels sized here: Streamlit's chart theme gives them its own small size.
-        "xaxis": {"tickvals": list(range(10)), "fixedrange": True, "tickfont": {"size": font}},
+        "xaxis": {"tickvals": list(range(CLASSES)), "fixedrange": True, "tickfont": {"size": font}},
         "yaxis": {"range": [0, 1], "tickvals": [0, 0.5, 1], "tickformat": ".0%", "fixedrange": True,
                   "tickfont": {"size": font}},
     })
@@ -239,7 +240,7 @@ def confusion_figure(confusion: np.ndarray, height: int = 420) -> go.Figure:
             showscale=False,
         )
     )
-    ticks = {"tickvals": list(range(10)), "dtick": 1}
+    ticks = {"tickvals": list(range(CLASSES)), "dtick": 1}
     figure.update_layout(
         height=height,
         margin={"l": 4, "r": 4, "t": 8, "b": 4},
@@ -253,9 +254,9 @@ def per_class_figure(per_class_accuracy: np.ndarray, height: int = 260) -> go.Fi
     worst = int(np.argmin(per_class_accuracy))
     figure = go.Figure(
         go.Bar(
-            x=list(range(10)),
+            x=list(range(CLASSES)),
             y=per_class_accuracy,
-            marker_color=[HIGHLIGHT if digit == worst else MUTED for digit in range(10)],
+            marker_color=[HIGHLIGHT if digit == worst else MUTED for digit in range(CLASSES)],
             text=[f"{value:.1%}" for value in per_class_accuracy],
             textangle=0,
             textfont_size=10,
@@ -266,7 +267,7 @@ def per_class_figure(per_class_accuracy: np.ndarray, height: int = 260) -> go.Fi
     figure.update_layout(
         height=height,
         margin={"l": 4, "r": 4, "t": 8, "b": 4},
-        xaxis={"tickvals": list(range(10)), "title": "digit"},
+        xaxis={"tickvals": list(range(CLASSES)), "title": "digit"},
         yaxis={"range": [low, 1], "tickformat": ".0%", "title": "test accuracy"},
     )
     return figure
@@ -295,7 +296,7 @@ DIGIT_COLORS = (
 def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawing=None, height: int = 380) -> go.Figure:
     """A layer's 2-D projection, one colour per true digit; `drawing`, if given, as a star."""
     figure = go.Figure()
-    for digit in range(10):
+    for digit in range(CLASSES):
         mine = labels == digit
         figure.add_scattergl(
             x=points[mine, 0], y=points[mine, 1], mode="markers", name=str(digit),
@@ -410,7 +411,7 @@ def stage_figure(
             annotations += [
                 {"text": str(digit), "x": digit % 5, "y": digit // 5, "xref": f"x{axis}", "yref": f"y{axis}",
                  "showarrow": False, "font": {"size": font, "color": "black" if z.flat[digit] > 0.5 else "white"}}
-                for digit in range(10)
+                for digit in range(CLASSES)
             ]
         if grid.kind == "input":
             data, hover = z, "row %{y}, column %{x}: %{customdata:.2f}"

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from deepviz.config import IMAGE_SIDE
+
 CANVAS_SIZE = 280  # the drawing canvas's own pixels, whatever size the page shows it at
 MAX_SKETCH_BYTES = 500_000  # a digit's strokes take 5-40 KB: far more is not a digit
 PNG_URL = "data:image/png;base64,"
@@ -25,7 +27,6 @@ PNG_URL = "data:image/png;base64,"
 # hundred bytes of chunks: 420 KB in base64. A drawn digit takes 5-20 KB.
 MAX_CANVAS_URL = 500_000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SIDE = 28
 BOX = 20
 CENTRE = 14.0
 INK_THRESHOLD = 0.05  # fraction of full brightness; below it a pixel is background
@@ -152,7 +153,7 @@ def prepare(canvas: np.ndarray, steps: Steps = Steps()) -> Prepared | None:
         return None
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] if steps.crop else ink
     height, width = crop.shape
-    scale = (BOX if steps.scale else SIDE) / max(height, width)
+    scale = (BOX if steps.scale else IMAGE_SIDE) / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     scaled = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX))
     scaled = np.clip(scaled, 0.0, 1.0)
@@ -160,7 +161,7 @@ def prepare(canvas: np.ndarray, steps: Steps = Steps()) -> Prepared | None:
 
 
 def corner(scaled: np.ndarray) -> np.ndarray:
-    image = np.zeros((SIDE, SIDE), np.float32)
+    image = np.zeros((IMAGE_SIDE, IMAGE_SIDE), np.float32)
     image[: scaled.shape[0], : scaled.shape[1]] = scaled
     return image
 
@@ -169,8 +170,8 @@ def place(scaled: np.ndarray) -> np.ndarray:
     """Put `scaled` into a 28x28 field with its centre of mass at (14, 14), never cut off."""
     com_row, com_col = centre_of_mass(scaled)
     height, width = scaled.shape
-    top = int(np.clip(round(CENTRE - com_row), 0, SIDE - height))
-    left = int(np.clip(round(CENTRE - com_col), 0, SIDE - width))
-    image = np.zeros((SIDE, SIDE), np.float32)
+    top = int(np.clip(round(CENTRE - com_row), 0, IMAGE_SIDE - height))
+    left = int(np.clip(round(CENTRE - com_col), 0, IMAGE_SIDE - width))
+    image = np.zeros((IMAGE_SIDE, IMAGE_SIDE), np.float32)
     image[top : top + height, left : left + width] = scaled
     return image

@@ -10,8 +10,8 @@ from functools import cache
 import numpy as np
 
 from deepviz.activations import traced_with_weights
+from deepviz.config import IMAGE_SIDE
 
-SIDE = 28
 SMOOTH = 16  # noisy copies averaged into each gradient map on the Draw page
 
 
@@ -25,10 +25,10 @@ def top_two(probabilities: np.ndarray) -> tuple[int, int]:
 def patch_masks(patch: int, stride: int) -> np.ndarray:
     """(patches, 28, 28) float32, 1 inside each patch; the last row and column of patches
     sit on the edge so every pixel is covered, for any stride up to the patch side."""
-    if not 1 <= stride <= patch <= SIDE:
-        raise ValueError(f"need 1 <= stride <= patch <= {SIDE}, got patch {patch}, stride {stride}")
-    starts = sorted({*range(0, SIDE - patch + 1, stride), SIDE - patch})
-    masks = np.zeros((len(starts) ** 2, SIDE, SIDE), np.float32)
+    if not 1 <= stride <= patch <= IMAGE_SIDE:
+        raise ValueError(f"need 1 <= stride <= patch <= {IMAGE_SIDE}, got patch {patch}, stride {stride}")
+    starts = sorted({*range(0, IMAGE_SIDE - patch + 1, stride), IMAGE_SIDE - patch})
+    masks = np.zeros((len(starts) ** 2, IMAGE_SIDE, IMAGE_SIDE), np.float32)
     for k, (top, left) in enumerate((top, left) for top in starts for left in starts):
         masks[k, top : top + patch, left : left + patch] = 1
     return masks
@@ -53,7 +53,7 @@ class Saliency:
         if getattr(head, "activation", None) is not keras.activations.softmax:
             raise ValueError(f"the model must end in a Dense softmax layer, not {head.name}")
         features = keras.Model(model.inputs, head.input)
-        spec = tf.TensorSpec((None, SIDE, SIDE), tf.float32)
+        spec = tf.TensorSpec((None, IMAGE_SIDE, IMAGE_SIDE), tf.float32)
 
         def gradient(images, digits):
             with tf.GradientTape() as tape:
@@ -89,11 +89,11 @@ class Saliency:
         copies = image[np.newaxis]
         if smooth > 0:
             rng = np.random.default_rng(seed)
-            copies = copies + rng.normal(0, noise, (smooth, SIDE, SIDE)).astype(np.float32)
+            copies = copies + rng.normal(0, noise, (smooth, IMAGE_SIDE, IMAGE_SIDE)).astype(np.float32)
         images = np.tile(copies, (len(digits), 1, 1))
         per_image = np.repeat(np.asarray(digits, np.int32), len(copies))
         grads = self._gradient(images, per_image, weights=weights).numpy()
-        magnitude = np.abs(grads).reshape(len(digits), len(copies), SIDE, SIDE).mean(axis=1)
+        magnitude = np.abs(grads).reshape(len(digits), len(copies), IMAGE_SIDE, IMAGE_SIDE).mean(axis=1)
         return magnitude * image if times_input else magnitude
 
     def occlusions(
@@ -110,7 +110,7 @@ class Saliency:
         probability = self._probabilities(images, weights=weights).numpy()[:, digits]
         drops = probability[0] - probability[1:]
         flat = masks.reshape(len(masks), -1)
-        return ((drops.T @ flat) / flat.sum(axis=0)).reshape(len(digits), SIDE, SIDE)
+        return ((drops.T @ flat) / flat.sum(axis=0)).reshape(len(digits), IMAGE_SIDE, IMAGE_SIDE)
 
     def explain(self, image: np.ndarray, probabilities: np.ndarray, weights=None) -> list[tuple[str, np.ndarray]]:
         """The Draw page's four maps, titled: which ink pushes the network towards its answer

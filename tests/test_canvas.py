@@ -10,7 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from deepviz.measure.pendigits import as_canvas
-from deepviz.preprocess import canvas_image
+from deepviz.preprocess import CANVAS_SIZE, canvas_image
 
 REFUSED = "The drawing pad sent something deepviz cannot read"
 
@@ -33,7 +33,7 @@ def test_the_pad_calls_the_canvas_component_as_st_canvas_does(monkeypatch):
     monkeypatch.setattr(streamlit_drawable_canvas, "out", component)
     for shown in (None, FakeCanvas.STROKES):
         theirs = streamlit_drawable_canvas.st_canvas(
-            stroke_width=17, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
+            stroke_width=17, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_SIZE, width=CANVAS_SIZE,
             drawing_mode="freedraw", initial_drawing=shown, return_image_data=True, key="pad",
         )
         ours = canvas_sent(17, shown, "pad")

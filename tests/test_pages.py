@@ -9,6 +9,7 @@ from apptest import APP, QUICK, app, no_errors, open_page, shown
 
 from deepviz.config import PRESETS, ModelConfig
 from deepviz.measure.pendigits import as_canvas
+from deepviz.preprocess import CANVAS_SIZE
 
 
 def stage_titles(chart) -> list[str]:
@@ -184,7 +185,7 @@ def test_draw_page_without_a_drawing_shows_a_hint(default_trained, canvas):
     assert not at.metric
     settings = fake.calls[0]["data"]
     assert settings | {
-        "strokeColor": "#FFFFFF", "backgroundColor": "#000000", "canvasHeight": 280, "canvasWidth": 280,
+        "strokeColor": "#FFFFFF", "backgroundColor": "#000000", "canvasHeight": CANVAS_SIZE, "canvasWidth": CANVAS_SIZE,
         "returnImageData": True, "drawingMode": "freedraw",
     } == settings and fake.shows() == []
 
@@ -354,7 +355,7 @@ def test_compare_trains_two_networks_and_shows_them_side_by_side(default_trained
     # the curves; two probability bars; A's dense1 and dense2 beside B's dense1, then both outputs
     assert len(charts) == 1 + 2 + 3 + 2
     assert "Network B: validation" in charts[0].proto.spec
-    pad.image = np.zeros((280, 280, 4), np.uint8)  # cleared: the last drawing stays on show
+    pad.image = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)  # cleared: the last drawing stays on show
     at.run()
     no_errors(at)
     assert len(at.get("plotly_chart")) == len(charts)

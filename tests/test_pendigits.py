@@ -3,12 +3,12 @@ import pytest
 from deepviz.data import DataError
 from deepviz.measure.handwriting import Reading, Score
 from deepviz.measure.pendigits import (
-    CANVAS_SIZE,
     PenDigit,
     fit_strokes,
     load_pen_digits,
     one_of_each,
 )
+from deepviz.preprocess import CANVAS_SIZE
 
 
 def test_strokes_fill_the_middle_of_the_canvas_keeping_their_shape():

@@ -5,12 +5,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepviz.preprocess import CanvasError, canvas_image, centre_of_mass, ink_of, prepare
+from deepviz.preprocess import (
+    CANVAS_SIZE,
+    CanvasError,
+    canvas_image,
+    centre_of_mass,
+    ink_of,
+    prepare,
+)
 
 
 def canvas(draw=None) -> np.ndarray:
-    """A 280x280 RGBA canvas as streamlit-drawable-canvas returns it: opaque black, white ink."""
-    image = np.zeros((280, 280, 4), np.uint8)
+    """A CANVAS_SIZE x CANVAS_SIZE RGBA canvas as streamlit-drawable-canvas returns it: opaque black, white ink."""
+    image = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)
     image[..., 3] = 255
     if draw:
         draw(image)
@@ -25,7 +32,7 @@ def ink(rows, cols):
 
 def test_empty_canvas_has_nothing_to_read():
     assert prepare(canvas()) is None
-    assert prepare(np.zeros((280, 280, 4), np.uint8)) is None  # fully transparent
+    assert prepare(np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)) is None  # fully transparent
 
 
 def test_faint_noise_is_not_ink():
@@ -67,7 +74,7 @@ def test_tiny_dot_becomes_a_centred_blob():
 
 
 def test_full_canvas_fills_the_20px_box():
-    prepared = prepare(np.full((280, 280, 4), 255, np.uint8))
+    prepared = prepare(np.full((CANVAS_SIZE, CANVAS_SIZE, 4), 255, np.uint8))
     assert (prepared.image > 0.99).sum() == 400
     assert prepared.image.sum() == pytest.approx(400)
 
@@ -132,7 +139,7 @@ def test_switching_off_the_crop_keeps_the_digit_where_it_was_drawn():
     from deepviz.preprocess import Steps
 
     prepared = prepare(canvas(ink(slice(10, 60), slice(200, 260))), Steps(crop=False))
-    assert prepared.crop.shape == (280, 280)
+    assert prepared.crop.shape == (CANVAS_SIZE, CANVAS_SIZE)
     rows = np.flatnonzero(prepared.image.any(axis=1))
     row, col = centre_of_mass(prepared.image)
     assert rows[-1] - rows[0] < 6  # stays as small as it was drawn
@@ -168,11 +175,11 @@ def png_url(image: Image.Image, kind: str = "png") -> str:
 
 
 def test_the_canvas_png_is_decoded_to_its_rgba_pixels():
-    pixels = np.random.default_rng(0).integers(0, 256, (280, 280, 4), np.uint8)  # noise: the largest PNG
+    pixels = np.random.default_rng(0).integers(0, 256, (CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)  # noise: the largest PNG
     decoded = canvas_image(png_url(Image.fromarray(pixels)))
     assert decoded.dtype == np.uint8 and (decoded == pixels).all()
     grey = canvas_image(png_url(Image.fromarray(pixels[..., 0])))  # any PNG of the pad's size, as RGBA
-    assert grey.shape == (280, 280, 4) and (grey[..., 0] == pixels[..., 0]).all() and (grey[..., 3] == 255).all()
+    assert grey.shape == (CANVAS_SIZE, CANVAS_SIZE, 4) and (grey[..., 0] == pixels[..., 0]).all() and (grey[..., 3] == 255).all()
 
 
 def test_a_huge_png_is_refused_from_its_header_without_being_decoded(monkeypatch):
@@ -187,7 +194,7 @@ def test_a_huge_png_is_refused_from_its_header_without_being_decoded(monkeypatch
 def test_only_a_png_data_url_of_plausible_length_is_read():
     from deepviz.preprocess import MAX_CANVAS_URL, PNG_URL
 
-    canvas = Image.new("RGBA", (280, 280))
+    canvas = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE))
     for kind in ("jpeg", "gif", "bmp"):
         with pytest.raises(CanvasError, match="not a PNG image"):
             canvas_image(png_url(canvas.convert("RGB"), kind))
@@ -204,7 +211,7 @@ def test_only_a_png_data_url_of_plausible_length_is_read():
 def test_a_damaged_png_is_refused():
     from deepviz.preprocess import PNG_URL
 
-    pixels = np.random.default_rng(0).integers(0, 256, (280, 280, 4), np.uint8)
+    pixels = np.random.default_rng(0).integers(0, 256, (CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)
     url = png_url(Image.fromarray(pixels))
     encoded = url.removeprefix(PNG_URL)
     with pytest.raises(CanvasError, match="^its PNG is damaged$"):

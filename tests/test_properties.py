@@ -27,7 +27,7 @@ from deepviz.config import (
     Pool,
 )
 from deepviz.lesson import HIDEABLE, lesson_url, read_lesson
-from deepviz.preprocess import INK_THRESHOLD, CanvasError, Steps, ink_of, prepare
+from deepviz.preprocess import CANVAS_SIZE, INK_THRESHOLD, CanvasError, Steps, ink_of, prepare
 
 QUICK = settings(max_examples=150, deadline=None)
 MESSAGE_LIMIT = 300  # a problem is shown as a warning above the page: a line or two, never a wall
@@ -210,7 +210,7 @@ def test_the_layer_count_limit():
         ModelConfig(layers=(Dense(4),) * (MAX_HIDDEN_LAYERS + 1))
 
 
-# Canvases: what streamlit-drawable-canvas returns is RGBA uint8 (280x280, or larger on a
+# Canvases: what streamlit-drawable-canvas returns is RGBA uint8 (CANVAS_SIZE square, or larger on a
 # high-DPI screen); the library also takes grey and RGB images of any size and number type.
 DTYPES = [np.uint8, np.int16, np.float32, np.float64, bool]
 
@@ -228,7 +228,7 @@ def paint(shape: tuple, drawing: str, level: float, rng: np.random.Generator) ->
     return values
 
 
-SIDES = st.one_of(st.integers(0, 8), st.integers(9, 600), st.just(280))
+SIDES = st.one_of(st.integers(0, 8), st.integers(9, 600), st.just(CANVAS_SIZE))
 
 
 @st.composite
