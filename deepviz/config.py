@@ -312,7 +312,7 @@ class ModelConfig:
 
     def describe(self) -> str:
         hidden = " -> ".join(layer.describe() for layer in self.layers) or "no hidden layers"
-        return f"{hidden}; {self.optimizer} lr {self.learning_rate:g}, {count(self.epochs, 'epoch')}"
+        return f"{hidden}; {self.optimizer} lr {self.learning_rate:g}, {plural(self.epochs, 'epoch')}"
 
 
 @dataclass(frozen=True)
@@ -418,7 +418,7 @@ def _lighter(config: ModelConfig, work: int) -> str:
     smaller = "or use fewer filters or units, or pool earlier"
     epoch = work // config.epochs
     if epoch <= MAX_TRAINING_WORK:
-        return f"train for {count(int(MAX_TRAINING_WORK // epoch), 'epoch')} or fewer, {smaller}"
+        return f"train for {plural(int(MAX_TRAINING_WORK // epoch), 'epoch')} or fewer, {smaller}"
     # Rounded down to hundreds, as validation_split's rounding may add an image. At least 600
     # fit: the most work an image can take within MAX_PARAMS and MAX_BATCH_VALUES is under 2e10.
     images = int(MAX_TRAINING_WORK // (epoch / config.training_images) / (1 - config.validation_split)) // 100 * 100
@@ -491,7 +491,8 @@ def _builds(config: ModelConfig, layers: tuple[Layer, ...]) -> bool:
     return True
 
 
-def count(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """'1 epoch', '3 epochs': `n` and `noun`, with an s unless there is one."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from deepviz.config import MAX_TRAINING_SECONDS, count
+from deepviz.config import MAX_TRAINING_SECONDS, plural
 
 SLOTS_ENV = "DEEPVIZ_TRAINING_SLOTS"
 LENGTH_ENV = "DEEPVIZ_TRAINING_LINE"
@@ -92,8 +92,8 @@ class SlotLine:
                 self._waiting[mine[0]] = ticket
             elif len(self._waiting) >= self.length:
                 raise LineError(
-                    f"The training line is full: {count(self.length, 'training')} waiting for this server's "
-                    f"{count(self.size, 'training slot')}. Try again in a few minutes"
+                    f"The training line is full: {plural(self.length, 'training')} waiting for this server's "
+                    f"{plural(self.size, 'training slot')}. Try again in a few minutes"
                 )
             else:
                 self._waiting.append(ticket)

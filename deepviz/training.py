@@ -19,7 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from deepviz.config import ModelConfig, count, duration
+from deepviz.config import ModelConfig, duration, plural
 from deepviz.data import Mnist
 from deepviz.evaluation import Evaluation, evaluate
 from deepviz.network import build_model
@@ -179,7 +179,7 @@ class TrainedModel:
         if self.opened_from:
             return f"opened from {self.opened_from}, test accuracy {self.test_accuracy:.4f}"
         if self.complete:
-            return f"trained for {count(self.history.epochs, 'epoch')}, test accuracy {self.test_accuracy:.4f}"
+            return f"trained for {plural(self.history.epochs, 'epoch')}, test accuracy {self.test_accuracy:.4f}"
         limit = f" at this server's time limit of {duration(self.time_limit)}" if self.time_limit else ""
         return (
             f"partly trained: stopped{limit} at epoch {self.history.epochs_done:.1f} of "

@@ -19,9 +19,9 @@ from deepviz.config import (
     Conv,
     Dense,
     Pool,
-    count,
     count_params,
     duration,
+    plural,
     summarize,
     training_seconds,
     with_layer_added,
@@ -164,7 +164,7 @@ with editor:
         st.info("Your teacher fixed the training settings for this lesson.", icon=":material/lock:")
         st.caption(
             f"{current.optimizer}, learning rate {current.learning_rate:g}, batch size {current.batch_size}, "
-            f"{count(current.epochs, 'epoch')}, {current.validation_split:.0%} held back for validation, "
+            f"{plural(current.epochs, 'epoch')}, {current.validation_split:.0%} held back for validation, "
             f"{current.train_images:,} training images."
         )
         optimizer, learning_rate, batch_size = current.optimizer, current.learning_rate, current.batch_size

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from deepviz.config import DEFAULT_MODEL, ModelConfig, count, summarize
+from deepviz.config import DEFAULT_MODEL, ModelConfig, plural, summarize
 from deepviz.guide import TOUR, TUTORIAL
 from deepviz.lesson import (
     HIDEABLE,
@@ -361,7 +361,7 @@ def server_line():
 def line_text(line) -> str:
     running, waiting = line.busy
     return (
-        f"This server trains {count(line.size, 'network')} at a time: "
+        f"This server trains {plural(line.size, 'network')} at a time: "
         f"{running} training now, {waiting} waiting."
     )
 

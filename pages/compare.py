@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from deepviz.config import ACTIVATIONS, PRESETS, ConfigError, count, count_params, parse_layers
+from deepviz.config import ACTIVATIONS, PRESETS, ConfigError, count_params, parse_layers, plural
 from deepviz.figures import activation_figure, comparison_figure, probability_figure
 from deepviz.preprocess import prepare
 from pages.common import (
@@ -177,7 +177,7 @@ for side, column in zip(SIDES, st.columns(2, gap="large")):
 settings = config()
 st.caption(
     f"Networks not yet trained train with the Build page's settings: {settings.optimizer}, learning "
-    f"rate {settings.learning_rate:g}, {count(settings.epochs, 'epoch')}, batch {settings.batch_size}, on "
+    f"rate {settings.learning_rate:g}, {plural(settings.epochs, 'epoch')}, batch {settings.batch_size}, on "
     f"{min(settings.train_images, len(data.x_train)):,} images. Only the layers differ."
 )
 ready = all(chosen.values())
