@@ -6,11 +6,14 @@ reads the same explanation of "epoch" on the Build page as on the Home page's wo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
-from deepviz.config import PRESETS
+from deepviz.config import PRESETS, ModelConfig
+
+if TYPE_CHECKING:
+    from deepviz.trained import TrainedModel
 
 WORDS = {
     "layer": "A stage of the network. Each layer takes the numbers the layer before it gives, "
@@ -57,24 +60,33 @@ class Step:
     title: str
     page: str  # the page's url path, as in app.py's navigation ("" is Home)
     text: str
-    done: Callable[[Mapping[str, Any]], bool] | None = None
+    done: Callable[[Progress], bool] | None = None
+
+
+class Progress(Protocol):
+    """What the tour's steps read of a session to tell whether they are done
+    (deepviz.ui.session.Session is one)."""
+
+    config: ModelConfig
+    model: TrainedModel | None
+
+    def compared(self, side: str) -> TrainedModel | None: ...
 
 
 TUTORIAL = PRESETS["Tutorial MLP"]
 
 
-def trained_tutorial(state: Mapping[str, Any]) -> bool:
-    model = state.get("model")
+def trained_tutorial(state: Progress) -> bool:
+    model = state.model
     return model is not None and model.complete and model.config.layers == TUTORIAL.layers
 
 
-def added_a_layer(state: Mapping[str, Any]) -> bool:
-    config, model = state.get("config"), state.get("model")
-    return config is not None and model is not None and len(config.layers) > len(model.config.layers)
+def added_a_layer(state: Progress) -> bool:
+    return state.model is not None and len(state.config.layers) > len(state.model.config.layers)
 
 
-def compared(state: Mapping[str, Any]) -> bool:
-    return all(state.get(f"compared_{side}") is not None for side in "AB")
+def compared(state: Progress) -> bool:
+    return all(state.compared(side) is not None for side in "AB")
 
 
 TOUR = (

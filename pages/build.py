@@ -28,45 +28,35 @@ from deepviz.config import (
 )
 from deepviz.guide import word
 from deepviz.lesson import NETWORK, TRAINING
-from pages.common import (
-    config,
-    hidden_groups,
-    load_config,
-    preload_tensorflow,
-    projector,
-    run_app_first,
-    set_config,
-)
+from deepviz.ui.resources import preload_tensorflow
+from deepviz.ui.session import session
+from deepviz.ui.shell import run_app_first
 
 run_app_first()
 preload_tensorflow()
 
-# Widgets are keyed by this version; a preset, an added or a removed layer bumps it (see
-# load_config) so every widget is drawn afresh from the new configuration.
-st.session_state.setdefault("build_version", 0)
-
 
 def change_layers(layers: list) -> None:
     try:
-        new = config().with_layers(tuple(layers))
+        new = session.config.with_layers(tuple(layers))
     except ConfigError as error:
-        st.session_state.build_error = f"Not changed: {error}."
+        session.build_error = f"Not changed: {error}."
         return
-    load_config(new)
+    session.load_config(new)
 
 
 def add_layer(layer) -> None:
     try:
-        new, notes = with_layer_added(config(), layer)
+        new, notes = with_layer_added(session.config, layer)
     except ConfigError as error:
-        st.session_state.build_error = f"Not added: {error}."
+        session.build_error = f"Not added: {error}."
         return
-    load_config(new)
-    st.session_state.build_notes = notes
+    session.load_config(new)
+    session.build_notes = notes
 
 
 def remove_layer(index: int) -> None:
-    layers = list(config().layers)
+    layers = list(session.config.layers)
     del layers[index]
     change_layers(layers)
 
@@ -112,20 +102,22 @@ def edit_layer(layer, key: str):
 st.title("Build a network")
 st.caption("Every change is saved in the address bar: copy the URL to share this exact network.")
 
-current = config()
-version = st.session_state.build_version
+current = session.config
+# Widgets are keyed by this version; a preset, an added or a removed layer bumps it (see
+# Session.load_config) so every widget is drawn afresh from the new configuration.
+version = session.build_version
 
-hidden = hidden_groups()  # what the lesson link this session opened hides (see deepviz.lesson)
+hidden = session.lesson_hidden  # what the lesson link this session opened hides (see deepviz.lesson)
 if NETWORK not in hidden:
     st.write("**Start from a preset**")
     for column, (name, preset) in zip(st.columns(len(PRESETS)), PRESETS.items()):
         column.button(
-            name, on_click=load_config, args=(preset,), width="stretch",
+            name, on_click=session.load_config, args=(preset,), width="stretch",
             type="primary" if preset == current else "secondary",
         )
 
 # Side by side, except on the projector: in its type, the layer table needs the page's width.
-editor, summary = (st.container(), st.container()) if projector() else st.columns([1, 1], gap="large")
+editor, summary = (st.container(), st.container()) if session.projector else st.columns([1, 1], gap="large")
 with editor:
     st.subheader("Hidden layers", help=word("layer"))
     st.caption("Input: a 28x28 image. Conv and MaxPool layers come first, then Flatten, then Dense layers; "
@@ -138,7 +130,7 @@ with editor:
     else:
         # In the card of each layer that came with the one asked for: where the eye is after the
         # click, as layers added push the buttons down, out of sight on a small screen.
-        notes = st.session_state.pop("build_notes", {})
+        notes = session.take("build_notes") or {}
         for index, layer in enumerate(current.layers):
             with st.container(border=True):
                 # A row, not columns: a fixed share of the card cut Remove to "Re..." in projector type.
@@ -155,7 +147,7 @@ with editor:
         add_pool.button("Add MaxPool layer", on_click=add_layer, args=(Pool(2),), disabled=full, width="stretch")
         if full:
             st.caption(f"At most {MAX_HIDDEN_LAYERS} hidden layers.")
-        if error := st.session_state.pop("build_error", None):
+        if error := session.take("build_error"):
             st.error(error)  # under the button clicked: a refused layer leaves it where it was
 
     st.subheader("Training", help="Training shows the network the training images, batch by batch, and nudges "
@@ -203,7 +195,7 @@ except ConfigError as error:
     st.error(f"Not changed: {error}.")
     edited = current
 if edited != current:
-    set_config(edited)
+    session.set_config(edited)
     st.rerun()  # so the URL and the preset buttons show the change straight away
 
 with summary:

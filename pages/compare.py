@@ -5,25 +5,13 @@ import streamlit as st
 from deepviz.config import ACTIVATIONS, PRESETS, ConfigError, count_params, parse_layers, plural
 from deepviz.figures import activation_figure, comparison_figure, probability_figure
 from deepviz.preprocess import prepare
-from pages.common import (
-    STOP_HELP,
-    clear_button,
-    config,
-    data_banner,
-    drawing_pad,
-    epochs_done,
-    layer_titles,
-    layer_tops,
-    line_refusal,
-    mnist,
-    plain,
-    plot,
-    preload_tensorflow,
-    progress_text,
-    run_app_first,
-    sure,
-    train_into,
-)
+from deepviz.ui.canvas import clear_button, drawing_pad
+from deepviz.ui.markdown import plain
+from deepviz.ui.resources import data_banner, layer_tops, mnist, preload_tensorflow
+from deepviz.ui.session import session
+from deepviz.ui.shell import run_app_first
+from deepviz.ui.show import confidence, layer_titles, plot
+from deepviz.ui.training import STOP_HELP, epochs_done, line_refusal, progress_text, train_into
 
 run_app_first()
 preload_tensorflow()
@@ -39,13 +27,13 @@ LAYERS_HELP = (
 
 
 def result(side: str):
-    return st.session_state.get(f"compared_{side}")
+    return session.compared(side)
 
 
 def choose(side: str):
     """The network picked for `side`: (configuration, its trained model or None), or None if it is invalid."""
     st.subheader(f"Network {side}")
-    own = st.session_state.get("model")
+    own = session.model
     options = [*([TRAINED] if own else []), BUILT, *PRESETS]
     # A trained model and the Build page's network are "before" and "after" a change: compare those first.
     default = (TRAINED, BUILT)[SIDES.index(side)] if own else (BUILT, "Shallow net")[SIDES.index(side)]
@@ -57,13 +45,13 @@ def choose(side: str):
     if start == TRAINED:
         st.caption(f"{own.config.describe()} · {plain(own.label)}. Used as it is: not trained again.")
         return own.config, own
-    base = config() if start == BUILT else PRESETS[start]
+    base = session.config if start == BUILT else PRESETS[start]
     text = st.text_input(
         "Layers", ",".join(layer.token() for layer in base.layers), key=f"compare_layers_{side}_{start}",
         help=LAYERS_HELP,
     )
     try:
-        chosen = config().with_layers(parse_layers(text))
+        chosen = session.config.with_layers(parse_layers(text))
     except ConfigError as error:
         st.error(f"Network {side} cannot be built: {plain(error)}.", icon=":material/error:")
         return None
@@ -74,13 +62,13 @@ def choose(side: str):
 def train_both(chosen: dict, data) -> None:
     st.button("Stop", icon=":material/stop:", help=STOP_HELP)
     for side in SIDES:
-        st.session_state.pop(f"compared_{side}", None)
+        session.set_compared(side, None)
     bars = {side: st.progress(0.0, text=f"Network {side}: waiting") for side, (_, own) in chosen.items() if own is None}
     chart = st.empty()
     histories = {}
     for side, (current, own) in chosen.items():
         if own is not None:
-            st.session_state[f"compared_{side}"] = own
+            session.set_compared(side, own)
             histories[f"Network {side}"] = own.history
             continue
 
@@ -130,9 +118,9 @@ def same_drawing(results: dict) -> None:
         clear_button("compare")
     prepared = prepare(drawing) if drawing is not None else None  # None too for a faint speck
     if prepared is not None:
-        image = st.session_state.drawing = prepared.image
+        image = session.drawing = prepared.image
     else:
-        image = st.session_state.get("drawing")
+        image = session.drawing
         if image is not None:
             pad.caption("Showing your drawing from the Draw page. Draw here to try another.")
     if image is None:
@@ -144,7 +132,7 @@ def same_drawing(results: dict) -> None:
         probabilities = activations[-1].values
         digit = int(np.argmax(probabilities))
         column.metric(f"Network {side} reads", digit)
-        column.caption(f"{sure(probabilities[digit])} sure")
+        column.caption(f"{confidence(probabilities[digit])} sure")
         plot(probability_figure(probabilities, height=220), column)
 
     st.caption(
@@ -174,7 +162,7 @@ chosen = {}
 for side, column in zip(SIDES, st.columns(2, gap="large")):
     with column:
         chosen[side] = choose(side)
-settings = config()
+settings = session.config
 st.caption(
     f"Networks not yet trained train with the Build page's settings: {settings.optimizer}, learning "
     f"rate {settings.learning_rate:g}, {plural(settings.epochs, 'epoch')}, batch {settings.batch_size}, on "

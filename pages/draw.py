@@ -4,19 +4,11 @@ import streamlit as st
 from deepviz.figures import ACTIVITY_SCALE, HIGHLIGHT, MUTED, draw_figures
 from deepviz.guide import word
 from deepviz.preprocess import Steps, prepare
-from pages.common import (
-    clear_button,
-    drawing_pad,
-    figure_font,
-    layer_tops,
-    pick_model,
-    plot,
-    preload_tensorflow,
-    projector,
-    run_app_first,
-    stage_titles,
-    sure,
-)
+from deepviz.ui.canvas import clear_button, drawing_pad
+from deepviz.ui.resources import layer_tops, pick_model, preload_tensorflow
+from deepviz.ui.session import session
+from deepviz.ui.shell import run_app_first
+from deepviz.ui.show import confidence, figure_font, plot, stage_titles
 
 run_app_first()
 preload_tensorflow()
@@ -127,7 +119,7 @@ def stage() -> None:
         steps = preparation_steps()
     prepared = prepare(drawing, steps) if drawing is not None else None
     # The Insights page places the latest drawing among the test digits.
-    st.session_state.drawing = None if prepared is None else prepared.image
+    session.drawing = None if prepared is None else prepared.image
     if prepared is None:
         answer.info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
         return
@@ -137,13 +129,13 @@ def stage() -> None:
     probabilities = activations[-1].values
     digit = int(np.argmax(probabilities))
     maps = trained.saliency.explain(prepared.image, probabilities, weights) if saliency_tab.open else []
-    bars, layers_height = HEIGHTS[projector()]
+    bars, layers_height = HEIGHTS[session.projector]
     figures = draw_figures(
         prepared.image, activations, maps, stage_titles(trained.config), layer_tops(trained), figure_font(),
         layers_height,
     )
     verdict.metric("Prediction", digit, help="The digit with the highest output score.")
-    verdict.markdown(f"**{sure(probabilities[digit])} sure**" + ("" if replayed is None else f", {replayed.label}"))
+    verdict.markdown(f"**{confidence(probabilities[digit])} sure**" + ("" if replayed is None else f", {replayed.label}"))
     reading.html(probability_bars(probabilities, bars))
     with layers:
         st.markdown(
@@ -166,7 +158,7 @@ def stage() -> None:
                 plot(figure, column)
 
 
-if not projector():  # on the projector the stage is the page: its space goes to the canvas
+if not session.projector:  # on the projector the stage is the page: its space goes to the canvas
     st.title("Draw a digit")
-st.html(STAGE_CSS % PAD_ROOM[projector()])
+st.html(STAGE_CSS % PAD_ROOM[session.projector])
 stage()

@@ -1,7 +1,9 @@
 import streamlit as st
 
 from deepviz.guide import WORDS
-from pages.common import default_model_status, run_app_first, start_tour
+from deepviz.ui.resources import default_model_status
+from deepviz.ui.session import session
+from deepviz.ui.shell import run_app_first
 
 run_app_first()
 
@@ -24,7 +26,7 @@ st.page_link("pages/draw.py", label="**Draw** a digit and see each layer's activ
 st.page_link("pages/insights.py", label="**Insights**: what each layer has learned, and where the model goes wrong", icon=":material/insights:")
 st.page_link("pages/compare.py", label="**Compare** two networks: curves, accuracy and layers side by side", icon=":material/compare_arrows:")
 st.button(
-    "Take the guided tour", key="tour-home", on_click=start_tour, type="primary", icon=":material/tour:",
+    "Take the guided tour", key="tour-home", on_click=session.start_tour, type="primary", icon=":material/tour:",
     help="Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare.",
 )
 default_model_status()

@@ -9,16 +9,10 @@ from deepviz.figures import (
 )
 from deepviz.guide import word
 from deepviz.units import first_layer_templates, top_images
-from pages.common import (
-    mnist,
-    pick_model,
-    plot,
-    preload_tensorflow,
-    projections,
-    run_app_first,
-    sure,
-    unit_strengths,
-)
+from deepviz.ui.resources import mnist, pick_model, preload_tensorflow, projections, unit_strengths
+from deepviz.ui.session import session
+from deepviz.ui.shell import run_app_first
+from deepviz.ui.show import confidence, plot
 
 run_app_first()
 preload_tensorflow()
@@ -37,7 +31,7 @@ def patterns_building_up(trained) -> None:
         "apart at that layer (a linear probe, on digits it was not fitted to): it climbs towards the output."
     )
     layers = projections(trained.key, trained)
-    drawing = st.session_state.get("drawing")
+    drawing = session.drawing
     placed = None if drawing is None else [a.values for a in trained.probe(drawing)]
     if placed is None:
         st.info("Draw a digit on the Draw page to see where it lands among them.", icon=":material/draw:")
@@ -115,7 +109,7 @@ for start in range(0, len(mistakes), PER_ROW):
         column.image(
             test.x_test[index],
             caption=f"true {result.labels[index]}, read as {predicted} "
-            f"({sure(result.probabilities[index, predicted])})",
+            f"({confidence(result.probabilities[index, predicted])})",
             width="stretch",
         )
 

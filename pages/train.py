@@ -4,23 +4,12 @@ import streamlit as st
 from deepviz.config import count_params
 from deepviz.figures import curves_figure
 from deepviz.guide import word
-from pages.common import (
-    STOP_HELP,
-    config,
-    data_banner,
-    epochs_done,
-    line_refusal,
-    line_text,
-    load_config,
-    mnist,
-    plain,
-    plot,
-    preload_tensorflow,
-    progress_text,
-    run_app_first,
-    server_line,
-    train_into,
-)
+from deepviz.ui.markdown import plain
+from deepviz.ui.resources import data_banner, mnist, preload_tensorflow
+from deepviz.ui.session import session
+from deepviz.ui.shell import run_app_first
+from deepviz.ui.show import plot
+from deepviz.ui.training import STOP_HELP, epochs_done, line_refusal, line_text, progress_text, server_line, train_into
 
 run_app_first()
 preload_tensorflow()
@@ -53,7 +42,7 @@ def show_result(trained) -> None:
                    "images or a smaller network on **Build**: it shows how long a training will take.")
     else:
         st.warning(f"Your model is {plain(trained.label)}. Press **Train** to train it again from epoch 1.")
-    if trained.config != config():
+    if trained.config != session.config:
         # Not a caption: projector mode hides those, and the room must know which network this is.
         st.info(f"It was trained as: {trained.config.describe()}. Press **Train** for the network as it is set now.",
                 icon=":material/info:")
@@ -76,8 +65,9 @@ def show_result(trained) -> None:
 
 def open_model_file() -> None:
     """The uploader's callback: runs once per file chosen, not on every rerun."""
-    from deepviz.modelfile import ModelFileError, display_name, load_bytes
-    from deepviz.training import opened
+    from deepviz.modelfile import display_name, load_bytes
+    from deepviz.modelfile.errors import ModelFileError
+    from deepviz.trained import opened
 
     file = st.session_state["model-file"]
     if file is None:
@@ -86,14 +76,15 @@ def open_model_file() -> None:
     try:
         model_config, model = load_bytes(file.getvalue())
     except ModelFileError as error:
-        st.session_state.model_file_error = f"{name} was not opened: {error}"
+        session.model_file_error = f"{name} was not opened: {error}"
         return
-    st.session_state.model = opened(model_config, model, mnist(), name)
-    load_config(model_config)
+    session.model = opened(model_config, model, mnist(), name)
+    session.load_config(model_config)
 
 
 def model_files(trained) -> None:
-    from deepviz.modelfile import MAX_MODEL_BYTES, model_bytes
+    from deepviz.modelfile import model_bytes
+    from deepviz.modelfile.archive import MAX_MODEL_BYTES
 
     st.subheader("Model files", help="Keep a model, or show one trained elsewhere, in Keras' own `.keras` format.")
     save, load = st.columns(2)
@@ -112,12 +103,12 @@ def model_files(trained) -> None:
         "layers on 28x28 digits, ending in Dense 10 softmax. Files are checked before they are "
         "read and never run code; anything else is refused with the reason.",
     )
-    if error := st.session_state.pop("model_file_error", None):
+    if error := session.take("model_file_error"):
         load.error(plain(error), icon=":material/block:")
 
 
 st.title("Train")
-current = config()
+current = session.config
 st.markdown(f"**Network:** {current.describe()} · {count_params(current):,} parameters")
 st.page_link("pages/build.py", label="Change the network", icon=":material/construction:")
 
@@ -139,8 +130,8 @@ if train:
 if line:
     busy.caption(line_text(line))
 with st.container():  # one block, for train_now to replace whole
-    if "model" in st.session_state:
-        show_result(st.session_state.model)
+    if session.model is not None:
+        show_result(session.model)
     else:
         st.info("Press **Train** to train this network. Until then, the Draw page uses the default model.")
-    model_files(st.session_state.get("model"))
+    model_files(session.model)

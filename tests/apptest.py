@@ -30,7 +30,7 @@ def open_page(query, page, url=None) -> AppTest:
 
 
 def shown(markdown: str) -> str:
-    """The text a reader sees of markdown that pages.common.plain escaped."""
+    """The text a reader sees of markdown that deepviz.ui.markdown.plain escaped."""
     return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
@@ -41,7 +41,7 @@ def no_errors(at: AppTest) -> None:
 
 class FakeCanvas:
     """Stands in for streamlit-drawable-canvas's component with a fixed drawing, and keeps each
-    call's arguments (`data` holds the canvas's settings, see pages.common.canvas_sent).
+    call's arguments (`data` holds the canvas's settings, see deepviz.ui.canvas.canvas_sent).
 
     Like the real one, it sends the drawing's image as a PNG data URL with the canvas's record of
     its strokes; set `image` to None for a canvas that has sent nothing (a fresh one, or one that

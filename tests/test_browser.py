@@ -94,7 +94,7 @@ def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page, s
     expect(page.locator(".st-key-stage-layers .js-plotly-plot image")).to_have_count(7)
     assert page.locator(".st-key-stage-layers").bounding_box()["y"] + 200 < page.viewport_size["height"]
     # Guard: the page sends each stroke at once through this button of the canvas's own
-    # toolbar (pages/common.py, CANVAS_SCRIPT); without it, each answer waits 200 ms more.
+    # toolbar (deepviz/ui/canvas.py, CANVAS_SCRIPT); without it, each answer waits 200 ms more.
     send = "host => !!host.shadowRoot.querySelector('button[aria-label=\"Update the app with this drawing\"]')"
     assert page.get_by_test_id("stBidiComponentIsolated").first.evaluate(send)
     no_exceptions(page)

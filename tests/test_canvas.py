@@ -16,12 +16,12 @@ REFUSED = "The drawing pad sent something deepviz cannot read"
 
 
 def test_the_pad_calls_the_canvas_component_as_st_canvas_does(monkeypatch):
-    # pages.common.canvas_sent is the one use of the library's private API, its component (`out`):
+    # deepviz.ui.canvas.canvas_sent is the one use of the library's private API, its component (`out`):
     # this fails when an upgrade moves it, calls it otherwise, or reads its value otherwise.
     AppTest.from_string("import streamlit_drawable_canvas").run()  # registers the component, as a server does
     import streamlit_drawable_canvas
 
-    from pages.common import canvas_sent
+    from deepviz.ui.canvas import canvas_sent
 
     image = png_url(as_canvas(np.eye(28, dtype=np.uint8) * 255))
     calls = []

@@ -180,10 +180,14 @@ def test_each_tour_step_knows_when_it_is_done():
     trained = Thing(config=tutorial, complete=True)
     assert [step.page for step in TOUR] == ["train", "draw", "draw", "build", "compare"]
     assert [step.done is None for step in TOUR] == [False, True, True, False, False]
-    assert not trained_tutorial({}) and trained_tutorial({"model": trained})
-    assert not trained_tutorial({"model": Thing(config=tutorial, complete=False)})
-    assert not trained_tutorial({"model": Thing(config=PRESETS["Small CNN"], complete=True)})
+
+    def session(model=None, config=tutorial, **sides):  # what a step reads (guide.Progress)
+        return Thing(model=model, config=config, compared=sides.get)
+
+    assert not trained_tutorial(session()) and trained_tutorial(session(trained))
+    assert not trained_tutorial(session(Thing(config=tutorial, complete=False)))
+    assert not trained_tutorial(session(Thing(config=PRESETS["Small CNN"], complete=True)))
     deeper = tutorial.with_layers((*tutorial.layers, tutorial.layers[-1]))
-    assert not added_a_layer({"model": trained, "config": tutorial})
-    assert added_a_layer({"model": trained, "config": deeper})
-    assert not compared({"compared_A": trained}) and compared({"compared_A": trained, "compared_B": trained})
+    assert not added_a_layer(session(trained, tutorial))
+    assert added_a_layer(session(trained, deeper))
+    assert not compared(session(A=trained)) and compared(session(A=trained, B=trained))

@@ -100,7 +100,7 @@ def test_the_worker_says_why_it_could_not_make_the_model(tmp_path):
 @pytest.fixture
 def fresh_worker(monkeypatch, tmp_path):
     """The app's worker made afresh, over an empty cache folder, and put back afterwards."""
-    from pages.common import default_model_worker
+    from deepviz.ui.resources import default_model_worker
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     default_model_worker.clear()

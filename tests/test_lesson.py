@@ -298,10 +298,10 @@ def test_a_local_address_offers_the_network_address_for_phones(monkeypatch):
     assert switch.label == "For students' phones: http://192.168.1.23:8501" and switch.value
     assert popover.code[0].value == lesson_url("http://192.168.1.23:8501", "draw", config)
     assert not popover.warning
-    import pages.common
+    import deepviz.ui.classroom
 
     encoded = []
-    monkeypatch.setattr(pages.common, "qr_png", lambda url: encoded.append(url) or qr_png(url))
+    monkeypatch.setattr(deepviz.ui.classroom, "qr_png", lambda url: encoded.append(url) or qr_png(url))
     at.session_state["share"] = True
     assert share_popover(at.run()).image and encoded == [popover.code[0].value]  # the phones' link
     switch.set_value(False).run()

@@ -6,7 +6,7 @@ from apptest import QUICK, app, no_errors, open_page, shown
 
 from deepviz.config import MAX_EPOCHS, ModelConfig
 from deepviz.slots import LENGTH_ENV, SECONDS_ENV
-from pages.common import training_line
+from deepviz.ui.training import training_line
 
 # Issue 15's link: days of training on 2 cores, under the limits of its day.
 DAY_LONG_LINK = {

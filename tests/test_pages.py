@@ -106,7 +106,7 @@ def all_escaped(markdown: str) -> bool:
 
 
 def test_plain_text_has_no_new_line_to_start_a_heading_list_quote_or_code_block():
-    from pages.common import plain
+    from deepviz.ui.markdown import plain
 
     text = plain("x\n# heading\r\n- item\r> quote\n    code")
     assert "\n" not in text and "\r" not in text and all_escaped(text)

@@ -6,8 +6,8 @@ import re
 import pytest
 from apptest import QUICK, no_errors, open_page
 
-from deepviz.training import History
-from pages.common import epochs_done
+from deepviz.history import History
+from deepviz.ui.training import epochs_done
 
 
 def train_button(at):

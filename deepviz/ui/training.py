@@ -1,0 +1,126 @@
+"""Training from a page: the server's one training line, a session's place in it, and the
+model a training leaves in the session however it ends."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from deepviz.config import ModelConfig, duration, plural
+from deepviz.ui.session import Pending, session
+
+if TYPE_CHECKING:
+    from deepviz.slots import SlotLine
+    from deepviz.history import History
+    from deepviz.training import TrainingRun
+
+STOP_HELP = (
+    "Stop training now: the network keeps what it has learned so far, labelled as partly "
+    "trained. While waiting for a training slot: leave the line."
+)
+
+
+@st.cache_resource(show_spinner=False)
+def training_line() -> SlotLine:
+    """One line for the whole server: every session's trainings queue here."""
+    from deepviz.slots import line_from_settings
+
+    return line_from_settings()
+
+
+def server_line() -> SlotLine | None:
+    """The training line, or None after saying why this server cannot train."""
+    try:
+        return training_line()
+    except ValueError as error:  # a bad DEEPVIZ_ setting (see deepviz.slots): the server's owner must fix it
+        st.error(f"This server cannot train: {error}.", icon=":material/error:")
+        return None
+
+
+def line_refusal() -> None:
+    """Says why this session's last training found no place in line, if it did not: train_into
+    keeps the reason, as its page reruns once training ends, which wipes what the run showed."""
+    if refusal := session.take("line_refusal"):
+        st.warning(refusal, icon=":material/block:")
+
+
+def line_text(line: SlotLine) -> str:
+    running, waiting = line.busy
+    return (
+        f"This server trains {plural(line.size, 'network')} at a time: "
+        f"{running} training now, {waiting} waiting."
+    )
+
+
+def train_into(slot: str, current: ModelConfig, data, report) -> None:
+    """Train `current` and keep the model in the session's `slot` ("model", "compared_A" or
+    "compared_B"), however training ends.
+
+    Waits in the server's line for a free training slot first. Clicking Stop (or leaving
+    the page) leaves the line, or stops training at its next progress report (Streamlit
+    raises in the script's thread there); settle_training then keeps the partly trained
+    model, labelled as such, as it does when training reaches the server's time limit. A
+    session has one place in line (see SlotLine.join)."""
+    from deepviz.slots import LineError
+    from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
+
+    line = server_line()
+    if line is None:
+        return
+    notice = st.empty()
+
+    def waiting(position: int) -> None:
+        notice.info(
+            f"Waiting for a free training slot: you are number {position} in line. "
+            f"{line_text(line)} Press **Stop** to leave the line.",
+            icon=":material/hourglass_top:",
+        )
+
+    if session.line_owner is None:
+        session.line_owner = uuid.uuid4().hex
+    try:
+        with line.slot(waiting, owner=session.line_owner):
+            notice.empty()
+            run = TrainingRun(current, data, line.time_limit)
+            session.training = Pending(run, slot)
+            try:
+                run.fit(report)
+            finally:
+                settle_training(run)
+    except LineError as error:
+        session.line_refusal = f"{error}."
+
+
+def settle_training(run: TrainingRun | None = None) -> None:
+    """Keep the model of a training run that ended: finished, stopped, or left mid-way.
+
+    Clicking Stop or leaving the page makes Streamlit start the next script run at once,
+    while the interrupted run is still unwinding in its own thread. So both settle: the
+    interrupted run (with its own `run`) and every new run (any run left in the session),
+    and whichever comes first scores the model for both."""
+    pending = session.training
+    if pending is None or (run is not None and pending.run is not run):
+        return
+    trained = pending.run.finish()
+    if trained is not None:
+        setattr(session, pending.slot, trained)
+    if session.training is pending:
+        session.training = None
+
+
+def progress_text(history: History) -> str:
+    text = (
+        f"Epoch {min(int(history.epoch_progress) + 1, history.epochs)} of {history.epochs} · "
+        f"{history.fraction:.0%} · {history.seconds:.1f} s elapsed"
+    )
+    if history.seconds_left is not None and history.fraction < 1:
+        text += f", about {duration(history.seconds_left)} left"
+    return text
+
+
+def epochs_done(history: History) -> str:
+    """'3 of 3' for whole epochs, '1.4 of 3' part way (see History.epochs_done)."""
+    done = history.epochs_done
+    return f"{done:g} of {history.epochs}" if done == int(done) else f"{done:.1f} of {history.epochs}"
