@@ -99,7 +99,7 @@ def restorable(sketch: object) -> dict | None:
 
 
 @dataclass(frozen=True)
-class Steps:
+class Preparation:
     """Which of MNIST's preparation steps to apply; switching one off shows what it is for."""
 
     crop: bool = True  # cut the canvas down to the ink's bounding box; off: keep the whole canvas
@@ -144,7 +144,7 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     return float((rows * image).sum() / total), float((cols * image).sum() / total)
 
 
-def prepare(canvas: np.ndarray, steps: Steps = Steps()) -> Prepared | None:
+def prepare(canvas: np.ndarray, steps: Preparation = Preparation()) -> Prepared | None:
     """The drawing as MNIST would have it, or None when there is no ink to read."""
     ink = ink_of(canvas)
     inked = ink > INK_THRESHOLD

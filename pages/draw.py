@@ -3,7 +3,7 @@ import streamlit as st
 
 from deepviz.figures import ACTIVITY_SCALE, HIGHLIGHT, MUTED, draw_figures
 from deepviz.guide import word
-from deepviz.preprocess import Steps, prepare
+from deepviz.preprocess import Preparation, prepare
 from deepviz.ui.canvas import clear_button, drawing_pad
 from deepviz.ui.resources import layer_tops, pick_model, preload_tensorflow
 from deepviz.ui.session import session
@@ -73,9 +73,9 @@ def probability_bars(probabilities: np.ndarray, height: int) -> str:
     return f"<div class='deepviz-bars' style='height: {height}px' role='img' aria-label='probability of each digit'>{bars}</div>"
 
 
-def preparation_steps() -> Steps:
+def preparation_steps() -> Preparation:
     crop, scale, centre = st.columns(3)
-    return Steps(
+    return Preparation(
         crop=crop.toggle("Crop to the ink", True, help="Cut away the empty canvas around your digit."),
         scale=scale.toggle("Scale to a 20-pixel box", True, help="MNIST's digits fit 20x20, in a 28x28 frame."),
         centre=centre.toggle("Centre by mass", True, help="Put the ink's centre of mass in the middle."),

@@ -136,9 +136,9 @@ def test_an_mnist_digit_drawn_large_comes_back_as_itself(mnist):
 
 
 def test_switching_off_the_crop_keeps_the_digit_where_it_was_drawn():
-    from deepviz.preprocess import Steps
+    from deepviz.preprocess import Preparation
 
-    prepared = prepare(canvas(ink(slice(10, 60), slice(200, 260))), Steps(crop=False))
+    prepared = prepare(canvas(ink(slice(10, 60), slice(200, 260))), Preparation(crop=False))
     assert prepared.crop.shape == (CANVAS_SIZE, CANVAS_SIZE)
     rows = np.flatnonzero(prepared.image.any(axis=1))
     row, col = centre_of_mass(prepared.image)
@@ -148,13 +148,13 @@ def test_switching_off_the_crop_keeps_the_digit_where_it_was_drawn():
 
 
 def test_switching_off_scaling_fills_the_frame_and_centring_leaves_it_in_the_corner():
-    from deepviz.preprocess import Steps
+    from deepviz.preprocess import Preparation
 
     drawing = canvas(ink(slice(60, 220), slice(100, 180)))
-    assert prepare(drawing, Steps(scale=False)).scaled.shape == (28, 14)
-    cornered = prepare(drawing, Steps(centre=False)).image
+    assert prepare(drawing, Preparation(scale=False)).scaled.shape == (28, 14)
+    cornered = prepare(drawing, Preparation(centre=False)).image
     assert cornered[:20, :10].sum() == pytest.approx(cornered.sum()) and cornered[0, 0] > 0.9
-    assert prepare(drawing, Steps()).image[0, 0] == 0
+    assert prepare(drawing, Preparation()).image[0, 0] == 0
 
 
 def test_only_a_plausible_record_of_strokes_is_kept_to_show_again():

@@ -27,7 +27,7 @@ from deepviz.config import (
     Pool,
 )
 from deepviz.lesson import HIDEABLE, lesson_url, read_lesson
-from deepviz.preprocess import CANVAS_SIZE, INK_THRESHOLD, CanvasError, Steps, ink_of, prepare
+from deepviz.preprocess import CANVAS_SIZE, INK_THRESHOLD, CanvasError, Preparation, ink_of, prepare
 
 QUICK = settings(max_examples=150, deadline=None)
 MESSAGE_LIMIT = 300  # a problem is shown as a warning above the page: a line or two, never a wall
@@ -249,7 +249,7 @@ def in_unit_range(image: np.ndarray) -> bool:
 
 
 @settings(max_examples=200, deadline=None)
-@given(canvases(), st.builds(Steps, st.booleans(), st.booleans(), st.booleans()))
+@given(canvases(), st.builds(Preparation, st.booleans(), st.booleans(), st.booleans()))
 def test_any_canvas_is_prepared_or_has_nothing_to_read(canvas, steps):
     prepared = prepare(canvas, steps)
     if prepared is None:
