@@ -46,7 +46,7 @@ class LayerActivation:
     values: np.ndarray  # (28, 28) for the input, (h, w, channels) for conv/pool, (units,) for dense
 
 
-class Probe:
+class LayerReader:
     """Wraps a trained model as `keras.Model(model.input, [layer.output ...])`, traced once.
 
     Build one per trained model and reuse it for every stroke: a traced call costs well
@@ -59,9 +59,9 @@ class Probe:
         layers = [layer for layer in model.layers if type(layer).__name__ not in PASS_THROUGH]
         self.names = ["pixels", *(layer.name for layer in layers)]
         self.kinds = ["input", *(KINDS.get(type(layer).__name__, "dense") for layer in layers[:-1]), "output"]
-        probe = keras.Model(model.inputs, [layer.output for layer in layers])
+        every_layer = keras.Model(model.inputs, [layer.output for layer in layers])
         spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32)
-        self._call = traced_with_weights(model, lambda x: probe(x, training=False), [spec])
+        self._call = traced_with_weights(model, lambda x: every_layer(x, training=False), [spec])
 
     def batch(self, images: np.ndarray, chunk: int = 500, weights=None) -> list[np.ndarray]:
         """Each visible layer's outputs for (n, 28, 28) images, input first, computed `chunk` at a time;
@@ -78,12 +78,12 @@ class Probe:
         return [LayerActivation(name, kind, values[0]) for name, kind, values in zip(self.names, self.kinds, outputs)]
 
 
-def fixed_scales(probe: Probe, images: np.ndarray, percentile: float = 99.5) -> dict[str, float]:
+def fixed_scales(reader: LayerReader, images: np.ndarray, percentile: float = 99.5) -> dict[str, float]:
     """Each hidden layer's top of a fixed colour scale: how active its units get on typical
     digits (`images`), so that a colour means the same for every drawing. A few values go
     higher and show at full brightness: the top of all would leave most units dark."""
-    outputs = probe.batch(images)
+    outputs = reader.batch(images)
     return {
         name: max(float(np.percentile(values, percentile)), 1e-6)
-        for name, values in zip(probe.names[1:-1], outputs[1:-1])
+        for name, values in zip(reader.names[1:-1], outputs[1:-1])
     }

@@ -70,13 +70,13 @@ def project(name: str, layer: np.ndarray, labels: np.ndarray, seed: int = 0) -> 
 
 
 def project_layers(
-    probe, images: np.ndarray, labels: np.ndarray, seed: int = 0
+    reader, images: np.ndarray, labels: np.ndarray, seed: int = 0
 ) -> list[LayerProjection]:
-    """One projection per layer of `probe`, input first, for scaled (n, 28, 28) images."""
+    """One projection per layer of `reader`, input first, for scaled (n, 28, 28) images."""
     labels = np.asarray(labels, np.int64)
-    layers = probe.batch(images)
+    layers = reader.batch(images)
     # These matrices are small: more BLAS threads only fight TensorFlow's and other sessions'
     # for the cores (measured: 20 s instead of 3 s for the Small CNN on 2 busy cores), and one
     # thread also adds in a fixed order, so the numbers repeat exactly.
     with threadpool_limits(1):
-        return [project(name, layer, labels, seed) for name, layer in zip(probe.names, layers)]
+        return [project(name, layer, labels, seed) for name, layer in zip(reader.names, layers)]

@@ -35,7 +35,7 @@ def patch_masks(patch: int, stride: int) -> np.ndarray:
 
 
 class Saliency:
-    """Saliency maps for one trained model, traced once: build one per model (like Probe)
+    """Saliency maps for one trained model, traced once: build one per model (like LayerReader)
     and reuse it for every drawing.
 
     The model must end in a Dense softmax layer, as every `build_model` model does: the

@@ -187,10 +187,10 @@ class TrainedModel:
         )
 
     @cached_property
-    def probe(self):
-        from deepviz.activations import Probe
+    def reader(self):
+        from deepviz.activations import LayerReader
 
-        return Probe(self.model)
+        return LayerReader(self.model)
 
     @cached_property
     def saliency(self):

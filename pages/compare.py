@@ -127,7 +127,7 @@ def same_drawing(results: dict) -> None:
         readings[0].info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
         return
 
-    layers = {side: trained.probe(image) for side, trained in results.items()}
+    layers = {side: trained.reader(image) for side, trained in results.items()}
     for column, (side, activations) in zip(readings, layers.items()):
         probabilities = activations[-1].values
         digit = int(np.argmax(probabilities))

@@ -125,7 +125,7 @@ def stage() -> None:
         return
 
     weights = None if replayed is None else replayed.weights
-    activations = trained.probe(prepared.image, weights)
+    activations = trained.reader(prepared.image, weights)
     probabilities = activations[-1].values
     digit = int(np.argmax(probabilities))
     maps = trained.saliency.explain(prepared.image, probabilities, weights) if saliency_tab.open else []

@@ -32,7 +32,7 @@ def patterns_building_up(trained) -> None:
     )
     layers = projections(trained.key, trained)
     drawing = session.drawing
-    placed = None if drawing is None else [a.values for a in trained.probe(drawing)]
+    placed = None if drawing is None else [a.values for a in trained.reader(drawing)]
     if placed is None:
         st.info("Draw a digit on the Draw page to see where it lands among them.", icon=":material/draw:")
     previous = None

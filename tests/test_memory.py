@@ -47,7 +47,7 @@ def test_memory_stays_flat_when_a_session_retrains_twenty_times(mnist):
     def retrain_and_draw():
         """What a session does: train, then read a drawing through every layer and its saliency."""
         trained = train(config, data)
-        trained.probe(image)
+        trained.reader(image)
         trained.saliency.gradients(image, [3], smooth=4)
         trained.saliency.occlusions(image, [3])
         return trained

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from deepviz.activations import Probe
+from deepviz.activations import LayerReader
 from deepviz.config import (
     PRESETS,
     Conv,
@@ -55,11 +55,11 @@ def test_compiled_as_configured():
 
 
 @pytest.mark.parametrize("name", ["Tutorial MLP", "Small CNN"])
-def test_probe_returns_every_visible_layer_with_its_shape(name):
+def test_reader_returns_every_visible_layer_with_its_shape(name):
     config = PRESETS[name]
     model = build_model(config)
     image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
-    activations = Probe(model)(image)
+    activations = LayerReader(model)(image)
     expected = [(row.name, row.output_shape) for row in summarize(config) if row.name != "flatten"]
     assert [(a.name, a.values.shape) for a in activations] == expected
     assert [a.kind for a in activations][0] == "input" and activations[-1].kind == "output"
@@ -67,46 +67,46 @@ def test_probe_returns_every_visible_layer_with_its_shape(name):
     assert activations[-1].values.sum() == pytest.approx(1.0, abs=1e-5)
 
 
-def test_probe_skips_dropout_and_reads_inference_values():
+def test_reader_skips_dropout_and_reads_inference_values():
     model = build_model(ModelConfig(layers=(Dense(32, dropout=0.5),)))
-    probe = Probe(model)
+    reader = LayerReader(model)
     image = np.ones((28, 28), np.float32)
-    assert [a.name for a in probe(image)] == ["pixels", "dense1", "output"]
-    np.testing.assert_array_equal(probe(image)[1].values, probe(image)[1].values)  # no dropout noise
+    assert [a.name for a in reader(image)] == ["pixels", "dense1", "output"]
+    np.testing.assert_array_equal(reader(image)[1].values, reader(image)[1].values)  # no dropout noise
 
 
-def test_probe_works_on_a_model_loaded_from_disk(tmp_path):
+def test_reader_works_on_a_model_loaded_from_disk(tmp_path):
     import keras
 
     model = build_model(PRESETS["Small CNN"])
     model.save(tmp_path / "cnn.keras")
     loaded = keras.models.load_model(tmp_path / "cnn.keras")
     image = np.zeros((28, 28), np.float32)
-    assert [a.name for a in Probe(loaded)(image)] == [a.name for a in Probe(model)(image)]
+    assert [a.name for a in LayerReader(loaded)(image)] == [a.name for a in LayerReader(model)(image)]
 
 
-def test_probe_batches_match_single_images():
-    probe = Probe(build_model(PRESETS["Small CNN"]))
+def test_reader_batches_match_single_images():
+    reader = LayerReader(build_model(PRESETS["Small CNN"]))
     images = np.random.default_rng(3).random((7, 28, 28)).astype(np.float32)
-    batched = probe.batch(images, chunk=3)
-    assert [layer.shape[0] for layer in batched] == [7] * len(probe.names)
+    batched = reader.batch(images, chunk=3)
+    assert [layer.shape[0] for layer in batched] == [7] * len(reader.names)
     for index in (0, 4, 6):
-        for single, layer in zip(probe(images[index]), batched):
+        for single, layer in zip(reader(images[index]), batched):
             np.testing.assert_allclose(single.values, layer[index], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["Tutorial MLP", "Small CNN"])
-def test_probe_replays_other_weights_without_writing_them(name):
+def test_reader_replays_other_weights_without_writing_them(name):
     """A training snapshot stands in for the model's weights for one call; the model, which
     other sessions may share, keeps its own."""
     model, other = build_model(PRESETS[name]), build_model(PRESETS[name])
     own = model.get_weights()
-    probe = Probe(model)
+    reader = LayerReader(model)
     image = np.random.default_rng(5).random((28, 28)).astype(np.float32)
-    replayed = probe(image, weights=other.get_weights())
-    for mine, theirs in zip(replayed, Probe(other)(image)):
+    replayed = reader(image, weights=other.get_weights())
+    for mine, theirs in zip(replayed, LayerReader(other)(image)):
         np.testing.assert_allclose(mine.values, theirs.values, rtol=1e-5, atol=1e-6)
-    assert not np.allclose(replayed[-1].values, probe(image)[-1].values)
+    assert not np.allclose(replayed[-1].values, reader(image)[-1].values)
     for before, after in zip(own, model.get_weights()):
         np.testing.assert_array_equal(before, after)
 

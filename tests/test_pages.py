@@ -224,7 +224,7 @@ def test_replaying_training_moves_the_prediction_back_to_random_weights(default_
     trained_bars = bars(at)
     replay.set_value(0).run()
     no_errors(at)
-    random_weights = default_trained.probe(prepare(image).image, default_trained.snapshots[0].weights)
+    random_weights = default_trained.reader(prepare(image).image, default_trained.snapshots[0].weights)
     assert at.metric[0].value == str(int(np.argmax(random_weights[-1].values)))
     assert any(text.value.endswith("sure**, before training (random weights)") for text in at.markdown)
     assert bars(at) != trained_bars  # the probabilities follow

@@ -9,7 +9,7 @@ from deepviz.projection import project_layers, sample_indices
 from deepviz.training import train
 
 
-class FakeProbe:
+class FakeReader:
     """Layers whose separability is known in advance: no Keras needed."""
 
     names = ["noise", "code", "maps"]
@@ -53,10 +53,10 @@ def test_a_rare_digit_gives_all_it_has():
 
 def test_a_linear_code_separates_and_noise_does_not():
     labels = np.repeat(np.arange(10), 100)
-    probe = FakeProbe(labels)
-    projections = project_layers(probe, np.zeros((1000, 28, 28)), labels)
+    reader = FakeReader(labels)
+    projections = project_layers(reader, np.zeros((1000, 28, 28)), labels)
     noise, code, maps = projections
-    assert [p.name for p in projections] == probe.names
+    assert [p.name for p in projections] == reader.names
     assert noise.separability < 0.2 and maps.separability < 0.2  # chance is 0.1
     assert code.separability > 0.95
     assert maps.points.shape == (1000, 2) and maps.components.shape == (2, 32)
@@ -64,20 +64,20 @@ def test_a_linear_code_separates_and_noise_does_not():
 
 def test_the_tutorial_mlp_separates_the_digits_better_layer_by_layer(tutorial_trained, sample):
     images, labels = sample
-    probe = tutorial_trained.probe
+    reader = tutorial_trained.reader
     started = time.perf_counter()
-    projections = project_layers(probe, images, labels)
+    projections = project_layers(reader, images, labels)
     seconds = time.perf_counter() - started
     numbers = {p.name: round(p.separability, 3) for p in projections}
     print(f"MLP (test accuracy {tutorial_trained.test_accuracy:.4f}) in {seconds:.2f}s:", numbers)
-    assert [p.name for p in projections] == probe.names
+    assert [p.name for p in projections] == reader.names
     for projection in projections:
         assert projection.points.shape == (2000, 2)
         np.testing.assert_array_equal(projection.labels, labels)
     for index in (0, 1234):
-        for projection, layer in zip(projections, probe(images[index])):
+        for projection, layer in zip(projections, reader(images[index])):
             assert_placed(projection, layer.values, projection.points[index])
-    for first, again in zip(projections, project_layers(probe, images, labels)):
+    for first, again in zip(projections, project_layers(reader, images, labels)):
         assert first.separability == again.separability
         np.testing.assert_array_equal(first.points, again.points)
     pixels, output = projections[0].separability, projections[-1].separability
@@ -96,12 +96,12 @@ def test_a_small_cnn_projects_every_layer(mnist, sample):
     trained = train(config, mnist)
     images, labels = sample
     started = time.perf_counter()
-    projections = project_layers(trained.probe, images, labels)
+    projections = project_layers(trained.reader, images, labels)
     seconds = time.perf_counter() - started
     print(f"CNN in {seconds:.2f}s:", {p.name: round(p.separability, 3) for p in projections})
-    assert [p.name for p in projections] == trained.probe.names and len(projections) == 7
+    assert [p.name for p in projections] == trained.reader.names and len(projections) == 7
     assert all(p.points.shape == (2000, 2) for p in projections)
     conv = projections[1]
     assert conv.components.shape == (2, 28 * 28 * 16)
-    assert_placed(conv, trained.probe(images[7])[1].values, conv.points[7])
+    assert_placed(conv, trained.reader(images[7])[1].values, conv.points[7])
     assert max(p.separability for p in projections[1:]) > projections[0].separability

@@ -1,6 +1,6 @@
 import numpy as np
 
-from deepviz.activations import Probe
+from deepviz.activations import LayerReader
 from deepviz.config import PRESETS, ModelConfig
 from deepviz.network import build_model
 from deepviz.units import first_layer_templates, top_images, unit_strengths
@@ -29,7 +29,7 @@ def test_a_unit_that_only_sees_one_pixel_is_most_excited_by_images_inked_there()
     first.set_weights([kernel, np.zeros(kernel.shape[1], np.float32)])
     images = np.zeros((50, 28, 28), np.float32)
     images[[7, 31], 14, 20] = 1.0
-    strengths = unit_strengths(Probe(model), images, chunk=16)
+    strengths = unit_strengths(LayerReader(model), images, chunk=16)
     assert list(strengths) == ["dense1"] and strengths["dense1"].shape == (50, 32)
     assert set(top_images(strengths["dense1"], 3, count=2)) == {7, 31}
     _, templates = first_layer_templates(model)
@@ -38,12 +38,12 @@ def test_a_unit_that_only_sees_one_pixel_is_most_excited_by_images_inked_there()
 
 def test_feature_maps_count_by_their_strongest_position(mnist):
     model = build_model(PRESETS["Small CNN"])
-    probe = Probe(model)
+    reader = LayerReader(model)
     images = mnist.scaled(mnist.x_test[:40])
-    strengths = unit_strengths(probe, images, chunk=16)
+    strengths = unit_strengths(reader, images, chunk=16)
     assert list(strengths) == ["conv1", "pool1", "conv2", "pool2", "dense1"]
     assert strengths["conv1"].shape == (40, 16) and strengths["dense1"].shape == (40, 64)
-    maps = probe.batch(images[:3])[1]
+    maps = reader.batch(images[:3])[1]
     np.testing.assert_allclose(strengths["conv1"][:3], maps.max(axis=(1, 2)), rtol=1e-5, atol=1e-6)
 
 

@@ -129,16 +129,16 @@ def draw_times(model, canvas: np.ndarray, repeats: int) -> tuple[float, float]:
     """(compute, render) medians in seconds for one drawing on the Draw page. Compute: canvas
     to prepared input, every layer's activations and the probabilities. Render: every Plotly
     figure the page shows for it, built and serialised as Streamlit sends it."""
-    from deepviz.activations import Probe
+    from deepviz.activations import LayerReader
     from deepviz.figures import draw_figures
     from deepviz.preprocess import prepare
     from deepviz.saliency import Saliency
 
-    probe = Probe(model)
-    compute = median_seconds(lambda: probe(prepare(canvas).image), repeats)
+    reader = LayerReader(model)
+    compute = median_seconds(lambda: reader(prepare(canvas).image), repeats)
 
     image = prepare(canvas).image
-    activations = probe(image)
+    activations = reader(image)
     maps = Saliency(model).explain(image, activations[-1].values)
 
     def render():

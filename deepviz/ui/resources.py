@@ -63,7 +63,7 @@ def unit_strengths(key: str, _trained: TrainedModel):
     from deepviz.units import unit_strengths
 
     test = mnist()
-    return unit_strengths(_trained.probe, test.scaled(test.x_test))
+    return unit_strengths(_trained.reader, test.scaled(test.x_test))
 
 
 @st.cache_data(max_entries=8, show_spinner="Projecting 2,000 test digits at every layer...")
@@ -73,7 +73,7 @@ def projections(key: str, _trained: TrainedModel):
 
     test = mnist()
     sample = sample_indices(test.y_test)
-    return project_layers(_trained.probe, test.scaled(test.x_test[sample]), test.y_test[sample])
+    return project_layers(_trained.reader, test.scaled(test.x_test[sample]), test.y_test[sample])
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -82,7 +82,7 @@ def fixed_scales(key: str, _trained: TrainedModel) -> dict[str, float]:
     from deepviz.activations import fixed_scales
 
     test = mnist()
-    return fixed_scales(_trained.probe, test.scaled(test.x_test[:500]))
+    return fixed_scales(_trained.reader, test.scaled(test.x_test[:500]))
 
 
 def layer_tops(trained: TrainedModel) -> dict[str, float]:
