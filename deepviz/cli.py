@@ -13,7 +13,8 @@ from dataclasses import replace
 
 from deepviz.config import OPTIMIZERS, ConfigError, ModelConfig, parse_layers
 from deepviz.data import DATA_DIR_ENV, DataError, load_mnist, read_dir
-from deepviz.modelfile import ModelFileError, describe, load_file
+from deepviz.modelfile import layer_table, load_file
+from deepviz.modelfile.errors import ModelFileError
 
 # Which model the Draw page reads with: the default one, or the tutorial MLP trained on the Train page.
 HANDWRITING_MODELS = ("default", "tutorial")
@@ -191,7 +192,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def run_inspect(args: argparse.Namespace) -> int:
     config, _ = load_file(args.file)
-    print(describe(config))
+    print(layer_table(config))
     return 0
 
 

@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 
 from deepviz.config import Conv, Dense, ModelConfig, Pool
-from deepviz.modelfile import ModelFileError, load_bytes, model_bytes
+from deepviz.modelfile import load_bytes, model_bytes
+from deepviz.modelfile.errors import ModelFileError
+from deepviz.modelfile.weights import expected_weights
 from deepviz.network import build_model
-from deepviz.weightsfile import expected_weights
 
 HEADROOM_MB = 100
 OUTPUT_KERNEL = "layers/dense_1/vars/0"  # the output layer's (32, 10) weights: the file stays 100 KB
@@ -296,7 +297,7 @@ def test_a_function_that_turns_off_safe_mode_is_refused(valid):
     ids=["mlp", "cnn"],
 )
 def test_deepviz_expects_the_weights_where_keras_writes_them(config, tmp_path):
-    """deepviz reads Keras's file layout (weightsfile.expected_weights): an upgrade that moves
+    """deepviz reads Keras's file layout (modelfile.weights.expected_weights): an upgrade that moves
     a weight fails here, not as refused uploads."""
     model = build_model(config)
     path = tmp_path / "model.weights.h5"

@@ -10,7 +10,9 @@ from keras import layers
 
 from deepviz.cli import main
 from deepviz.config import Conv, Dense, ModelConfig, Pool
-from deepviz.modelfile import MAX_MODEL_BYTES, ModelFileError, check_bytes, load_bytes, model_bytes
+from deepviz.modelfile import check_bytes, load_bytes, model_bytes
+from deepviz.modelfile.archive import MAX_MODEL_BYTES
+from deepviz.modelfile.errors import ModelFileError
 from deepviz.network import build_model
 
 

@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from deepviz.measure.browser import WAIT_MS, free_port, healthy, stop
-from deepviz.modelfile import MAX_MODEL_BYTES
+from deepviz.modelfile.archive import MAX_MODEL_BYTES
 
 CONFIG = Path(__file__).parent.parent / ".streamlit" / "config.toml"
 SETTINGS = tomllib.loads(CONFIG.read_text())

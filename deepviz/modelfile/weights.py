@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deepviz.config import CLASSES, IMAGE_SIDE, Conv, ModelConfig, Pool
-from deepviz.modelfile import ModelFileError
+from deepviz.config import CLASSES, IMAGE_SIDE, Conv, ModelConfig, Pool, count_params
+from deepviz.modelfile.errors import ModelFileError
 
 WEIGHT_TYPE = np.dtype("<f4")
 # An optimizer's state: its step count (int64) and learning rate, and a few values per weight.
@@ -57,6 +57,18 @@ def expected_weights(config: ModelConfig) -> dict[str, tuple[int, ...]]:
             width = layer.units
     add("dense", width or side * side * channels, CLASSES)
     return shapes
+
+
+def check_weights_fit(config: ModelConfig, stored: int) -> None:
+    """Keras allocates every weight before reading the file's, so a network too big for its own
+    weights file of `stored` bytes (a few bytes of config.json asking for a huge layer) is
+    refused first."""
+    params = count_params(config)
+    if params * WEIGHT_TYPE.itemsize > stored:
+        raise ModelFileError(
+            f"The file's config.json describes {params:,} weights but its weights file is too "
+            "small to hold them, so it is not a model saved by Keras."
+        )
 
 
 def read_weights(path: Path, config: ModelConfig) -> list[np.ndarray]:
