@@ -22,7 +22,7 @@ from deepviz.activations import LayerActivation
 from deepviz.config import CLASSES
 
 if TYPE_CHECKING:
-    from deepviz.training import History
+    from deepviz.history import History
 
 COLOR_SCALE = "Cividis"
 # Weights are signed: ColorBrewer's red-blue diverging scale (colour-blind safe), zero in the middle.

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import types
+from typing import TYPE_CHECKING
 
 from deepviz.config import CLASSES, IMAGE_SIDE, Conv, ModelConfig, Pool, layer_names
+from deepviz.keras_internals import adam_moments
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
 
 
-def distribution():
+def distribution() -> tf.distribute.Strategy:
     """Where training runs: mirrored over every GPU when TensorFlow sees several; else TensorFlow's
     default, which is the GPU when there is one and the CPU otherwise."""
     import tensorflow as tf
@@ -16,13 +22,13 @@ def distribution():
     return tf.distribute.MirroredStrategy([gpu.name for gpu in gpus]) if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
-def build_model(config: ModelConfig):
+def build_model(config: ModelConfig) -> keras.Model:
     """The functional model for `config`, compiled and ready to train, on `distribution()`'s devices."""
     with distribution().scope():
         return _build(config)
 
 
-def _build(config: ModelConfig):
+def _build(config: ModelConfig) -> keras.Model:
     import keras
     from keras import layers
 
@@ -54,7 +60,7 @@ def _build(config: ModelConfig):
     return model
 
 
-def make_optimizer(config: ModelConfig):
+def make_optimizer(config: ModelConfig) -> keras.optimizers.Optimizer:
     import keras
 
     optimizers = {
@@ -69,21 +75,23 @@ def make_optimizer(config: ModelConfig):
     return optimizer
 
 
-def fused_adam_step(optimizer, gradient, variable, learning_rate):
+def fused_adam_step(
+    optimizer: keras.optimizers.Adam, gradient: tf.Tensor, variable: keras.Variable, learning_rate: tf.Tensor
+) -> None:
     """Keras Adam's update of one variable as TensorFlow's fused kernel, instead of the dozen
     small ops Keras builds: the same arithmetic (equal to float rounding), and with a small
-    network's batches of 32 those ops' overhead is much of a training step (see the README's
-    Performance section)."""
+    network's batches of 32 those ops' overhead is much of a training step (see
+    docs/performance.md)."""
     import tensorflow as tf
 
     dtype = variable.dtype
-    index = optimizer._get_variable_index(variable)
+    momentum, velocity = adam_moments(optimizer, variable)
     step = tf.cast(optimizer.iterations + 1, dtype)
     beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
     tf.raw_ops.ResourceApplyAdam(
         var=variable.handle,
-        m=optimizer._momentums[index].handle,
-        v=optimizer._velocities[index].handle,
+        m=momentum.handle,
+        v=velocity.handle,
         beta1_power=tf.pow(beta_1, step),
         beta2_power=tf.pow(beta_2, step),
         lr=tf.cast(learning_rate, dtype),

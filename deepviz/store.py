@@ -31,7 +31,7 @@ from deepviz.data import Mnist
 from deepviz.evaluation import evaluate
 
 if TYPE_CHECKING:
-    from deepviz.training import TrainedModel
+    from deepviz.trained import TrainedModel
 
 CACHE_ENV = "DEEPVIZ_CACHE_DIR"
 SAVED = (".keras", ".npz")  # the files a save's metadata (.json) holds the SHA-256 of
@@ -93,7 +93,8 @@ def save(trained: TrainedModel, path: Path) -> None:
 def load(path: Path, mnist: Mnist) -> TrainedModel:
     import keras
 
-    from deepviz.training import History, Snapshot, TrainedModel
+    from deepviz.history import History, Snapshot
+    from deepviz.trained import TrainedModel
 
     meta = json.loads(path.with_suffix(".json").read_text())
     config, problems = ModelConfig.from_query(meta["config"])

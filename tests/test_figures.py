@@ -12,7 +12,7 @@ from deepviz.figures import (
     tile_maps,
     unit_grid,
 )
-from deepviz.training import History
+from deepviz.history import History
 
 
 @pytest.mark.parametrize(

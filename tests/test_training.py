@@ -5,8 +5,9 @@ import pytest
 
 from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
 from deepviz.data import Mnist
+from deepviz.history import Snapshot
 from deepviz.store import default_model, load, model_path, save
-from deepviz.training import MAX_SNAPSHOTS, Snapshot, TrainingRun, WeightSnapshots, train
+from deepviz.training import MAX_SNAPSHOTS, TrainingRun, WeightSnapshots, train
 
 SMALL = ModelConfig(epochs=2, train_images=2000, batch_size=32)
 
