@@ -344,7 +344,7 @@ def summarize(config: ModelConfig) -> list[LayerRow]:
 def layer_rows(layers: tuple[Layer, ...]) -> list[LayerRow]:
     """`summarize` for any stack of layers, also one too big to be a ModelConfig: so that a
     message can say by how much."""
-    rows = [LayerRow("pixels", "Input 28x28 image", (IMAGE_SIDE, IMAGE_SIDE), 0)]
+    rows = [LayerRow("pixels", f"Input {IMAGE_SIDE}x{IMAGE_SIDE} image", (IMAGE_SIDE, IMAGE_SIDE), 0)]
     side, channels, width = IMAGE_SIDE, 1, None
     for name, layer in zip(_names(layers), layers):
         if isinstance(layer, Conv):
