@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
 
 # These layers only reshape, flatten or (at inference) pass values through: showing
 # them would repeat the layer before.
@@ -13,7 +17,7 @@ PASS_THROUGH = ("InputLayer", "Reshape", "Flatten", "Dropout")
 KINDS = {"Conv2D": "conv", "MaxPooling2D": "pool", "Dense": "dense"}
 
 
-def traced_with_weights(model, function: Callable, input_specs: list) -> Callable:
+def traced_with_weights(model: keras.Model, function: Callable, input_specs: list) -> Callable:
     """`function(*inputs)` traced once, run as `call(*inputs, weights=None)`.
 
     `weights` (a list like `model.get_weights()`) stands in for the model's own for that
@@ -52,7 +56,7 @@ class LayerReader:
     Build one per trained model and reuse it for every stroke: a traced call costs well
     under a millisecond, where `model.predict` costs tens."""
 
-    def __init__(self, model):
+    def __init__(self, model: keras.Model):
         import keras
         import tensorflow as tf
 

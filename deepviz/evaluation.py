@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deepviz.config import CLASSES
 from deepviz.data import Mnist
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class Evaluation:
         return wrong[np.argsort(-confidence, kind="stable")][:limit]
 
 
-def evaluate(model, mnist: Mnist, batch_size: int = 1024) -> Evaluation:
+def evaluate(model: keras.Model, mnist: Mnist, batch_size: int = 1024) -> Evaluation:
     """Scores every test image once. Calling the model a batch at a time skips `predict`'s
     tracing, which takes longer than scoring 10,000 digits with the tutorial MLP."""
     import keras

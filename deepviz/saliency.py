@@ -6,11 +6,15 @@ Both run on every stroke, so each is one traced call on one batch, never `model.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deepviz.activations import traced_with_weights
 from deepviz.config import IMAGE_SIDE
+
+if TYPE_CHECKING:
+    import keras
 
 SMOOTH = 16  # noisy copies averaged into each gradient map on the Draw page
 
@@ -45,7 +49,7 @@ class Saliency:
 
     Both maps take `weights`: a training snapshot to use in place of the model's own."""
 
-    def __init__(self, model):
+    def __init__(self, model: keras.Model):
         import keras
         import tensorflow as tf
 

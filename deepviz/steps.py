@@ -30,7 +30,7 @@ class Steps:
 
     Both return the batches' mean loss and accuracy since the last `reset`, as `fit`'s logs."""
 
-    def __init__(self, model, batch_size: int):
+    def __init__(self, model: keras.Model, batch_size: int):
         self.model = model
         self.batch_size = batch_size
         self.strategy = model.distribute_strategy

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    import keras
 
-def first_layer_templates(model) -> tuple[str, np.ndarray]:
+
+def first_layer_templates(model: keras.Model) -> tuple[str, np.ndarray]:
     """The first weighted layer's name and one picture per unit: a Dense unit's 784 input
     weights as 28x28, or a Conv filter's kernel. Positive weight: ink there raises the unit."""
     layer = next(layer for layer in model.layers if type(layer).__name__ in ("Dense", "Conv2D"))
