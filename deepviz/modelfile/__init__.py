@@ -40,6 +40,7 @@ from deepviz.modelfile.weights import check_weights_fit, read_weights
 if TYPE_CHECKING:
     import keras
 
+
 def check_bytes(data: bytes) -> dict:
     """config.json of a `.keras` file, parsed, once every check that needs no Keras has passed."""
     return _check(data)[0]
@@ -65,7 +66,8 @@ def _check(data: bytes) -> tuple[dict, ModelConfig]:
         config = read_config(archive)
     layers = check_model(config)
     model_config = to_config(layers)
-    check_weights_fit(model_config, next(member.file_size for member in members if member.filename == WEIGHTS))
+    stored = next(member.file_size for member in members if member.filename == WEIGHTS)
+    check_weights_fit(model_config, stored)
     check_chain(config, layers)
     return config, model_config
 

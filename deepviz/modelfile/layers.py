@@ -19,7 +19,7 @@ from deepviz.config import (
     _shorten,
 )
 from deepviz.modelfile.errors import ACCEPTED, ModelFileError, cut, not_a_model
-from deepviz.modelfile.schema import TENSOR_PLACEHOLDER, layer_name
+from deepviz.modelfile.schema import OUTPUT_ACTIVATION, TENSOR_PLACEHOLDER, layer_name
 
 # Input, Reshape, Flatten and output, and each hidden layer with a Dropout after it.
 MAX_LAYERS = 4 + 2 * MAX_HIDDEN_LAYERS
@@ -178,12 +178,12 @@ def _check_output(layer: dict) -> None:
         raise _wrong_output(_shorten(units))
     if (
         layer.get("class_name") != "Dense"
-        or settings.get("activation") != "softmax"
+        or settings.get("activation") != OUTPUT_ACTIVATION
         or not settings.get("use_bias", True)
     ):
         raise ModelFileError(
             f"The model's last layer, {layer_name(layer)}, is not what deepviz needs: a Dense "
-            f"layer of {CLASSES} units with softmax and a bias, one probability per digit."
+            f"layer of {CLASSES} units with {OUTPUT_ACTIVATION} and a bias, one probability per digit."
         )
 
 

@@ -57,8 +57,8 @@ OBJECTS = {
     *(("keras.regularizers", name) for name in ("L1", "L2", "L1L2")),
     *(("keras.constraints", name) for name in ("MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm")),
 }
-# The hidden layers' activations, and the output layer's.
-LAYER_ACTIVATIONS = (*ACTIVATIONS, "softmax")
+OUTPUT_ACTIVATION = "softmax"  # deepviz's last layer gives one probability per digit
+LAYER_ACTIVATIONS = (*ACTIVATIONS, OUTPUT_ACTIVATION)
 # Functional models record which layer feeds which with these placeholders; they hold no code.
 TENSOR_PLACEHOLDER = "__keras_tensor__"
 

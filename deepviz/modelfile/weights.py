@@ -7,7 +7,8 @@ Reading one allocates what it declares, so a 100 KB upload could take gigabytes 
 server that a whole class shares. So every object in the file is looked at first, without
 reading values: each dataset must be one deepviz expects for the network it rebuilt, of the
 expected shape and type, stored plainly (contiguous, unfiltered, its bytes inside the file).
-Only then is each expected array read into an array of exactly its size.
+Only then is each expected array read into an array of exactly its size. Before the file is
+even opened, it must be large enough to hold the network's weights (check_weights_fit).
 """
 
 from __future__ import annotations
