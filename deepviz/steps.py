@@ -6,8 +6,8 @@ iterator, a function call and an optional value per batch, per-step bookkeeping.
 traced loop trains a group of batches, gathering each from uint8 images held as tensors,
 with Keras's own loss (`compute_loss`), optimizer (`apply`, which also sums gradients over
 mirrored devices) and metrics: the same arithmetic, about a fifth less time a step
-(tests/test_steps.py checks the weights against `fit`'s; the README's Performance section
-has the figures).
+(tests/test_steps.py checks the weights against `fit`'s; docs/performance.md has the
+figures).
 """
 
 from __future__ import annotations
