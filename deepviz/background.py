@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepviz.config import DEFAULT_MODEL, PRESETS, duration
-from deepviz.slots import SlotLine
+from deepviz.slots import TrainingQueue
 
 if TYPE_CHECKING:
     from deepviz.data import Mnist
@@ -27,18 +27,18 @@ if TYPE_CHECKING:
 class DefaultModel:
     """Loads the default model from the cache folder, or else trains it (and keeps it there).
 
-    `line`: the server's training line, where its training waits its turn like anyone's;
+    `queue`: the server's training line, where its training waits its turn like anyone's;
     `data`: gives MNIST (load_mnist unless told); `ready`: called in the thread once the
     model is in memory, before anyone is told it is there."""
 
     def __init__(
         self,
-        line: SlotLine | None = None,
+        queue: TrainingQueue | None = None,
         directory: Path | None = None,
         data: Callable[[], Mnist] | None = None,
         ready: Callable[[], None] | None = None,
     ):
-        self.line = line
+        self.queue = queue
         self.directory = directory
         self.data = data
         self.ready = ready
@@ -107,7 +107,7 @@ class DefaultModel:
                 self._decided.set()
                 from deepviz.training import TrainingRun  # TensorFlow: seconds, after saying so
 
-                with self.line.slot(self._in_line) if self.line else nullcontext():
+                with self.queue.slot(self._waiting_at) if self.queue else nullcontext():
                     self.position = 0
                     self.run = TrainingRun(PRESETS[DEFAULT_MODEL], mnist)
                     self.run.fit()
@@ -122,5 +122,5 @@ class DefaultModel:
             self._decided.set()
             self._finished.set()
 
-    def _in_line(self, position: int) -> None:
+    def _waiting_at(self, position: int) -> None:
         self.position = position

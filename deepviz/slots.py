@@ -1,4 +1,5 @@
-"""A line for training: at most `size` trainings run at once on a server, first come first served.
+"""The training queue (the "line" students see): at most `size` trainings run at once on a
+server, first come first served.
 
 Training takes all the cores it can get; thirty students pressing Train together would
 otherwise slow every drawing to a crawl and could run the server out of memory. Everyone
@@ -46,24 +47,24 @@ def default_size() -> int:
     return _setting(SLOTS_ENV, max(1, (os.cpu_count() or 1) // 2))
 
 
-def line_from_settings() -> SlotLine:
+def queue_from_settings() -> TrainingQueue:
     """The line a server's settings ask for (ValueError names a bad one): DEEPVIZ_TRAINING_SLOTS,
     DEEPVIZ_TRAINING_LINE (most trainings waiting) and DEEPVIZ_MAX_TRAINING_SECONDS."""
-    return SlotLine(default_size(), _setting(LENGTH_ENV, DEFAULT_LENGTH), _setting(SECONDS_ENV, DEFAULT_SECONDS))
+    return TrainingQueue(default_size(), _setting(LENGTH_ENV, DEFAULT_LENGTH), _setting(SECONDS_ENV, DEFAULT_SECONDS))
 
 
-class LineError(Exception):
+class QueueError(Exception):
     """Why a training has no place in line; the message says so, for the student."""
 
 
 class Ticket:
-    """One place in line; `SlotLine.position` says where it stands."""
+    """One place in line; `TrainingQueue.position` says where it stands."""
 
     def __init__(self, owner: object = None):
         self.owner = owner
 
 
-class SlotLine:
+class TrainingQueue:
     """`size` trainings at once, at most `length` waiting; `time_limit`: the most seconds a
     student's training may hold its slot, which the training enforces (TrainingRun's time_limit).
     The server's own default model, a preset of a minute or two, trains to its end: cut short, a
@@ -78,10 +79,10 @@ class SlotLine:
         self._waiting: list[Ticket] = []
 
     def join(self, owner: object = None) -> Ticket:
-        """A place at the end of the line; LineError when `length` trainings wait already.
+        """A place at the end of the line; QueueError when `length` trainings wait already.
 
         An `owner` (a session) has one place at most: a second training of the same owner takes
-        the first one's place while that one waits, and its wait ends in LineError. A student
+        the first one's place while that one waits, and its wait ends in QueueError. A student
         who presses Train again wants the new settings trained, not both, and no later than the
         first; a page's rerun stops the first anyway. Once the first is running, the second
         waits at the end like anyone's: the first had its turn."""
@@ -91,7 +92,7 @@ class SlotLine:
             if mine:
                 self._waiting[mine[0]] = ticket
             elif len(self._waiting) >= self.length:
-                raise LineError(
+                raise QueueError(
                     f"The training line is full: {plural(self.length, 'training')} waiting for this server's "
                     f"{plural(self.size, 'training slot')}. Try again in a few minutes"
                 )
@@ -137,14 +138,14 @@ class SlotLine:
     def slot(self, waiting=None, poll: float = 0.5, owner: object = None) -> Iterator[None]:
         """Hold a slot for the block's duration; while in line, call `waiting(position)` every
         `poll` seconds. Whatever ends the block or the wait (an exception from `waiting`
-        included, such as a page's rerun) gives the slot or the place back. LineError when
+        included, such as a page's rerun) gives the slot or the place back. QueueError when
         there is no place in line (see `join`)."""
         ticket = self.join(owner)
         try:
             while not self.wait(ticket, poll):
                 position = self.position(ticket)
                 if position < 0:
-                    raise LineError("A newer training from this session took this one's place in line")
+                    raise QueueError("A newer training from this session took this one's place in line")
                 if waiting:
                     waiting(position)
             yield

@@ -11,7 +11,7 @@ from deepviz.ui.resources import data_banner, layer_tops, mnist, preload_tensorf
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import confidence, layer_titles, plot
-from deepviz.ui.training import STOP_HELP, epochs_done, line_refusal, progress_text, train_into
+from deepviz.ui.training import STOP_HELP, epochs_done, queue_refusal, progress_text, train_into
 
 run_app_first()
 preload_tensorflow()
@@ -170,7 +170,7 @@ st.caption(
 )
 ready = all(chosen.values())
 to_train = ready and any(own is None for _, own in chosen.values())
-line_refusal()
+queue_refusal()
 if st.button(
     "Train and compare", type="primary", icon=":material/compare_arrows:", disabled=not to_train,
     help="Train each network not yet trained, one after the other, with the same settings.",

@@ -9,13 +9,13 @@ from deepviz.ui.resources import data_banner, mnist, preload_tensorflow
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import plot
-from deepviz.ui.training import STOP_HELP, epochs_done, line_refusal, line_text, progress_text, server_line, train_into
+from deepviz.ui.training import STOP_HELP, epochs_done, queue_refusal, queue_text, progress_text, server_queue, train_into
 
 run_app_first()
 preload_tensorflow()
 
 
-def train_now(current, data, line, busy) -> None:
+def train_now(current, data, queue, busy) -> None:
     """Train with live progress. Its first element takes the place of the block that holds the
     last result: the browser keeps a run's elements on show until the next run replaces them,
     place by place, so the old result and its table vanish as soon as training starts."""
@@ -24,7 +24,7 @@ def train_now(current, data, line, busy) -> None:
     chart = st.empty()
 
     def show_progress(history) -> None:
-        busy.caption(line_text(line))  # counted now that this training holds its slot
+        busy.caption(queue_text(queue))  # counted now that this training holds its slot
         bar.progress(history.fraction, text=progress_text(history))
         plot(curves_figure(history), chart)
 
@@ -119,16 +119,16 @@ st.caption(
     f"Trains on {images:,} images from {data.source} ({current.validation_split:.0%} held back for "
     f"validation), then tests on {len(data.x_test):,} images it has never seen."
 )
-line_refusal()
-line = server_line()
+queue_refusal()
+queue = server_queue()
 busy = st.empty()  # the line's count: made before this run trains, or by its training's reports
 train = st.button("Train", type="primary", icon=":material/model_training:",
                   help=f"Show the network the training images and adjust its weights. {word('epoch')}")
 if train:
-    train_now(current, data, line, busy)
+    train_now(current, data, queue, busy)
     st.rerun()  # show the finished result on its own, without the live progress above it
-if line:
-    busy.caption(line_text(line))
+if queue:
+    busy.caption(queue_text(queue))
 with st.container():  # one block, for train_now to replace whole
     if session.model is not None:
         show_result(session.model)

@@ -11,7 +11,7 @@ from apptest import no_errors, open_page
 from deepviz.background import DefaultModel
 from deepviz.config import DEFAULT_MODEL, PRESETS
 from deepviz.data import DataError, Mnist
-from deepviz.slots import SlotLine
+from deepviz.slots import TrainingQueue
 from deepviz.store import CACHE_ENV, default_path
 
 TRAINING = f"Training the default model ({DEFAULT_MODEL})"
@@ -60,7 +60,7 @@ def test_the_worker_waits_its_turn_reports_progress_and_keeps_the_model(
     small, small_default, paused, tmp_path
 ):
     reported, carry_on = paused
-    line = SlotLine(1)
+    line = TrainingQueue(1)
     readied = []
 
     def ready():
@@ -83,7 +83,7 @@ def test_the_worker_waits_its_turn_reports_progress_and_keeps_the_model(
     assert readied == [None]  # ready() ran before anyone could see the model
     assert default_path(small, tmp_path).exists() and line.busy == (0, 0)
 
-    again = DefaultModel(SlotLine(1), tmp_path, data=lambda: small).start()
+    again = DefaultModel(TrainingQueue(1), tmp_path, data=lambda: small).start()
     assert again.wait(60) and not again.training  # in the cache folder: loaded, not trained
     assert again.model.test_accuracy == worker.model.test_accuracy
 
@@ -92,7 +92,7 @@ def test_the_worker_says_why_it_could_not_make_the_model(tmp_path):
     def no_data():
         raise DataError("/nowhere is not a folder")
 
-    worker = DefaultModel(SlotLine(1), tmp_path, data=no_data).start()
+    worker = DefaultModel(TrainingQueue(1), tmp_path, data=no_data).start()
     assert worker.wait(30) and worker.decided(0)
     assert worker.model is None and worker.error == "/nowhere is not a folder"
 

@@ -6,7 +6,7 @@ from apptest import QUICK, app, no_errors, open_page, shown
 
 from deepviz.config import MAX_EPOCHS, ModelConfig
 from deepviz.slots import LENGTH_ENV, SECONDS_ENV
-from deepviz.ui.training import training_line
+from deepviz.ui.training import training_queue
 
 # Issue 15's link: days of training on 2 cores, under the limits of its day.
 DAY_LONG_LINK = {
@@ -18,10 +18,10 @@ DAY_LONG_LINK = {
 def server_settings(monkeypatch):
     """Set the server's DEEPVIZ_ settings for one test: the training line is made once per
     server (st.cache_resource), so it is made afresh before and after."""
-    training_line.clear()
+    training_queue.clear()
     yield monkeypatch.setenv
     monkeypatch.undo()
-    training_line.clear()
+    training_queue.clear()
 
 
 def metrics(at) -> dict[str, str]:
@@ -71,7 +71,7 @@ def test_a_training_at_the_servers_time_limit_keeps_the_partly_trained_model_and
 
 def test_a_full_training_line_refuses_a_training_with_the_reason(server_settings):
     server_settings(LENGTH_ENV, "1")
-    line = training_line()
+    line = training_queue()
     running, waiting = line.join(), line.join()
     try:
         for page, button, result in (("train", "Train", "model"), ("compare", "Train and compare", "compared_A")):

@@ -43,6 +43,11 @@ def on_screen(page, locator) -> dict:
     """Assert that a person sees `locator` whole, inside the screen; its bounding box."""
     expect(locator).to_be_visible()
     box = locator.bounding_box()
+    for _ in range(50):  # None for the moment Streamlit swaps the element for its next render
+        if box is not None:
+            break
+        page.wait_for_timeout(100)
+        box = locator.bounding_box()
     size = page.viewport_size
     assert box["x"] >= 0 and box["y"] >= 0, box
     assert box["x"] + box["width"] <= size["width"] + 1 and box["y"] + box["height"] <= size["height"] + 1, (box, size)

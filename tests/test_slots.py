@@ -8,15 +8,15 @@ from deepviz.slots import (
     LENGTH_ENV,
     SECONDS_ENV,
     SLOTS_ENV,
-    LineError,
-    SlotLine,
+    QueueError,
+    TrainingQueue,
     default_size,
-    line_from_settings,
+    queue_from_settings,
 )
 
 
 def test_the_first_come_run_and_the_rest_wait_in_order():
-    line = SlotLine(2)
+    line = TrainingQueue(2)
     first, second, third, fourth = (line.join() for _ in range(4))
     assert [line.position(t) for t in (first, second, third, fourth)] == [0, 0, 1, 2]
     assert line.busy == (2, 2)
@@ -27,7 +27,7 @@ def test_the_first_come_run_and_the_rest_wait_in_order():
 
 
 def test_leaving_the_line_moves_those_behind_up_and_is_idempotent():
-    line = SlotLine(1)
+    line = TrainingQueue(1)
     running, waiting, last = line.join(), line.join(), line.join()
     line.leave(waiting)
     line.leave(waiting)
@@ -37,7 +37,7 @@ def test_leaving_the_line_moves_those_behind_up_and_is_idempotent():
 
 
 def test_a_waiter_is_woken_when_a_slot_frees():
-    line = SlotLine(1)
+    line = TrainingQueue(1)
     holder = line.join()
     ran = threading.Event()
 
@@ -56,7 +56,7 @@ def test_a_waiter_is_woken_when_a_slot_frees():
 
 def test_an_interrupted_wait_gives_the_place_back():
     """A page rerun (Stop, leaving the page, a closed tab) raises inside `waiting`."""
-    line = SlotLine(1)
+    line = TrainingQueue(1)
     holder = line.join()
     seen = []
 
@@ -71,7 +71,7 @@ def test_an_interrupted_wait_gives_the_place_back():
 
 
 def test_a_failing_training_gives_the_slot_back():
-    line = SlotLine(1)
+    line = TrainingQueue(1)
     with pytest.raises(RuntimeError), line.slot():
         raise RuntimeError("out of memory")
     assert line.busy == (0, 0)
@@ -92,7 +92,7 @@ def test_the_size_comes_from_the_environment_or_the_cores(monkeypatch):
 
 
 def test_a_sessions_second_training_takes_the_place_of_its_first_while_that_waits():
-    line = SlotLine(1)
+    line = TrainingQueue(1)
     running, ahead, first = line.join("a"), line.join("b"), line.join("c")
     behind = line.join("d")
     second = line.join("c")
@@ -102,7 +102,7 @@ def test_a_sessions_second_training_takes_the_place_of_its_first_while_that_wait
 
 
 def test_the_replaced_training_stops_waiting_with_the_reason():
-    line = SlotLine(1)
+    line = TrainingQueue(1)
     holder = line.join()
     replaced = []
 
@@ -110,7 +110,7 @@ def test_the_replaced_training_stops_waiting_with_the_reason():
         if not replaced:
             replaced.append(line.join("me"))
 
-    with pytest.raises(LineError, match="newer training from this session"), line.slot(waiting, poll=0.01, owner="me"):
+    with pytest.raises(QueueError, match="newer training from this session"), line.slot(waiting, poll=0.01, owner="me"):
         pass
     assert line.busy == (1, 1) and line.position(replaced[0]) == 1
     line.leave(holder)
@@ -118,19 +118,19 @@ def test_the_replaced_training_stops_waiting_with_the_reason():
 
 
 def test_once_its_first_training_runs_a_sessions_next_waits_at_the_end():
-    line = SlotLine(1)
+    line = TrainingQueue(1)
     first, other = line.join("me"), line.join("other")
     second = line.join("me")
     assert [line.position(t) for t in (first, other, second)] == [0, 1, 2]
 
 
 def test_a_full_line_refuses_newcomers_but_not_a_replacement_or_a_freed_place():
-    line = SlotLine(1, length=2)
+    line = TrainingQueue(1, length=2)
     for owner in (None, "a", "b"):
         line.join(owner)
-    with pytest.raises(LineError, match="line is full: 2 trainings waiting for this server's 1 training slot. Try again"):
+    with pytest.raises(QueueError, match="line is full: 2 trainings waiting for this server's 1 training slot. Try again"):
         line.join("c")
-    with pytest.raises(LineError), line.slot(owner="c"):
+    with pytest.raises(QueueError), line.slot(owner="c"):
         pass
     assert line.busy == (1, 2)
     replacement = line.join("a")
@@ -142,15 +142,15 @@ def test_a_full_line_refuses_newcomers_but_not_a_replacement_or_a_freed_place():
 def test_the_line_length_and_time_limit_come_from_the_environment(monkeypatch):
     for name in (SLOTS_ENV, LENGTH_ENV, SECONDS_ENV):
         monkeypatch.delenv(name, raising=False)
-    line = line_from_settings()
+    line = queue_from_settings()
     assert (line.size, line.length, line.time_limit) == (default_size(), DEFAULT_LENGTH, DEFAULT_SECONDS)
     monkeypatch.setenv(LENGTH_ENV, "5")
     monkeypatch.setenv(SECONDS_ENV, "30")
-    line = line_from_settings()
+    line = queue_from_settings()
     assert (line.length, line.time_limit) == (5, 30)
     for name in (LENGTH_ENV, SECONDS_ENV):
         for bad in ("0", "-1", "1.5", "soon"):
             monkeypatch.setenv(name, bad)
             with pytest.raises(ValueError, match=f"{name} must be a whole number of at least 1, got '{bad}'"):
-                line_from_settings()
+                queue_from_settings()
         monkeypatch.setenv(name, "10")

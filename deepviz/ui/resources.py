@@ -13,7 +13,7 @@ import streamlit as st
 from deepviz.config import DEFAULT_MODEL, duration
 from deepviz.ui.markdown import plain
 from deepviz.ui.session import session
-from deepviz.ui.training import training_line
+from deepviz.ui.training import training_queue
 
 if TYPE_CHECKING:
     from deepviz.background import DefaultModel
@@ -100,10 +100,10 @@ def default_model_worker() -> DefaultModel:
     from deepviz.background import DefaultModel
 
     try:
-        line = training_line()
+        queue = training_queue()
     except ValueError:  # a bad DEEPVIZ_TRAINING_SLOTS: the Train page says so; Draw still needs it
-        line = None
-    return DefaultModel(line, ready=settle_heap).start()
+        queue = None
+    return DefaultModel(queue, ready=settle_heap).start()
 
 
 def default_model() -> TrainedModel:

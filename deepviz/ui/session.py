@@ -61,7 +61,7 @@ class Pending(NamedTuple):
 
 class Session:
     """The session's own values. Messages a callback leaves for its page's next run (the
-    *_error, *_notes and line_refusal ones) are read once, with `take`."""
+    *_error, *_notes and queue_refusal ones) are read once, with `take`."""
 
     config: Kept[ModelConfig] = Kept(ModelConfig)  # the Build page's network, kept in the link
     link_problems: Kept[list[str]] = Kept(list)  # what was wrong with the link the session opened
@@ -76,8 +76,8 @@ class Session:
     compared_A: Kept[TrainedModel | None] = Kept(none)  # noqa: N815 (Compare's networks A and B)
     compared_B: Kept[TrainedModel | None] = Kept(none)  # noqa: N815
     training: Kept[Pending | None] = Kept(none)
-    line_owner: Kept[str | None] = Kept(none)  # the session's one place in the training line
-    line_refusal: Kept[str | None] = Kept(none)
+    queue_owner: Kept[str | None] = Kept(none)  # the session's one place in the training line
+    queue_refusal: Kept[str | None] = Kept(none)
     sketch: Kept[Sketch | None] = Kept(none)  # the latest drawing, on whichever page
     canvas_versions: Kept[dict[str, int]] = Kept(dict)  # per page: its canvas's key, bumped by Clear
     canvas_starts: Kept[dict[str, Sketch | None]] = Kept(dict)  # per page: what its canvas showed on mounting

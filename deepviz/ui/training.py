@@ -12,7 +12,7 @@ from deepviz.config import ModelConfig, duration, plural
 from deepviz.ui.session import Pending, session
 
 if TYPE_CHECKING:
-    from deepviz.slots import SlotLine
+    from deepviz.slots import TrainingQueue
     from deepviz.history import History
     from deepviz.training import TrainingRun
 
@@ -23,33 +23,33 @@ STOP_HELP = (
 
 
 @st.cache_resource(show_spinner=False)
-def training_line() -> SlotLine:
+def training_queue() -> TrainingQueue:
     """One line for the whole server: every session's trainings queue here."""
-    from deepviz.slots import line_from_settings
+    from deepviz.slots import queue_from_settings
 
-    return line_from_settings()
+    return queue_from_settings()
 
 
-def server_line() -> SlotLine | None:
+def server_queue() -> TrainingQueue | None:
     """The training line, or None after saying why this server cannot train."""
     try:
-        return training_line()
+        return training_queue()
     except ValueError as error:  # a bad DEEPVIZ_ setting (see deepviz.slots): the server's owner must fix it
         st.error(f"This server cannot train: {error}.", icon=":material/error:")
         return None
 
 
-def line_refusal() -> None:
+def queue_refusal() -> None:
     """Says why this session's last training found no place in line, if it did not: train_into
     keeps the reason, as its page reruns once training ends, which wipes what the run showed."""
-    if refusal := session.take("line_refusal"):
+    if refusal := session.take("queue_refusal"):
         st.warning(refusal, icon=":material/block:")
 
 
-def line_text(line: SlotLine) -> str:
-    running, waiting = line.busy
+def queue_text(queue: TrainingQueue) -> str:
+    running, waiting = queue.busy
     return (
-        f"This server trains {plural(line.size, 'network')} at a time: "
+        f"This server trains {plural(queue.size, 'network')} at a time: "
         f"{running} training now, {waiting} waiting."
     )
 
@@ -62,35 +62,35 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
     the page) leaves the line, or stops training at its next progress report (Streamlit
     raises in the script's thread there); settle_training then keeps the partly trained
     model, labelled as such, as it does when training reaches the server's time limit. A
-    session has one place in line (see SlotLine.join)."""
-    from deepviz.slots import LineError
+    session has one place in line (see TrainingQueue.join)."""
+    from deepviz.slots import QueueError
     from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
 
-    line = server_line()
-    if line is None:
+    queue = server_queue()
+    if queue is None:
         return
     notice = st.empty()
 
     def waiting(position: int) -> None:
         notice.info(
             f"Waiting for a free training slot: you are number {position} in line. "
-            f"{line_text(line)} Press **Stop** to leave the line.",
+            f"{queue_text(queue)} Press **Stop** to leave the line.",
             icon=":material/hourglass_top:",
         )
 
-    if session.line_owner is None:
-        session.line_owner = uuid.uuid4().hex
+    if session.queue_owner is None:
+        session.queue_owner = uuid.uuid4().hex
     try:
-        with line.slot(waiting, owner=session.line_owner):
+        with queue.slot(waiting, owner=session.queue_owner):
             notice.empty()
-            run = TrainingRun(current, data, line.time_limit)
+            run = TrainingRun(current, data, queue.time_limit)
             session.training = Pending(run, slot)
             try:
                 run.fit(report)
             finally:
                 settle_training(run)
-    except LineError as error:
-        session.line_refusal = f"{error}."
+    except QueueError as error:
+        session.queue_refusal = f"{error}."
 
 
 def settle_training(run: TrainingRun | None = None) -> None:
