@@ -19,6 +19,15 @@ os.environ[CACHE_ENV] = os.environ.get("DEEPVIZ_TEST_CACHE") or tempfile.mkdtemp
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # One training at a time, as on a 2-core server, whatever cores the tests run on.
 os.environ[SLOTS_ENV] = "1"
+# A test using any of these drives Chromium against a running app.
+BROWSER_FIXTURES = {"server", "browser", "page"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark browser tests by what they use, so that none is missed by `-m "not browser"`."""
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +74,8 @@ def tutorial_trained(mnist):
 
 @pytest.fixture(autouse=True)
 def default_model_before_any_page(request):
-    """A page test's first page starts making the default model in the background (pages/
-    common.py). Trained seeded into the cache folder first, it is only loaded there: never
+    """A page test's first page starts making the default model in the background
+    (deepviz.ui.resources.default_model_worker). Trained seeded into the cache folder first, it is only loaded there: never
     trained unseeded beside the test, in the one training slot the test's own training needs."""
     if any(getattr(value, "__module__", None) == "apptest" for value in vars(request.module).values()):
         request.getfixturevalue("default_trained")

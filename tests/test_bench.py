@@ -22,6 +22,8 @@ def test_training_flops_are_three_passes_per_training_image_and_one_per_validati
     assert training_flops(config, 1000) == pytest.approx(2 * multiply_adds(config.layers) * passes)
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_the_quick_bench_prints_every_figure(data_dir, default_trained):
     # Only that every measurement works: timings on a busy test machine mean nothing. The
     # default model is in the cache folder, as the browser's figures need: the bench loads it.

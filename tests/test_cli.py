@@ -12,6 +12,7 @@ def run_cli(*args, **kwargs):
     return subprocess.run([sys.executable, "-m", "deepviz", *args], capture_output=True, text=True, timeout=300, **kwargs)
 
 
+@pytest.mark.slow
 def test_train_prints_the_tutorial_line_and_saves(data_dir, tmp_path):
     saved = tmp_path / "model.keras"
     result = run_cli("train", "--layers", "64", "--epochs", "1", "--train-images", "3000",

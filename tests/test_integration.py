@@ -5,6 +5,8 @@ import pytest
 
 from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
 
+pytestmark = pytest.mark.slow  # trains on all of MNIST
+
 
 def test_seed_configuration_reaches_tutorial_accuracy_on_full_mnist(tutorial_trained):
     assert tutorial_trained.config == ModelConfig() == PRESETS["Tutorial MLP"]

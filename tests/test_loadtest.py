@@ -9,6 +9,8 @@ beside) the 95th percentile came to 4-8 s. It still catches drawings stuck behin
 import math
 from pathlib import Path
 
+import pytest
+
 import deepviz.measure.browser
 from deepviz.cli import main
 from deepviz.measure.loadtest import Summary, measure
@@ -17,6 +19,8 @@ P95_MS = 10_000
 LEFT_BEHIND_MB = 600
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_four_people_drawing_and_training_at_once_get_their_answers_without_errors(default_trained):
     # default_trained: the default model is in the cache folder, so warming up only loads it.
     summary = measure(sessions=4, training=1, duration=45, seed=0)

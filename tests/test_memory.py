@@ -7,11 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from deepviz.config import PRESETS
 from deepviz.data import Mnist
 from deepviz.tensorflow_internals import gradient_registry
 from deepviz.training import train
+
+pytestmark = pytest.mark.slow  # retrains twenty times
 
 MB = 2**20
 WARM_UP, RETRAINS = 5, 15

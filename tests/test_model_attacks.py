@@ -153,6 +153,7 @@ def bomb_files(valid, tmp_path_factory) -> dict[str, Path]:
     return files
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BOMBS)
 def test_each_memory_bomb_is_real_keras_spends_hundreds_of_megabytes(bomb_files, name):
     path = bomb_files[name]
@@ -161,6 +162,7 @@ def test_each_memory_bomb_is_real_keras_spends_hundreds_of_megabytes(bomb_files,
     assert result["grew_mb"] > 300, result
 
 
+@pytest.mark.slow
 def test_deepviz_refuses_every_memory_bomb_within_its_memory_for_a_valid_file(bomb_files):
     folder = next(iter(bomb_files.values())).parent
     results = peaks("deepviz", folder / "valid.keras", *bomb_files.values())

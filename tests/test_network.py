@@ -152,6 +152,7 @@ print(mirrored.model.distribute_strategy.num_replicas_in_sync, len(mirrored.snap
 """
 
 
+@pytest.mark.slow
 def test_training_mirrored_over_two_devices_is_training_on_one(data_dir):
     """Each device trains on half of every batch and the optimizer adds up their gradients:
     the same weights and logs as on one device. Two logical CPUs stand in for two GPUs;

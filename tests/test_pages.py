@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from apptest import APP, QUICK, app, no_errors, open_page, shown
 
 from deepviz.config import PRESETS, ModelConfig
@@ -250,6 +251,7 @@ def test_draw_page_uses_your_own_model_or_the_default_cnn_with_its_feature_maps(
     assert f"{at.session_state.model.test_accuracy:.2%}" in at.caption[0].value
 
 
+@pytest.mark.slow
 def test_insights_page_shows_confusions_and_mistakes_for_the_default_model(default_trained):
     at = open_page({}, "insights")
     no_errors(at)
@@ -304,6 +306,7 @@ def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_
     assert at.get("plotly_chart")[0].proto.spec != before  # the layers follow the change
 
 
+@pytest.mark.slow
 def test_insights_page_shows_what_a_unit_looks_for(default_trained):
     at = open_page({}, "insights")
     no_errors(at)
@@ -317,6 +320,7 @@ def test_insights_page_shows_what_a_unit_looks_for(default_trained):
     assert at.number_input[0].max == 31 and at.number_input[0].value == 0  # a new layer starts at unit 0
 
 
+@pytest.mark.slow
 def test_insights_page_shows_patterns_building_up_and_places_the_drawing(default_trained, canvas, mnist):
     at = open_page({}, "insights")
     no_errors(at)

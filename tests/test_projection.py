@@ -62,6 +62,7 @@ def test_a_linear_code_separates_and_noise_does_not():
     assert maps.points.shape == (1000, 2) and maps.components.shape == (2, 32)
 
 
+@pytest.mark.slow
 def test_the_tutorial_mlp_separates_the_digits_better_layer_by_layer(tutorial_trained, sample):
     images, labels = sample
     reader = tutorial_trained.reader
@@ -88,6 +89,7 @@ def test_the_tutorial_mlp_separates_the_digits_better_layer_by_layer(tutorial_tr
     assert pixels < output - 0.05
 
 
+@pytest.mark.slow
 def test_a_small_cnn_projects_every_layer(mnist, sample):
     import keras
 

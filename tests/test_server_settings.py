@@ -82,6 +82,7 @@ def test_a_failing_page_says_only_that_it_failed(failing_app, page):
     assert not re.search(r"traceback|line \d", text, re.IGNORECASE)
 
 
+@pytest.mark.slow
 def test_another_sites_page_cannot_open_the_apps_websocket(failing_app):
     stream = failing_app.replace("http", "ws") + "/_stcore/stream"
     with connect(stream, origin=failing_app):

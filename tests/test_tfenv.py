@@ -2,7 +2,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from deepviz import tfenv
+
+pytestmark = pytest.mark.slow  # starts TensorFlow in fresh interpreters
 
 
 def test_tensorflow_starts_without_the_cuinit_error_and_still_computes():
