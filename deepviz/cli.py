@@ -54,10 +54,15 @@ def build_parser() -> Parser:
         help="replay real pen-drawn digits on the Draw page in headless Chromium and print how many it reads right",
     )
     handwriting.add_argument(
-        "--pen-digits", metavar="FILE", help="the digits' strokes (default: pen-digits/uji-digits.json beside the MNIST folder)"
+        "--pen-digits",
+        metavar="FILE",
+        help="the digits' strokes (default: pen-digits/uji-digits.json beside the MNIST folder)",
     )
     handwriting.add_argument(
-        "--models", nargs="+", choices=HANDWRITING_MODELS, default=list(HANDWRITING_MODELS),
+        "--models",
+        nargs="+",
+        choices=HANDWRITING_MODELS,
+        default=list(HANDWRITING_MODELS),
         help="the default model, and/or the tutorial MLP trained on the Train page (default: both)",
     )
     handwriting.add_argument("--limit", type=int, help="only the first N digits")
@@ -66,10 +71,18 @@ def build_parser() -> Parser:
         help="drive many headless Chromium sessions drawing and training on the app at once; "
         "print prediction latency, trainings, errors and the server's peak memory",
     )
-    loadtest.add_argument("--sessions", type=at_least(1), default=30, help="concurrent sessions in all (default: %(default)s)")
-    loadtest.add_argument("--training", type=at_least(0), default=4, help="how many of them train (default: %(default)s)")
-    loadtest.add_argument("--duration", type=at_least(1), default=120, help="seconds of load, after warming up (default: %(default)s)")
-    loadtest.add_argument("--seed", type=int, default=0, help="picks each session's digits and pauses (default: %(default)s)")
+    loadtest.add_argument(
+        "--sessions", type=at_least(1), default=30, help="concurrent sessions in all (default: %(default)s)"
+    )
+    loadtest.add_argument(
+        "--training", type=at_least(0), default=4, help="how many of them train (default: %(default)s)"
+    )
+    loadtest.add_argument(
+        "--duration", type=at_least(1), default=120, help="seconds of load, after warming up (default: %(default)s)"
+    )
+    loadtest.add_argument(
+        "--seed", type=int, default=0, help="picks each session's digits and pauses (default: %(default)s)"
+    )
     inspect = commands.add_parser(
         "inspect", help="check a .keras model file the way the app's upload does and print its layers"
     )
@@ -83,9 +96,9 @@ def build_parser() -> Parser:
     bench.add_argument("--quick", action="store_true", help="a small check that every measurement works, not timed")
     bench.add_argument("--data-dir", help="folder with the four MNIST .gz files or mnist.npz")
     bench.add_argument(
-        "--pen-digits", metavar="FILE",
-        help="the pen digits drawn on the Draw page "
-        "(default: pen-digits/uji-digits.json beside the MNIST folder)",
+        "--pen-digits",
+        metavar="FILE",
+        help="the pen digits drawn on the Draw page (default: pen-digits/uji-digits.json beside the MNIST folder)",
     )
     return parser
 
@@ -158,7 +171,9 @@ def run_handwriting(args: argparse.Namespace) -> int:
 
     digits = load_pen_digits(args.pen_digits)[: args.limit]
     print(f"Replaying {len(digits)} pen-drawn digits on the Draw page: {', '.join(args.models)} model", flush=True)
-    scores = measure(digits, args.models, lambda model, reading: print("." if reading.right else "x", end="", flush=True))
+    scores = measure(
+        digits, args.models, lambda model, reading: print("." if reading.right else "x", end="", flush=True)
+    )
     print()
     for model, score in scores.items():
         print(f"handwriting_accuracy_{model}: {score.summary()}")

@@ -456,7 +456,8 @@ def with_layer_added(config: ModelConfig, layer: Layer) -> tuple[ModelConfig, di
     params = total_params(layer_rows(_inserted(config.layers, at, layer)))
     why = (
         f"the network would have {params:,} parameters, over this server's limit of {MAX_PARAMS:,}"
-        if params > MAX_PARAMS else str(alone)
+        if params > MAX_PARAMS
+        else str(alone)
     )
     return pooled, {at + 1: f"Added with the {layer.describe()} layer above: without pooling, {why}."}
 
@@ -509,7 +510,8 @@ PRESETS: dict[str, ModelConfig] = {
         layers=(Dense(256), Dense(128), Dense(128), Dense(64), Dense(32)),
     ),
     "Small CNN": ModelConfig(
-        layers=(Conv(16, 3), Pool(2), Conv(32, 3), Pool(2), Dense(64)), epochs=5,
+        layers=(Conv(16, 3), Pool(2), Conv(32, 3), Pool(2), Dense(64)),
+        epochs=5,
     ),
 }
 # What the Draw page reads with before anyone trains: the configuration that reads real

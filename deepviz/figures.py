@@ -78,7 +78,9 @@ def _heatmap(z, customdata, hovertemplate, zmin, zmax, colorscale=COLOR_SCALE) -
     )
 
 
-def activation_figure(activation: LayerActivation, title: str, height: int = 260, top: float | None = None) -> go.Figure:
+def activation_figure(
+    activation: LayerActivation, title: str, height: int = 260, top: float | None = None
+) -> go.Figure:
     """A layer's heatmap (see layer_trace) in a figure of its own."""
     return _square_heatmap(layer_trace(activation, top), title, height, show_digits=activation.kind == "output")
 
@@ -166,15 +168,23 @@ def probability_figure(probabilities: np.ndarray, height: int = 260, font: int =
         marker_color=colors,
         hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
     )
-    return go.Figure(bars, layout={
-        "height": height,
-        "font": {"size": font},
-        "margin": {"l": 4, "r": 4, "t": 8, "b": 4},
-        # Tick labels sized here: Streamlit's chart theme gives them its own small size.
-        "xaxis": {"tickvals": list(range(CLASSES)), "fixedrange": True, "tickfont": {"size": font}},
-        "yaxis": {"range": [0, 1], "tickvals": [0, 0.5, 1], "tickformat": ".0%", "fixedrange": True,
-                  "tickfont": {"size": font}},
-    })
+    return go.Figure(
+        bars,
+        layout={
+            "height": height,
+            "font": {"size": font},
+            "margin": {"l": 4, "r": 4, "t": 8, "b": 4},
+            # Tick labels sized here: Streamlit's chart theme gives them its own small size.
+            "xaxis": {"tickvals": list(range(CLASSES)), "fixedrange": True, "tickfont": {"size": font}},
+            "yaxis": {
+                "range": [0, 1],
+                "tickvals": [0, 0.5, 1],
+                "tickformat": ".0%",
+                "fixedrange": True,
+                "tickfont": {"size": font},
+            },
+        },
+    )
 
 
 def curves_figure(history: History, height: int = 300) -> go.Figure:
@@ -202,15 +212,28 @@ def _add_curves(figure, history, prefix, training_color, validation_color, train
     for col, metric in ((1, "loss"), (2, "accuracy")):
         values = [point[col] for point in history.points]
         figure.add_scatter(
-            x=x, y=values, name=f"{prefix}training (recent batches)", legendgroup=f"{prefix}train",
-            showlegend=col == 1, line_color=training_color, opacity=training_opacity, row=1, col=col,
+            x=x,
+            y=values,
+            name=f"{prefix}training (recent batches)",
+            legendgroup=f"{prefix}train",
+            showlegend=col == 1,
+            line_color=training_color,
+            opacity=training_opacity,
+            row=1,
+            col=col,
         )
         if any(f"val_{metric}" in row for row in history.rows):
             validation = [row[f"val_{metric}"] for row in history.rows]
             figure.add_scatter(
-                x=epochs, y=validation, name=f"{prefix}validation (after each epoch)",
-                legendgroup=f"{prefix}validation", showlegend=col == 1, mode="lines+markers",
-                line_color=validation_color, row=1, col=col,
+                x=epochs,
+                y=validation,
+                name=f"{prefix}validation (after each epoch)",
+                legendgroup=f"{prefix}validation",
+                showlegend=col == 1,
+                mode="lines+markers",
+                line_color=validation_color,
+                row=1,
+                col=col,
             )
 
 
@@ -289,7 +312,16 @@ def overlay_figure(image: np.ndarray, heat: np.ndarray, title: str, height: int 
 
 # Plotly's "Safe" qualitative palette, made to stay distinguishable with colour-vision deficiency.
 DIGIT_COLORS = (
-    "#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99", "#999933", "#882255", "#661100",
+    "#88CCEE",
+    "#CC6677",
+    "#DDCC77",
+    "#117733",
+    "#332288",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+    "#882255",
+    "#661100",
 )
 
 
@@ -299,13 +331,19 @@ def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawin
     for digit in range(CLASSES):
         mine = labels == digit
         figure.add_scattergl(
-            x=points[mine, 0], y=points[mine, 1], mode="markers", name=str(digit),
+            x=points[mine, 0],
+            y=points[mine, 1],
+            mode="markers",
+            name=str(digit),
             marker={"size": 4, "color": DIGIT_COLORS[digit], "opacity": 0.7},
             hovertemplate=f"digit {digit}<extra></extra>",
         )
     if drawing is not None:
         figure.add_scatter(
-            x=[drawing[0]], y=[drawing[1]], mode="markers", name="your drawing",
+            x=[drawing[0]],
+            y=[drawing[1]],
+            mode="markers",
+            name="your drawing",
             marker={"size": 18, "symbol": "star", "color": "white", "line": {"width": 2, "color": "black"}},
             hovertemplate="your drawing<extra></extra>",
         )
@@ -357,7 +395,9 @@ def for_projector(figure: go.Figure) -> go.Figure:
     heatmap of activity its colour scale as a legend, from quiet (0) to the top of the layer's scale."""
     font = {"size": PROJECTOR_FONT}
     # Text in a bar that does not fit at this size is left out, not shrunk out of reach.
-    figure.update_layout(font=font, title_font=font, legend_font=font, uniformtext={"minsize": PROJECTOR_FONT, "mode": "hide"})
+    figure.update_layout(
+        font=font, title_font=font, legend_font=font, uniformtext={"minsize": PROJECTOR_FONT, "mode": "hide"}
+    )
     figure.update_xaxes(tickfont=font, title_font=font)
     figure.update_yaxes(tickfont=font, title_font=font)
     figure.update_annotations(font=font)
@@ -374,8 +414,11 @@ def for_projector(figure: go.Figure) -> go.Figure:
             trace.update(
                 showscale=True,
                 colorbar={
-                    "tickvals": [zmin, zmax], "ticktext": [f"{zmin:.2g} quiet", f"{zmax:.2g} active"],
-                    "thickness": 16, "len": 0.9, "tickfont": font,
+                    "tickvals": [zmin, zmax],
+                    "ticktext": [f"{zmin:.2g} quiet", f"{zmax:.2g} active"],
+                    "thickness": 16,
+                    "len": 0.9,
+                    "tickfont": font,
                 },
             )
     return figure
@@ -387,7 +430,10 @@ STAGE_GAP = 0.02  # of the figure's width, between two layers
 
 
 def stage_figure(
-    activations: list[LayerActivation], titles: dict[str, str], tops: dict[str, float], font: int = 14,
+    activations: list[LayerActivation],
+    titles: dict[str, str],
+    tops: dict[str, float],
+    font: int = 14,
     height: int = 220,
 ) -> go.Figure:
     """Every layer side by side in one figure, each with square cells, titled by `titles` and
@@ -409,8 +455,15 @@ def stage_figure(
         if grid.kind == "output":  # two rows of five digits, each written in its cell
             z, cells = z.reshape(2, 5), cells.reshape(2, 5)
             annotations += [
-                {"text": str(digit), "x": digit % 5, "y": digit // 5, "xref": f"x{axis}", "yref": f"y{axis}",
-                 "showarrow": False, "font": {"size": font, "color": "black" if z.flat[digit] > 0.5 else "white"}}
+                {
+                    "text": str(digit),
+                    "x": digit % 5,
+                    "y": digit // 5,
+                    "xref": f"x{axis}",
+                    "yref": f"y{axis}",
+                    "showarrow": False,
+                    "font": {"size": font, "color": "black" if z.flat[digit] > 0.5 else "white"},
+                }
                 for digit in range(CLASSES)
             ]
         if grid.kind == "input":
@@ -420,20 +473,37 @@ def stage_figure(
         else:
             data = np.dstack([cells, z]).astype(np.float32)
             hover = f"{CELL_NAMES[grid.kind]} %{{customdata[0]}}: %{{customdata[1]:.3f}}"
-        traces.append(go.Image(
-            source=_png(_colour(z, grid.zmin, grid.zmax, grid.scale)), customdata=data,
-            hovertemplate=hover + "<extra></extra>", xaxis=f"x{axis}", yaxis=f"y{axis}",
-        ))
+        traces.append(
+            go.Image(
+                source=_png(_colour(z, grid.zmin, grid.zmax, grid.scale)),
+                customdata=data,
+                hovertemplate=hover + "<extra></extra>",
+                xaxis=f"x{axis}",
+                yaxis=f"y{axis}",
+            )
+        )
         layout[f"xaxis{axis}"] = {"domain": [left, left + width], "visible": False, "fixedrange": True}
         layout[f"yaxis{axis}"] = {
-            "visible": False, "autorange": "reversed", "scaleanchor": f"x{axis}", "constrain": "domain",
-            "constraintoward": "top", "fixedrange": True,  # squares under their titles, however wide
+            "visible": False,
+            "autorange": "reversed",
+            "scaleanchor": f"x{axis}",
+            "constrain": "domain",
+            "constraintoward": "top",
+            "fixedrange": True,  # squares under their titles, however wide
         }
-        annotations.append({
-            "text": titles.get(activation.name, activation.name), "x": left + width / 2, "y": 1,
-            "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
-            "showarrow": False, "font": {"size": font},
-        })
+        annotations.append(
+            {
+                "text": titles.get(activation.name, activation.name),
+                "x": left + width / 2,
+                "y": 1,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": font},
+            }
+        )
     return go.Figure(traces, layout=layout | {"annotations": annotations})
 
 
@@ -442,8 +512,12 @@ def _stops(scale: str) -> tuple[np.ndarray, np.ndarray]:
     """A Plotly colour scale's positions and RGB colours, read once (the stage colours every stroke)."""
     stops = plotly.colors.get_colorscale(scale)
     positions = np.array([position for position, _ in stops])
-    rgb = np.array([plotly.colors.hex_to_rgb(colour) if colour.startswith("#") else plotly.colors.unlabel_rgb(colour)
-                    for _, colour in stops])
+    rgb = np.array(
+        [
+            plotly.colors.hex_to_rgb(colour) if colour.startswith("#") else plotly.colors.unlabel_rgb(colour)
+            for _, colour in stops
+        ]
+    )
     return positions, rgb
 
 

@@ -91,7 +91,8 @@ def compared(state: Progress) -> bool:
 
 TOUR = (
     Step(
-        "Train the tutorial network", "train",
+        "Train the tutorial network",
+        "train",
         "This is the network from the Keras tutorial: a digit's 784 pixels go through two hidden "
         "layers, of 128 and 64 units, to 10 outputs, one per digit. Press **Train** and watch the "
         "curves: the loss (how wrong it is) falls and the accuracy rises, epoch after epoch (an "
@@ -99,25 +100,29 @@ TOUR = (
         trained_tutorial,
     ),
     Step(
-        "Draw a digit", "draw",
+        "Draw a digit",
+        "draw",
         "Draw a digit from 0 to 9 in the black square, big and in the middle. The **Prediction** is "
         "the network's answer; the bars show how sure it is of each digit. Try a sloppy one too.",
     ),
     Step(
-        "See the layers", "draw",
+        "See the layers",
+        "draw",
         "Below your drawing, **Layer by layer**: each heatmap is one layer, each square one unit, "
         "brighter when it responds more to your drawing. The first layer reacts to pixels; each "
         "layer after it combines what the one before found, until the output picks a digit. Draw "
         "another digit and watch different units light up.",
     ),
     Step(
-        "Add a layer", "build",
+        "Add a layer",
+        "build",
         "Press **Add Dense layer** to give the network a third hidden layer. Don't train it here: "
         "the next step trains it beside the network you already trained.",
         added_a_layer,
     ),
     Step(
-        "Compare", "compare",
+        "Compare",
+        "compare",
         "Network A is the tutorial network you trained, network B the one with the extra layer. "
         "Press **Train and compare**: B trains the same way, then see which reads more test digits "
         "right, how fast each learned, and how each one's layers see the same drawing.",

@@ -44,7 +44,9 @@ def parse_hide(raw: object) -> tuple[frozenset[str], list[str]]:
     reported; case, spaces and empty or repeated names do not matter."""
     text = "" if raw is None else str(raw)
     if len(text) > MAX_LINK_VALUE:  # before splitting: see MAX_LINK_VALUE
-        return frozenset(), [f"Ignored {HIDE_KEY}={_shorten(text)}: at most {MAX_LINK_VALUE} characters, got {len(text):,}."]
+        return frozenset(), [
+            f"Ignored {HIDE_KEY}={_shorten(text)}: at most {MAX_LINK_VALUE} characters, got {len(text):,}."
+        ]
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     unknown = list(dict.fromkeys(name for name in names if name not in HIDEABLE))
     problems = []

@@ -53,9 +53,7 @@ def separability(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> flo
     # A conv layer has ~12,500 features: 50 principal components keep the fit to a fraction
     # of a second, and scaling them lets it converge.
     components = min(PROBE_COMPONENTS, *fit_x.shape)
-    probe = make_pipeline(
-        PCA(components, random_state=seed), StandardScaler(), LogisticRegression(max_iter=1000)
-    )
+    probe = make_pipeline(PCA(components, random_state=seed), StandardScaler(), LogisticRegression(max_iter=1000))
     return float(probe.fit(fit_x, fit_y).score(test_x, test_y))
 
 
@@ -64,14 +62,10 @@ def project(name: str, layer: np.ndarray, labels: np.ndarray, seed: int = 0) -> 
     features = layer.reshape(len(layer), -1)
     pca = PCA(2, random_state=seed).fit(features)
     points = pca.transform(features)
-    return LayerProjection(
-        name, points, labels, separability(features, labels, seed), pca.mean_, pca.components_
-    )
+    return LayerProjection(name, points, labels, separability(features, labels, seed), pca.mean_, pca.components_)
 
 
-def project_layers(
-    reader, images: np.ndarray, labels: np.ndarray, seed: int = 0
-) -> list[LayerProjection]:
+def project_layers(reader, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> list[LayerProjection]:
     """One projection per layer of `reader`, input first, for scaled (n, 28, 28) images."""
     labels = np.asarray(labels, np.int64)
     layers = reader.batch(images)

@@ -116,7 +116,12 @@ def load(path: Path, mnist: Mnist) -> TrainedModel:
             for i, epoch in enumerate(meta["snapshot_epochs"])
         ]
     return TrainedModel(
-        config, model, History.from_dict(meta["history"]), evaluate(model, mnist), True, meta["data_source"],
+        config,
+        model,
+        History.from_dict(meta["history"]),
+        evaluate(model, mnist),
+        True,
+        meta["data_source"],
         snapshots,
     )
 

@@ -65,4 +65,6 @@ class TrainedModel:
 
 def opened(config: ModelConfig, model: keras.Model, mnist: Mnist, name: str) -> TrainedModel:
     """A model from a file (modelfile.load_bytes), scored on the test set like a trained one."""
-    return TrainedModel(config, model, History(config.epochs, 1), evaluate(model, mnist), True, mnist.source, opened_from=name)
+    return TrainedModel(
+        config, model, History(config.epochs, 1), evaluate(model, mnist), True, mnist.source, opened_from=name
+    )

@@ -62,7 +62,11 @@ class LiveProgress(keras.callbacks.Callback):
         self.epoch_sums = (done, float(logs["loss"]) * done, float(logs["accuracy"]) * done)
         fresh = done - seen
         history.points.append(
-            (history.epoch_progress, (self.epoch_sums[1] - loss_sum) / fresh, (self.epoch_sums[2] - accuracy_sum) / fresh)
+            (
+                history.epoch_progress,
+                (self.epoch_sums[1] - loss_sum) / fresh,
+                (self.epoch_sums[2] - accuracy_sum) / fresh,
+            )
         )
         if self.report and history.seconds - self.last_report >= REPORT_EVERY_S:
             self.last_report = history.seconds
@@ -178,8 +182,14 @@ class TrainingRun:
         if snapshots[-1].epoch < self.history.epoch_progress:  # stopped between epochs
             snapshots.append(Snapshot(self.history.epoch_progress, self.model.get_weights()))
         return TrainedModel(
-            self.config, self.model, self.history, evaluate(self.model, self.mnist), self.finished,
-            self.mnist.source, snapshots, time_limit=self.time_limit if self.timed_out else None,
+            self.config,
+            self.model,
+            self.history,
+            evaluate(self.model, self.mnist),
+            self.finished,
+            self.mnist.source,
+            snapshots,
+            time_limit=self.time_limit if self.timed_out else None,
         )
 
 
@@ -187,4 +197,3 @@ def train(config: ModelConfig, mnist: Mnist, report: Callable[[History], None] |
     run = TrainingRun(config, mnist)
     run.fit(report)
     return run.finish()
-

@@ -70,29 +70,51 @@ def edit_layer(layer, key: str):
     if isinstance(layer, Dense):
         a, b, c = st.columns(3)
         units = a.select_slider(
-            "Units", with_current(UNIT_CHOICES, layer.units), layer.units, key=f"{key}-units",
+            "Units",
+            with_current(UNIT_CHOICES, layer.units),
+            layer.units,
+            key=f"{key}-units",
             help=word("unit"),
         )
         activation = b.selectbox(
-            "Activation", ACTIVATIONS, ACTIVATIONS.index(layer.activation), key=f"{key}-act",
+            "Activation",
+            ACTIVATIONS,
+            ACTIVATIONS.index(layer.activation),
+            key=f"{key}-act",
             help=word("activation function"),
         )
         dropout = c.slider(
-            "Dropout", 0.0, 0.9, layer.dropout, 0.05, key=f"{key}-drop",
+            "Dropout",
+            0.0,
+            0.9,
+            layer.dropout,
+            0.05,
+            key=f"{key}-drop",
             help=word("dropout"),
         )
         return Dense(units, activation, dropout)
     if isinstance(layer, Conv):
         a, b, c = st.columns(3)
         filters = a.select_slider(
-            "Filters", with_current(FILTER_CHOICES, layer.filters), layer.filters, key=f"{key}-filters",
+            "Filters",
+            with_current(FILTER_CHOICES, layer.filters),
+            layer.filters,
+            key=f"{key}-filters",
             help=word("filter"),
         )
         kernel = b.select_slider(
-            "Kernel size", with_current([1, 3, 5, 7], layer.kernel), layer.kernel, key=f"{key}-kernel", help="Each filter's width and height, in pixels."
+            "Kernel size",
+            with_current([1, 3, 5, 7], layer.kernel),
+            layer.kernel,
+            key=f"{key}-kernel",
+            help="Each filter's width and height, in pixels.",
         )
         activation = c.selectbox(
-            "Activation", ACTIVATIONS, ACTIVATIONS.index(layer.activation), key=f"{key}-act", help=word("activation function")
+            "Activation",
+            ACTIVATIONS,
+            ACTIVATIONS.index(layer.activation),
+            key=f"{key}-act",
+            help=word("activation function"),
         )
         return Conv(filters, kernel, activation)
     size = st.select_slider("Pool size", [2, 3, 4], layer.size, key=f"{key}-size", help=word("pooling"))
@@ -112,7 +134,10 @@ if NETWORK not in hidden:
     st.write("**Start from a preset**")
     for column, (name, preset) in zip(st.columns(len(PRESETS)), PRESETS.items()):
         column.button(
-            name, on_click=session.load_config, args=(preset,), width="stretch",
+            name,
+            on_click=session.load_config,
+            args=(preset,),
+            width="stretch",
             type="primary" if preset == current else "secondary",
         )
 
@@ -120,8 +145,10 @@ if NETWORK not in hidden:
 editor, summary = (st.container(), st.container()) if session.projector else st.columns([1, 1], gap="large")
 with editor:
     st.subheader("Hidden layers", help=word("layer"))
-    st.caption("Input: a 28x28 image. Conv and MaxPool layers come first, then Flatten, then Dense layers; "
-               "the output layer (10 digits, softmax) is always last.")
+    st.caption(
+        "Input: a 28x28 image. Conv and MaxPool layers come first, then Flatten, then Dense layers; "
+        "the output layer (10 digits, softmax) is always last."
+    )
     layers = []
     if NETWORK in hidden:
         st.info("Your teacher fixed the network for this lesson.", icon=":material/lock:")
@@ -150,8 +177,11 @@ with editor:
         if error := session.take("build_error"):
             st.error(error)  # under the button clicked: a refused layer leaves it where it was
 
-    st.subheader("Training", help="Training shows the network the training images, batch by batch, and nudges "
-                 "its weights after each batch so that its answers get a little less wrong.")
+    st.subheader(
+        "Training",
+        help="Training shows the network the training images, batch by batch, and nudges "
+        "its weights after each batch so that its answers get a little less wrong.",
+    )
     if TRAINING in hidden:
         st.info("Your teacher fixed the training settings for this lesson.", icon=":material/lock:")
         st.caption(
@@ -164,32 +194,57 @@ with editor:
     else:
         a, b = st.columns(2)
         optimizer = a.selectbox(
-            "Optimizer", OPTIMIZERS, OPTIMIZERS.index(current.optimizer), key=f"{version}-opt",
+            "Optimizer",
+            OPTIMIZERS,
+            OPTIMIZERS.index(current.optimizer),
+            key=f"{version}-opt",
             help="The recipe for changing the weights after each batch: adam and rmsprop adapt each "
             "weight's step as they learn (adam is a safe choice); sgd takes plain steps of the learning rate.",
         )
         learning_rate = b.select_slider(
-            "Learning rate", with_current([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0], current.learning_rate),
-            current.learning_rate, key=f"{version}-lr", help=word("learning rate"),
+            "Learning rate",
+            with_current([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0], current.learning_rate),
+            current.learning_rate,
+            key=f"{version}-lr",
+            help=word("learning rate"),
         )
         batch_size = a.select_slider(
-            "Batch size", with_current([8, 16, 32, 64, 128, 256, 512, 1024], current.batch_size),
-            current.batch_size, key=f"{version}-batch", help=word("batch"),
+            "Batch size",
+            with_current([8, 16, 32, 64, 128, 256, 512, 1024], current.batch_size),
+            current.batch_size,
+            key=f"{version}-batch",
+            help=word("batch"),
         )
         epochs = b.slider("Epochs", 1, MAX_EPOCHS, current.epochs, key=f"{version}-epochs", help=word("epoch"))
         validation_split = a.slider(
-            "Validation split", 0.0, 0.5, current.validation_split, 0.05, key=f"{version}-val",
+            "Validation split",
+            0.0,
+            0.5,
+            current.validation_split,
+            0.05,
+            key=f"{version}-val",
             help=word("validation"),
         )
         train_images = b.slider(
-            "Training images", min(1000, current.train_images), MNIST_TRAIN_IMAGES, current.train_images, 1000,
-            key=f"{version}-images", help="Fewer images train faster, and less well.",
+            "Training images",
+            min(1000, current.train_images),
+            MNIST_TRAIN_IMAGES,
+            current.train_images,
+            1000,
+            key=f"{version}-images",
+            help="Fewer images train faster, and less well.",
         )
 
 try:
     edited = replace(
-        current, layers=tuple(layers), optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size, epochs=epochs,
-        validation_split=validation_split, train_images=train_images,
+        current,
+        layers=tuple(layers),
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_split=validation_split,
+        train_images=train_images,
     )
 except ConfigError as error:
     st.error(f"Not changed: {error}.")
@@ -204,7 +259,8 @@ with summary:
     parameters, training_time = st.columns(2)
     parameters.metric("Parameters", f"{count_params(current):,}", help="Weights and biases the network will learn.")
     training_time.metric(
-        "Training time", f"about {duration(training_seconds(current))}",
+        "Training time",
+        f"about {duration(training_seconds(current))}",
         help="Estimated for this server from the network's arithmetic: every multiply-add of every training "
         "image, forward and backward, every epoch. Others training or drawing at once can slow it down.",
     )

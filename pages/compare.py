@@ -38,7 +38,10 @@ def choose(side: str):
     # A trained model and the Build page's network are "before" and "after" a change: compare those first.
     default = (TRAINED, BUILT)[SIDES.index(side)] if own else (BUILT, "Shallow net")[SIDES.index(side)]
     start = st.selectbox(
-        "Start from", options, index=options.index(default), key=f"compare_start_{side}",
+        "Start from",
+        options,
+        index=options.index(default),
+        key=f"compare_start_{side}",
         help="A network you trained (used as it is), the one set on the Build page, or a preset. "
         "You can change its layers below.",
     )
@@ -47,7 +50,9 @@ def choose(side: str):
         return own.config, own
     base = session.config if start == BUILT else PRESETS[start]
     text = st.text_input(
-        "Layers", ",".join(layer.token() for layer in base.layers), key=f"compare_layers_{side}_{start}",
+        "Layers",
+        ",".join(layer.token() for layer in base.layers),
+        key=f"compare_layers_{side}_{start}",
         help=LAYERS_HELP,
     )
     try:
@@ -124,7 +129,9 @@ def same_drawing(results: dict) -> None:
         if image is not None:
             pad.caption("Showing your drawing from the Draw page. Draw here to try another.")
     if image is None:
-        readings[0].info("Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:")
+        readings[0].info(
+            "Draw a digit from 0 to 9 in the black square: big, and in the middle.", icon=":material/draw:"
+        )
         return
 
     layers = {side: trained.reader(image) for side, trained in results.items()}
@@ -172,7 +179,10 @@ ready = all(chosen.values())
 to_train = ready and any(own is None for _, own in chosen.values())
 queue_refusal()
 if st.button(
-    "Train and compare", type="primary", icon=":material/compare_arrows:", disabled=not to_train,
+    "Train and compare",
+    type="primary",
+    icon=":material/compare_arrows:",
+    disabled=not to_train,
     help="Train each network not yet trained, one after the other, with the same settings.",
 ):
     train_both(chosen, data)
@@ -180,7 +190,9 @@ if st.button(
 
 results = {side: result(side) for side in SIDES if result(side) is not None}
 if not results:
-    st.info("Press **Train and compare** to train both networks, one after the other.", icon=":material/compare_arrows:")
+    st.info(
+        "Press **Train and compare** to train both networks, one after the other.", icon=":material/compare_arrows:"
+    )
 else:
     st.header("Which learns better")
     if len(results) < len(SIDES) or any(not trained.complete for trained in results.values()):

@@ -50,7 +50,10 @@ def replay_training(snapshots):
         return None
     last = len(snapshots) - 1
     at = st.select_slider(
-        "Replay training", range(len(snapshots)), value=last, format_func=lambda i: snapshots[i].label,
+        "Replay training",
+        range(len(snapshots)),
+        value=last,
+        format_func=lambda i: snapshots[i].label,
         help=f"The network's weights were kept before training and after each epoch. {word('epoch')}",
     )
     st.caption(
@@ -89,8 +92,10 @@ def show_preparation(prepared) -> None:
         "an off-centre or oddly sized digit is one the network has never seen."
     )
     stages = (
-        ("Your drawing", prepared.ink), ("Cropped", prepared.crop),
-        ("Scaled", prepared.scaled), ("What the network receives", prepared.image),
+        ("Your drawing", prepared.ink),
+        ("Cropped", prepared.crop),
+        ("Scaled", prepared.scaled),
+        ("What the network receives", prepared.image),
     )
     for column, (caption, image) in zip(st.columns(len(stages)), stages):
         column.image(image, caption=f"{caption}, {image.shape[0]}x{image.shape[1]}", clamp=True, width="stretch")
@@ -131,15 +136,23 @@ def stage() -> None:
     maps = trained.saliency.explain(prepared.image, probabilities, weights) if saliency_tab.open else []
     bars, layers_height = HEIGHTS[session.projector]
     figures = draw_figures(
-        prepared.image, activations, maps, stage_titles(trained.config), layer_tops(trained), figure_font(),
+        prepared.image,
+        activations,
+        maps,
+        stage_titles(trained.config),
+        layer_tops(trained),
+        figure_font(),
         layers_height,
     )
     verdict.metric("Prediction", digit, help="The digit with the highest output score.")
-    verdict.markdown(f"**{confidence(probabilities[digit])} sure**" + ("" if replayed is None else f", {replayed.label}"))
+    verdict.markdown(
+        f"**{confidence(probabilities[digit])} sure**" + ("" if replayed is None else f", {replayed.label}")
+    )
     reading.html(probability_bars(probabilities, bars))
     with layers:
         st.markdown(
-            f"**Layer by layer, from pixels to a decision:** {LEGEND}", unsafe_allow_html=True,
+            f"**Layer by layer, from pixels to a decision:** {LEGEND}",
+            unsafe_allow_html=True,
             help=f"{word('layer')}\n\n{word('activation')}",
         )
         st.plotly_chart(figures.stage, config=STILL)

@@ -21,12 +21,26 @@ from your pixels to the network's decision.
 """
 )
 st.page_link("pages/build.py", label="**Build** a network: layers, units, activations", icon=":material/construction:")
-st.page_link("pages/train.py", label="**Train** it and watch loss and accuracy change", icon=":material/model_training:")
+st.page_link(
+    "pages/train.py", label="**Train** it and watch loss and accuracy change", icon=":material/model_training:"
+)
 st.page_link("pages/draw.py", label="**Draw** a digit and see each layer's activations", icon=":material/draw:")
-st.page_link("pages/insights.py", label="**Insights**: what each layer has learned, and where the model goes wrong", icon=":material/insights:")
-st.page_link("pages/compare.py", label="**Compare** two networks: curves, accuracy and layers side by side", icon=":material/compare_arrows:")
+st.page_link(
+    "pages/insights.py",
+    label="**Insights**: what each layer has learned, and where the model goes wrong",
+    icon=":material/insights:",
+)
+st.page_link(
+    "pages/compare.py",
+    label="**Compare** two networks: curves, accuracy and layers side by side",
+    icon=":material/compare_arrows:",
+)
 st.button(
-    "Take the guided tour", key="tour-home", on_click=session.start_tour, type="primary", icon=":material/tour:",
+    "Take the guided tour",
+    key="tour-home",
+    on_click=session.start_tour,
+    type="primary",
+    icon=":material/tour:",
     help="Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare.",
 )
 default_model_status()

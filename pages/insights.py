@@ -60,7 +60,11 @@ def what_units_look_for(trained, test) -> None:
     layer_column, unit_column = st.columns(2)
     layer = layer_column.selectbox("Layer", list(strengths), help=word("layer"))
     unit = unit_column.number_input(
-        "Unit", 0, strengths[layer].shape[1] - 1, 0, help=f"{word('unit')} Its number is the one the Draw page's heatmaps show on hover."
+        "Unit",
+        0,
+        strengths[layer].shape[1] - 1,
+        0,
+        help=f"{word('unit')} Its number is the one the Draw page's heatmaps show on hover.",
     )
     weights, digits = st.columns(2)
     with weights:
@@ -73,6 +77,7 @@ def what_units_look_for(trained, test) -> None:
         plot(digits_figure(test.x_test[best], f"The {len(best)} test digits that excite it most"))
     st.subheader(f"Every unit of {first}, the first layer")
     plot(weights_figure(templates, f"{len(templates)} weight templates", height=420))
+
 
 st.title("Insights")
 trained = pick_model()

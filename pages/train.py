@@ -9,7 +9,15 @@ from deepviz.ui.resources import data_banner, mnist, preload_tensorflow
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import plot
-from deepviz.ui.training import STOP_HELP, epochs_done, queue_refusal, queue_text, progress_text, server_queue, train_into
+from deepviz.ui.training import (
+    STOP_HELP,
+    epochs_done,
+    queue_refusal,
+    queue_text,
+    progress_text,
+    server_queue,
+    train_into,
+)
 
 run_app_first()
 preload_tensorflow()
@@ -38,16 +46,22 @@ def show_result(trained) -> None:
     elif trained.complete:
         st.success(f"Your model: {plain(trained.label)}. Trained in {history.seconds:.1f} s.")
     elif trained.time_limit:  # training again as it is would stop at the same limit
-        st.warning(f"Your model is {plain(trained.label)}. To train it to the end, choose fewer epochs, fewer "
-                   "images or a smaller network on **Build**: it shows how long a training will take.")
+        st.warning(
+            f"Your model is {plain(trained.label)}. To train it to the end, choose fewer epochs, fewer "
+            "images or a smaller network on **Build**: it shows how long a training will take."
+        )
     else:
         st.warning(f"Your model is {plain(trained.label)}. Press **Train** to train it again from epoch 1.")
     if trained.config != session.config:
         # Not a caption: projector mode hides those, and the room must know which network this is.
-        st.info(f"It was trained as: {trained.config.describe()}. Press **Train** for the network as it is set now.",
-                icon=":material/info:")
+        st.info(
+            f"It was trained as: {trained.config.describe()}. Press **Train** for the network as it is set now.",
+            icon=":material/info:",
+        )
     accuracy, params, images = st.columns(3)
-    accuracy.metric("Test accuracy", f"{trained.test_accuracy:.2%}", help="On the 10,000 test digits, never seen in training.")
+    accuracy.metric(
+        "Test accuracy", f"{trained.test_accuracy:.2%}", help="On the 10,000 test digits, never seen in training."
+    )
     params.metric("Parameters", f"{trained.model.count_params():,}", help=word("weight"))
     if not trained.opened_from:  # a file keeps the weights, not how they were learned
         images.metric("Epochs done", epochs_done(history), help=word("epoch"))
@@ -92,12 +106,19 @@ def model_files(trained) -> None:
         save.caption("Train a model, or open one, to download it.")
     else:
         save.download_button(
-            "Download your model (.keras)", data=lambda: model_bytes(trained.model), file_name="deepviz-model.keras",
-            mime="application/zip", on_click="ignore", icon=":material/download:",
-            help="Open it here again later, or in Keras: keras.saving.load_model(\"deepviz-model.keras\").",
+            "Download your model (.keras)",
+            data=lambda: model_bytes(trained.model),
+            file_name="deepviz-model.keras",
+            mime="application/zip",
+            on_click="ignore",
+            icon=":material/download:",
+            help='Open it here again later, or in Keras: keras.saving.load_model("deepviz-model.keras").',
         )
     load.file_uploader(
-        "Open a model file", type="keras", key="model-file", on_change=open_model_file,
+        "Open a model file",
+        type="keras",
+        key="model-file",
+        on_change=open_model_file,
         max_upload_size=MAX_MODEL_BYTES // 2**20,
         help="A .keras file of a network deepviz can draw: Dense, Conv (padding 'same') and MaxPool "
         "layers on 28x28 digits, ending in Dense 10 softmax. Files are checked before they are "
@@ -122,8 +143,12 @@ st.caption(
 queue_refusal()
 queue = server_queue()
 busy = st.empty()  # the line's count: made before this run trains, or by its training's reports
-train = st.button("Train", type="primary", icon=":material/model_training:",
-                  help=f"Show the network the training images and adjust its weights. {word('epoch')}")
+train = st.button(
+    "Train",
+    type="primary",
+    icon=":material/model_training:",
+    help=f"Show the network the training images and adjust its weights. {word('epoch')}",
+)
 if train:
     train_now(current, data, queue, busy)
     st.rerun()  # show the finished result on its own, without the live progress above it

@@ -116,8 +116,10 @@ def page(browser):
 @pytest.fixture
 def canvas(monkeypatch):
     """Call with a drawing (an RGBA array, or None for an empty canvas): the pages' canvas returns it."""
+
     def install(image):
         fake = FakeCanvas(image)
         monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", types.SimpleNamespace(out=fake))
         return fake
+
     return install

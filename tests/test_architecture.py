@@ -66,10 +66,7 @@ NOT_FROM = {
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_each_module_imports_only_from_the_layers_below_it(name):
     wrong = sorted(
-        imported
-        for imported in imports(MODULES[name])
-        for banned in NOT_FROM[layer(name)]
-        if under(imported, banned)
+        imported for imported in imports(MODULES[name]) for banned in NOT_FROM[layer(name)] if under(imported, banned)
     )
     assert not wrong, f"{name} ({layer(name)}) imports {wrong}"
 

@@ -9,10 +9,22 @@ from deepviz.config import ModelConfig, multiply_adds
 from deepviz.measure.bench import training_flops
 
 FIGURES = [
-    "train_seed_script_s", "train_deepviz_s", "train_ratio", "test_accuracy_seed_script", "test_accuracy_deepviz",
-    "peak_matmul_gflops", "train_flop_limit_s", "train_flop_limit_ratio", "train_seed_flop_limit_ratio",
-    "draw_compute_ms", "draw_render_ms", "draw_browser_p50_ms", "draw_browser_p95_ms",
-    "draw_browser_projector_p50_ms", "draw_browser_projector_p95_ms", "home_first_paint_s",
+    "train_seed_script_s",
+    "train_deepviz_s",
+    "train_ratio",
+    "test_accuracy_seed_script",
+    "test_accuracy_deepviz",
+    "peak_matmul_gflops",
+    "train_flop_limit_s",
+    "train_flop_limit_ratio",
+    "train_seed_flop_limit_ratio",
+    "draw_compute_ms",
+    "draw_render_ms",
+    "draw_browser_p50_ms",
+    "draw_browser_p95_ms",
+    "draw_browser_projector_p50_ms",
+    "draw_browser_projector_p95_ms",
+    "home_first_paint_s",
 ]
 
 
@@ -29,7 +41,9 @@ def test_the_quick_bench_prints_every_figure(data_dir, default_trained):
     # default model is in the cache folder, as the browser's figures need: the bench loads it.
     result = subprocess.run(
         [sys.executable, "-m", "deepviz", "bench", "--quick", "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())

@@ -173,7 +173,9 @@ def test_the_drawing_is_placed_among_the_test_digits_at_every_layer(server, page
     draw_a_three(page, server)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
     expect(page.get_by_role("heading", name="Patterns building up, layer by layer")).to_be_visible()
-    expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(7, timeout=60_000)  # every layer of the Small CNN
+    expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(
+        7, timeout=60_000
+    )  # every layer of the Small CNN
     no_exceptions(page)
     if screenshots:
         screenshot(page, screenshots / "insights-page.png")
@@ -212,8 +214,12 @@ def test_projector_mode_shows_the_canvas_the_answer_and_every_layer_on_one_scree
     assert font_px >= max(24, width / 75)
     answer = page.get_by_test_id("stMetricValue").bounding_box()
     assert answer["height"] >= 3 * font_px  # the answer is big
-    things = [page.locator("canvas.upper-canvas"), page.get_by_role("button", name="Clear"),
-              page.get_by_test_id("stMetricValue"), page.locator(".st-key-stage-layers .js-plotly-plot")]
+    things = [
+        page.locator("canvas.upper-canvas"),
+        page.get_by_role("button", name="Clear"),
+        page.get_by_test_id("stMetricValue"),
+        page.locator(".st-key-stage-layers .js-plotly-plot"),
+    ]
     for box in [thing.bounding_box() for thing in things]:
         assert box["y"] >= 0 and box["y"] + box["height"] <= height and box["x"] + box["width"] <= width, box
     expect(page.locator(".st-key-stage-layers .js-plotly-plot image")).to_have_count(7)

@@ -33,8 +33,15 @@ def test_the_pad_calls_the_canvas_component_as_st_canvas_does(monkeypatch):
     monkeypatch.setattr(streamlit_drawable_canvas, "out", component)
     for shown in (None, FakeCanvas.STROKES):
         theirs = streamlit_drawable_canvas.st_canvas(
-            stroke_width=17, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_SIZE, width=CANVAS_SIZE,
-            drawing_mode="freedraw", initial_drawing=shown, return_image_data=True, key="pad",
+            stroke_width=17,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIZE,
+            width=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            initial_drawing=shown,
+            return_image_data=True,
+            key="pad",
         )
         ours = canvas_sent(17, shown, "pad")
         assert calls[-1] == calls[-2]
@@ -55,7 +62,10 @@ def test_a_drawing_that_is_not_the_pads_png_is_refused_with_a_sentence_and_the_l
     Image.new("1", (9000, 9000)).save(huge, format="PNG")  # 13 KB, 81 million pixels
     png = "data:image/png;base64,"
     sent = [
-        ("its image is 9000x9000 pixels", {"raw": pad.STROKES, "data": png + base64.b64encode(huge.getvalue()).decode()}),
+        (
+            "its image is 9000x9000 pixels",
+            {"raw": pad.STROKES, "data": png + base64.b64encode(huge.getvalue()).decode()},
+        ),
         ("far more than a drawing takes", {"raw": pad.STROKES, "data": png + "A" * 1_000_000}),
         ("not a PNG image", {"raw": pad.STROKES, "data": "data:image/svg+xml;base64,PHN2Zy8+"}),
         ("not valid base64", {"raw": pad.STROKES, "data": png + "not base64!"}),

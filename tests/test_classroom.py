@@ -26,7 +26,9 @@ def dense_cells(at) -> list[tuple[float, int]]:
     )
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(dense1["source"].split(",", 1)[1]))))
     brightness = pixels[..., :2].astype(int).sum(axis=-1)  # red and green both rise along Cividis
-    return [(float(value), int(light)) for (unit, value), light in zip(cells.reshape(-1, 2), brightness.flat) if unit >= 0]
+    return [
+        (float(value), int(light)) for (unit, value), light in zip(cells.reshape(-1, 2), brightness.flat) if unit >= 0
+    ]
 
 
 def test_a_projector_link_opens_projector_mode_and_keeps_it_in_the_address(default_trained, canvas, mnist):
@@ -44,6 +46,7 @@ def test_a_projector_link_opens_projector_mode_and_keeps_it_in_the_address(defau
 def test_projector_mode_fixes_each_layers_colour_scale_across_drawings(default_trained, canvas, mnist):
     """On the projector, a unit's colour says how active it is, whatever the drawing: a brighter
     cell is a more active unit, across drawings. Elsewhere each drawing has its own range."""
+
     def pooled(query) -> tuple[list, list]:
         cells = []
         for digit in (mnist.x_test[0], mnist.x_test[1]):

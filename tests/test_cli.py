@@ -9,14 +9,29 @@ from deepviz.cli import main
 
 
 def run_cli(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "deepviz", *args], capture_output=True, text=True, timeout=300, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "deepviz", *args], capture_output=True, text=True, timeout=300, **kwargs
+    )
 
 
 @pytest.mark.slow
 def test_train_prints_the_tutorial_line_and_saves(data_dir, tmp_path):
     saved = tmp_path / "model.keras"
-    result = run_cli("train", "--layers", "64", "--epochs", "1", "--train-images", "3000",
-                     "--data-dir", str(data_dir), "--save", str(saved), "--seed", "0")
+    result = run_cli(
+        "train",
+        "--layers",
+        "64",
+        "--epochs",
+        "1",
+        "--train-images",
+        "3000",
+        "--data-dir",
+        str(data_dir),
+        "--save",
+        str(saved),
+        "--seed",
+        "0",
+    )
     assert result.returncode == 0, result.stderr
     assert re.search(r"^Epoch 1/1 - .* - val_accuracy: 0\.\d{4}", result.stdout, re.M)
     assert re.search(r"^Test accuracy: 0\.\d{4}$", result.stdout, re.M)

@@ -23,7 +23,10 @@ from deepviz.lesson import read_lesson
 
 # The link of issue 15: 5.6 days of training on 2 cores, under the limits of its day.
 DAY_LONG_LINK = {
-    "layers": "conv-128-7-relu,conv-128-7-relu,conv-90-7-relu,dense-1-relu", "batch": "58", "epochs": "50", "val": "0",
+    "layers": "conv-128-7-relu,conv-128-7-relu,conv-90-7-relu,dense-1-relu",
+    "batch": "58",
+    "epochs": "50",
+    "val": "0",
 }
 
 
@@ -45,8 +48,12 @@ def test_every_preset_round_trips_through_the_query_string(config):
 def test_a_custom_config_round_trips():
     config = ModelConfig(
         layers=(Conv(8, 5, "tanh"), Pool(3), Dense(300, "gelu", 0.25), Dense(7, "linear")),
-        optimizer="rmsprop", learning_rate=0.0003, batch_size=100, epochs=12,
-        validation_split=0.0, train_images=1234,
+        optimizer="rmsprop",
+        learning_rate=0.0003,
+        batch_size=100,
+        epochs=12,
+        validation_split=0.0,
+        train_images=1234,
     )
     assert ModelConfig.from_query(config.to_query()) == (config, [])
 
@@ -58,8 +65,13 @@ def test_every_field_travels_in_a_link_under_its_own_key():
 
 def test_query_keys_are_short_and_readable():
     assert ModelConfig().to_query() == {
-        "layers": "dense-128-relu,dense-64-relu", "opt": "adam", "lr": "0.001", "batch": "32",
-        "epochs": "3", "val": "0.1", "images": "60000",
+        "layers": "dense-128-relu,dense-64-relu",
+        "opt": "adam",
+        "lr": "0.001",
+        "batch": "32",
+        "epochs": "3",
+        "val": "0.1",
+        "images": "60000",
     }
 
 
@@ -128,7 +140,10 @@ def test_numbers_go_into_the_link_exactly_and_without_exponents():
 
 def test_layer_shorthand_and_case():
     assert parse_layers(" 128, Dense-64-TANH-0.5 ,conv-4-7-sigmoid, pool-4,") == (
-        Dense(128), Dense(64, "tanh", 0.5), Conv(4, 7, "sigmoid"), Pool(4),
+        Dense(128),
+        Dense(64, "tanh", 0.5),
+        Conv(4, 7, "sigmoid"),
+        Pool(4),
     )
     assert parse_layers("") == ()
 
@@ -170,7 +185,9 @@ def test_a_link_to_a_network_too_big_falls_back_to_the_default_with_the_reason()
 
 def test_multiply_adds_count_every_weight_use_of_one_image():
     # Small CNN: conv1 28x28 outputs x 3x3x1 x 16, conv2 14x14 x 3x3x16 x 32, then 7x7x32 -> 64 -> 10.
-    assert multiply_adds(PRESETS["Small CNN"].layers) == 28 * 28 * 9 * 16 + 14 * 14 * 9 * 16 * 32 + 7 * 7 * 32 * 64 + 640
+    assert (
+        multiply_adds(PRESETS["Small CNN"].layers) == 28 * 28 * 9 * 16 + 14 * 14 * 9 * 16 * 32 + 7 * 7 * 32 * 64 + 640
+    )
     assert multiply_adds(ModelConfig().layers) == 784 * 128 + 128 * 64 + 64 * 10
     assert multiply_adds(()) == 784 * 10
 
@@ -192,7 +209,9 @@ def test_the_default_model_takes_about_a_minute_by_the_estimate_and_the_tutorial
 
 def test_a_training_over_the_budget_is_refused_with_its_time_and_the_epochs_that_fit():
     layers = parse_layers("conv-32-5-relu,pool-2,conv-64-5-relu,pool-2,128")
-    with pytest.raises(ConfigError, match=r"about 40 min on this server, at most 10 min .*: train for 5 epochs or fewer"):
+    with pytest.raises(
+        ConfigError, match=r"about 40 min on this server, at most 10 min .*: train for 5 epochs or fewer"
+    ):
         ModelConfig(layers=layers, epochs=20)
     assert ModelConfig(layers=layers, epochs=5).epochs == 5
     with pytest.raises(ConfigError):
@@ -201,7 +220,9 @@ def test_a_training_over_the_budget_is_refused_with_its_time_and_the_epochs_that
 
 def test_when_not_one_epoch_fits_the_suggestion_is_fewer_images_and_they_fit():
     layers = parse_layers(DAY_LONG_LINK["layers"])
-    with pytest.raises(ConfigError, match=r"about 72 hours .* train on ([\d,]+) images or fewer for 1 epoch") as refused:
+    with pytest.raises(
+        ConfigError, match=r"about 72 hours .* train on ([\d,]+) images or fewer for 1 epoch"
+    ) as refused:
         ModelConfig(layers=layers, epochs=20, validation_split=0.0)
     images = int(refused.value.args[0].split("train on ")[1].split(" ")[0].replace(",", ""))
     assert ModelConfig(layers=layers, epochs=1, validation_split=0.0, train_images=images).train_images == images
@@ -219,7 +240,12 @@ def test_the_day_long_link_is_refused_with_the_reason_and_its_epochs_too():
 
 @pytest.mark.parametrize(
     "query",
-    [{"layers": "dense-1," * 250_000}, {"lr": "1" * 2_000_000}, {"hide": "menu," * 400_000}, {"layers": "," * 2_000_000}],
+    [
+        {"layers": "dense-1," * 250_000},
+        {"lr": "1" * 2_000_000},
+        {"hide": "menu," * 400_000},
+        {"layers": "," * 2_000_000},
+    ],
     ids=["a-million-layers", "long-number", "long-hide", "commas"],
 )
 def test_a_two_megabyte_link_is_refused_before_it_is_parsed(query):

@@ -31,7 +31,9 @@ def test_reads_the_four_idx_files(mnist):
 
 
 def test_reads_a_keras_style_npz(mnist, tmp_path):
-    np.savez(tmp_path / "mnist.npz", x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=mnist.y_test)
+    np.savez(
+        tmp_path / "mnist.npz", x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=mnist.y_test
+    )
     loaded = read_dir(tmp_path)
     assert loaded.source.endswith("mnist.npz")
     np.testing.assert_array_equal(loaded.x_test, mnist.x_test)

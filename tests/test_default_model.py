@@ -15,9 +15,7 @@ from deepviz.slots import TrainingQueue
 from deepviz.store import CACHE_ENV, default_path
 
 TRAINING = f"Training the default model ({DEFAULT_MODEL})"
-PROGRESS = re.compile(
-    re.escape(TRAINING) + r": epoch 1 of 2, [\d,]+ of 1,800 images, about \d+ (s|min) left"
-)
+PROGRESS = re.compile(re.escape(TRAINING) + r": epoch 1 of 2, [\d,]+ of 1,800 images, about \d+ (s|min) left")
 
 
 @pytest.fixture
@@ -51,14 +49,16 @@ def paused(monkeypatch):
 @pytest.fixture(scope="module")
 def small(mnist):
     return Mnist(
-        mnist.x_train[:2000], mnist.y_train[:2000], mnist.x_test[:1000], mnist.y_test[:1000],
-        source="small test subset", full=False,
+        mnist.x_train[:2000],
+        mnist.y_train[:2000],
+        mnist.x_test[:1000],
+        mnist.y_test[:1000],
+        source="small test subset",
+        full=False,
     )
 
 
-def test_the_worker_waits_its_turn_reports_progress_and_keeps_the_model(
-    small, small_default, paused, tmp_path
-):
+def test_the_worker_waits_its_turn_reports_progress_and_keeps_the_model(small, small_default, paused, tmp_path):
     reported, carry_on = paused
     line = TrainingQueue(1)
     readied = []
@@ -110,7 +110,10 @@ def fresh_worker(monkeypatch, tmp_path):
 
 
 def test_draw_shows_the_default_models_training_then_the_page_by_itself(
-    fresh_worker, small_default, paused, canvas  # fresh_worker first: torn down last
+    fresh_worker,
+    small_default,
+    paused,
+    canvas,  # fresh_worker first: torn down last
 ):
     reported, carry_on = paused
     canvas(None)
@@ -135,9 +138,7 @@ def test_draw_shows_the_default_models_training_then_the_page_by_itself(
     assert any(using in caption.value for caption in at.caption)
 
 
-def test_a_default_model_that_cannot_be_made_is_explained_not_a_traceback(
-    fresh_worker, monkeypatch, canvas
-):
+def test_a_default_model_that_cannot_be_made_is_explained_not_a_traceback(fresh_worker, monkeypatch, canvas):
     import deepviz.store
 
     def unreadable(*args):

@@ -83,12 +83,19 @@ def test_curves_show_training_and_validation():
     ]
     traces = curves_figure(history).data
     assert [(trace.name, trace.showlegend) for trace in traces] == [
-        ("training (recent batches)", True), ("validation (after each epoch)", True),
-        ("training (recent batches)", False), ("validation (after each epoch)", False),
+        ("training (recent batches)", True),
+        ("validation (after each epoch)", True),
+        ("training (recent batches)", False),
+        ("validation (after each epoch)", False),
     ]
     assert list(traces[3].y) == [0.78, 0.88]
-    no_validation = History(epochs=1, steps_per_epoch=1, steps=1, points=[(1.0, 0.5, 0.8)],
-                            rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8}])
+    no_validation = History(
+        epochs=1,
+        steps_per_epoch=1,
+        steps=1,
+        points=[(1.0, 0.5, 0.8)],
+        rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8}],
+    )
     assert [trace.name for trace in curves_figure(no_validation).data] == ["training (recent batches)"] * 2
 
 
@@ -135,13 +142,24 @@ def test_projection_has_one_trace_per_digit_and_marks_the_drawing():
 def test_two_networks_curves_share_the_axes_in_two_colours():
     from deepviz.figures import NETWORK_COLORS, comparison_figure
 
-    short = History(epochs=1, steps_per_epoch=1, steps=1, points=[(1.0, 0.5, 0.8)],
-                    rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7}])
-    long = History(epochs=3, steps_per_epoch=1, steps=2, points=[(1.0, 0.4, 0.85), (2.0, 0.3, 0.9)],
-                   rows=[{"epoch": 1, "loss": 0.4, "accuracy": 0.85}])  # stopped in epoch 3, no validation
+    short = History(
+        epochs=1,
+        steps_per_epoch=1,
+        steps=1,
+        points=[(1.0, 0.5, 0.8)],
+        rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7}],
+    )
+    long = History(
+        epochs=3,
+        steps_per_epoch=1,
+        steps=2,
+        points=[(1.0, 0.4, 0.85), (2.0, 0.3, 0.9)],
+        rows=[{"epoch": 1, "loss": 0.4, "accuracy": 0.85}],
+    )  # stopped in epoch 3, no validation
     figure = comparison_figure({"A": short, "B": long})
     assert [(trace.name, trace.line.color) for trace in figure.data if trace.showlegend] == [
-        ("A: training (recent batches)", NETWORK_COLORS[0]), ("A: validation (after each epoch)", NETWORK_COLORS[0]),
+        ("A: training (recent batches)", NETWORK_COLORS[0]),
+        ("A: validation (after each epoch)", NETWORK_COLORS[0]),
         ("B: training (recent batches)", NETWORK_COLORS[1]),
     ]
     assert figure.layout.xaxis.range == (0, 3) and figure.layout.xaxis2.range == (0, 3)
@@ -153,15 +171,28 @@ def test_the_draw_page_gets_every_layer_in_one_stage_and_a_figure_per_map():
 
     from PIL import Image
 
-    layers = [LayerActivation("pixels", "input", np.zeros((28, 28))), LayerActivation("dense1", "dense", np.arange(16.0)),
-              LayerActivation("conv1", "conv", np.ones((4, 4, 4))), LayerActivation("output", "output", np.eye(10)[3])]
+    layers = [
+        LayerActivation("pixels", "input", np.zeros((28, 28))),
+        LayerActivation("dense1", "dense", np.arange(16.0)),
+        LayerActivation("conv1", "conv", np.ones((4, 4, 4))),
+        LayerActivation("output", "output", np.eye(10)[3]),
+    ]
     maps = [("Gradient: ink for 3 (answer)", np.ones((28, 28)))]
     titles = {"dense1": "Dense ×16"}
     figures = draw_figures(np.zeros((28, 28)), layers, maps, titles=titles, tops={"dense1": 10.0}, font=26, height=210)
     stage = figures.stage
-    assert [note.text for note in stage.layout.annotations if note.xref == "paper"] == ["pixels", "Dense ×16", "conv1", "output"]
+    assert [note.text for note in stage.layout.annotations if note.xref == "paper"] == [
+        "pixels",
+        "Dense ×16",
+        "conv1",
+        "output",
+    ]
     assert [(trace.type, trace.xaxis, trace.yaxis) for trace in stage.data] == [
-        ("image", "x", "y"), ("image", "x2", "y2"), ("image", "x3", "y3"), ("image", "x4", "y4")]
+        ("image", "x", "y"),
+        ("image", "x2", "y2"),
+        ("image", "x3", "y3"),
+        ("image", "x4", "y4"),
+    ]
     # left to right, apart, and each with square cells
     domains = [stage.layout[f"xaxis{n}"].domain for n in ("", "2", "3", "4")]
     assert all(a[1] < b[0] for a, b in zip(domains, domains[1:])) and domains[0][0] == 0 and domains[-1][1] == 1
@@ -194,12 +225,19 @@ def sample_figures():
     from deepviz import figures
 
     rng = np.random.default_rng(0)
-    layers = [LayerActivation("pixels", "input", rng.random((28, 28))),
-              LayerActivation("conv", "conv", rng.random((14, 14, 4))),
-              LayerActivation("dense", "dense", rng.random(16) - 0.2),
-              LayerActivation("output", "output", np.eye(10)[3])]
-    history = History(epochs=2, steps_per_epoch=1, steps=2, points=[(1.0, 0.5, 0.8), (2.0, 0.3, 0.9)],
-                      rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7}])
+    layers = [
+        LayerActivation("pixels", "input", rng.random((28, 28))),
+        LayerActivation("conv", "conv", rng.random((14, 14, 4))),
+        LayerActivation("dense", "dense", rng.random(16) - 0.2),
+        LayerActivation("output", "output", np.eye(10)[3]),
+    ]
+    history = History(
+        epochs=2,
+        steps_per_epoch=1,
+        steps=2,
+        points=[(1.0, 0.5, 0.8), (2.0, 0.3, 0.9)],
+        rows=[{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7}],
+    )
     draw = figures.draw_figures(rng.random((28, 28)), layers, [("m", rng.random((28, 28)))])
     confusion = rng.integers(0, 20, (10, 10)) + np.diag(np.full(10, 900))
     return {

@@ -33,13 +33,15 @@ def test_deepviz_training_matches_the_tutorial_script(mnist, monkeypatch):
     from deepviz.training import train
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((28, 28)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(mnist.x_train / 255.0, mnist.y_train, epochs=3, validation_split=0.1, shuffle=False, verbose=0)
     _, tutorial_accuracy = model.evaluate(mnist.x_test / 255.0, mnist.y_test, verbose=0)

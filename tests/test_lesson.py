@@ -101,7 +101,8 @@ def test_reading_a_link_reports_configuration_and_hide_problems_together():
 
 
 @pytest.mark.parametrize(
-    ("raw", "on"), [(None, False), ("", False), ("0", False), ("off", False), ("1", True), (" On ", True), ("true", True)]
+    ("raw", "on"),
+    [(None, False), ("", False), ("0", False), ("off", False), ("1", True), (" On ", True), ("true", True)],
 )
 def test_projector_mode_reads_from_the_link(raw, on):
     assert parse_projector(raw) == (on, [])
@@ -166,6 +167,7 @@ def modules(png: bytes, scale: int = 5, border: int = 4) -> list[list[int]]:
     """The dark (1) and light (0) modules of a QR code PNG, read at each module's centre."""
     image = Image.open(io.BytesIO(png)).convert("L")
     side = image.width // scale - 2 * border
+
     def centre(i: int) -> int:
         return (border + i) * scale + scale // 2
 

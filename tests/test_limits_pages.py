@@ -10,7 +10,10 @@ from deepviz.ui.training import training_queue
 
 # Issue 15's link: days of training on 2 cores, under the limits of its day.
 DAY_LONG_LINK = {
-    "layers": "conv-128-7-relu,conv-128-7-relu,conv-90-7-relu,dense-1-relu", "batch": "58", "epochs": "50", "val": "0",
+    "layers": "conv-128-7-relu,conv-128-7-relu,conv-90-7-relu,dense-1-relu",
+    "batch": "58",
+    "epochs": "50",
+    "val": "0",
 }
 
 

@@ -38,9 +38,15 @@ def test_four_people_drawing_and_training_at_once_get_their_answers_without_erro
 
 def test_the_summary_reads_latencies_by_nearest_rank_and_shows_the_first_errors():
     summary = Summary(
-        sessions=4, training=1, duration_s=45, predictions_by_session=[2, 1, 0],
-        latencies_ms=[300.0, 100.0, 200.0], trainings=2,
-        errors=[f"draw {n}: Timeout 30000ms exceeded." for n in range(1, 6)], peak_rss_mb=812.4, rss_samples=90,
+        sessions=4,
+        training=1,
+        duration_s=45,
+        predictions_by_session=[2, 1, 0],
+        latencies_ms=[300.0, 100.0, 200.0],
+        trainings=2,
+        errors=[f"draw {n}: Timeout 30000ms exceeded." for n in range(1, 6)],
+        peak_rss_mb=812.4,
+        rss_samples=90,
     )
     assert (summary.predictions, summary.p50_ms, summary.p95_ms, summary.max_ms) == (3, 200.0, 300.0, 300.0)
     report = summary.report()

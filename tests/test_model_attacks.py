@@ -132,7 +132,11 @@ for path in attacks:
 def peaks(which: str, valid: Path, *attacks: Path) -> list[dict]:
     run = subprocess.run(
         [sys.executable, "-c", MEASURE, which, str(valid), *map(str, attacks)],
-        capture_output=True, text=True, timeout=300, check=False, env={**_env(), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**_env(), "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert run.returncode == 0, run.stderr[-2000:]
     return [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
@@ -286,8 +290,12 @@ def test_a_weights_file_that_is_not_hdf5_is_refused(valid):
 
 def test_a_function_that_turns_off_safe_mode_is_refused(valid):
     """CVE-2025-1550's shape: a config object that names one of Keras's own functions."""
-    unsafe = {"module": "keras.config", "class_name": "function", "config": "enable_unsafe_deserialization",
-              "registered_name": "function"}
+    unsafe = {
+        "module": "keras.config",
+        "class_name": "function",
+        "config": "enable_unsafe_deserialization",
+        "registered_name": "function",
+    }
     data = with_config(valid, lambda dense: dense["config"].update(kernel_initializer=unsafe))
     with pytest.raises(ModelFileError, match="contains a custom function"):
         load_bytes(data)
@@ -306,9 +314,9 @@ def test_deepviz_expects_the_weights_where_keras_writes_them(config, tmp_path):
     model.save_weights(path)
     with h5py.File(path, "r") as file:
         written = {}
-        file["layers"].visititems(lambda name, item: written.update(
-            {f"layers/{name}": item[()]} if isinstance(item, h5py.Dataset) else {}
-        ))
+        file["layers"].visititems(
+            lambda name, item: written.update({f"layers/{name}": item[()]} if isinstance(item, h5py.Dataset) else {})
+        )
     expected = expected_weights(config)
     assert {name: values.shape for name, values in written.items()} == expected
     for (name, shape), weight in zip(expected.items(), model.get_weights(), strict=True):

@@ -96,18 +96,14 @@ HDF5 = b"\x89HDF\r\n\x1a\n" + bytes(2048)
 WEIGHTS = {"model.weights.h5": HDF5}
 
 
-SEQUENTIAL_WITHOUT_LAYERS = (
-    '{"class_name": "Sequential", "module": "keras", "config": {"layers": 7}}'
-)
+SEQUENTIAL_WITHOUT_LAYERS = '{"class_name": "Sequential", "module": "keras", "config": {"layers": 7}}'
 OPTIMIZER = '{"class_name": "Adam", "module": "keras.optimizers"}'
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        pytest.param(
-            bytes(MAX_MODEL_BYTES + 1), "The file is 20.0 MB, larger than the 20.0 MB", id="too-big"
-        ),
+        pytest.param(bytes(MAX_MODEL_BYTES + 1), "The file is 20.0 MB, larger than the 20.0 MB", id="too-big"),
         pytest.param(b"print('hello')", "This is not a Keras model file", id="not-a-zip"),
         pytest.param(HDF5, "This is a legacy Keras .h5 file", id="h5"),
         pytest.param(
@@ -169,9 +165,7 @@ def test_a_zip_bomb_is_refused_before_unpacking():
 
 
 def test_a_tightly_packed_entry_is_refused():
-    bomb = zipped(
-        {"config.json": "{}", "model.weights.h5": bytes(2 * 1024 * 1024)}, zipfile.ZIP_DEFLATED
-    )
+    bomb = zipped({"config.json": "{}", "model.weights.h5": bytes(2 * 1024 * 1024)}, zipfile.ZIP_DEFLATED)
     refused(bomb, "'model.weights.h5' is packed far more tightly")
 
 
@@ -268,17 +262,13 @@ def test_messages_stay_one_short_line_whatever_the_file_says(cnn_bytes):
     def edit(config):
         conv_config(config).update(name="evil\n" * 10_000, padding="\n" * 10_000)
 
-    with pytest.raises(
-        ModelFileError, match="Layer 'evil.*cannot be shown: it has padding"
-    ) as error:
+    with pytest.raises(ModelFileError, match="Layer 'evil.*cannot be shown: it has padding") as error:
         check_bytes(edited(cnn_bytes, edit))
     assert "\n" not in str(error.value) and len(str(error.value)) < 300
 
 
 def test_a_custom_registered_layer_is_refused():
-    model = sequential(
-        Doubled(name="doubled"), layers.Flatten(), layers.Dense(10, activation="softmax")
-    )
+    model = sequential(Doubled(name="doubled"), layers.Flatten(), layers.Dense(10, activation="softmax"))
     refused(model_bytes(model), "Layer 'doubled' is a custom layer ('deepviz_test>Doubled')")
 
 
@@ -293,9 +283,7 @@ def test_other_image_sizes_are_refused():
 
 
 def test_a_half_precision_model_is_refused():
-    model = sequential(
-        layers.Flatten(), layers.Dense(10, activation="softmax", dtype="float16", name="out")
-    )
+    model = sequential(layers.Flatten(), layers.Dense(10, activation="softmax", dtype="float16", name="out"))
     refused(model_bytes(model), "Layer 'out' computes in 'float16'")
 
 

@@ -157,7 +157,9 @@ def test_training_mirrored_over_two_devices_is_training_on_one(data_dir):
     """Each device trains on half of every batch and the optimizer adds up their gradients:
     the same weights and logs as on one device. Two logical CPUs stand in for two GPUs;
     TensorFlow takes that setting only before it starts."""
-    result = subprocess.run([sys.executable, "-c", MIRRORED, str(data_dir)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED, str(data_dir)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     replicas, snapshots, accuracy, weights, logs = result.stdout.split()
     assert (replicas, snapshots) == ("2", "3") and float(accuracy) > 0.85

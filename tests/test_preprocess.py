@@ -27,6 +27,7 @@ def canvas(draw=None) -> np.ndarray:
 def ink(rows, cols):
     def draw(image):
         image[rows, cols, :3] = 255
+
     return draw
 
 
@@ -52,6 +53,7 @@ def test_lopsided_digit_is_centred_by_mass_not_by_box():
     def draw(image):
         image[40:240, 190:200, :3] = 255  # heavy stem on the right
         image[40:50, 100:200, :3] = 255  # thin flag to the left
+
     prepared = prepare(canvas(draw))
     row, col = centre_of_mass(prepared.image)
     assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
@@ -63,6 +65,7 @@ def test_centring_never_cuts_ink_off():
     def draw(image):
         image[40:240, 100:110, :3] = 255
         image[40:80, 100:200, :3] = 255  # so top-heavy that full centring would push it off the field
+
     prepared = prepare(canvas(draw))
     assert prepared.image.sum() == pytest.approx(prepared.scaled.sum())
 
@@ -146,7 +149,6 @@ def test_switching_off_the_crop_keeps_the_digit_where_it_was_drawn():
     assert np.hypot(row - 14, col - 14) > 3 and row < 14 < col  # off-centre, up and right, as drawn
 
 
-
 def test_switching_off_scaling_fills_the_frame_and_centring_leaves_it_in_the_corner():
     from deepviz.preprocess import Preparation
 
@@ -164,7 +166,15 @@ def test_only_a_plausible_record_of_strokes_is_kept_to_show_again():
     assert restorable(strokes) == strokes
     assert restorable({"objects": []}) == {"objects": []}
     huge = {"objects": [{"type": "Path", "path": [["L", 1, 2]] * (MAX_SKETCH_BYTES // 8)}]}
-    for sent in (None, [], "objects", {"objects": "x"}, {"version": "6"}, {"objects": [float("nan")] * 0 + [{1, 2}]}, huge):
+    for sent in (
+        None,
+        [],
+        "objects",
+        {"objects": "x"},
+        {"version": "6"},
+        {"objects": [float("nan")] * 0 + [{1, 2}]},
+        huge,
+    ):
         assert restorable(sent) is None
 
 
@@ -175,11 +185,17 @@ def png_url(image: Image.Image, kind: str = "png") -> str:
 
 
 def test_the_canvas_png_is_decoded_to_its_rgba_pixels():
-    pixels = np.random.default_rng(0).integers(0, 256, (CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)  # noise: the largest PNG
+    pixels = np.random.default_rng(0).integers(
+        0, 256, (CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8
+    )  # noise: the largest PNG
     decoded = canvas_image(png_url(Image.fromarray(pixels)))
     assert decoded.dtype == np.uint8 and (decoded == pixels).all()
     grey = canvas_image(png_url(Image.fromarray(pixels[..., 0])))  # any PNG of the pad's size, as RGBA
-    assert grey.shape == (CANVAS_SIZE, CANVAS_SIZE, 4) and (grey[..., 0] == pixels[..., 0]).all() and (grey[..., 3] == 255).all()
+    assert (
+        grey.shape == (CANVAS_SIZE, CANVAS_SIZE, 4)
+        and (grey[..., 0] == pixels[..., 0]).all()
+        and (grey[..., 3] == 255).all()
+    )
 
 
 def test_a_huge_png_is_refused_from_its_header_without_being_decoded(monkeypatch):

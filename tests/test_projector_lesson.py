@@ -154,7 +154,9 @@ def test_a_whole_lesson_in_projector_mode(server, browser, width, height, screen
     # Compare it with the same network trained again; the 7 is still drawn there.
     go_to(page, "Compare")
     press(page, main.get_by_role("button", name="Train and compare"))
-    expect(main.get_by_text(re.compile(r"^(Network [AB] misreads|Both networks misread) \d"))).to_be_visible(timeout=120_000)
+    expect(main.get_by_text(re.compile(r"^(Network [AB] misreads|Both networks misread) \d"))).to_be_visible(
+        timeout=120_000
+    )
     for side in "AB":
         reading = page.get_by_test_id("stMetric").filter(has_text=f"Network {side} reads")
         expect(reading.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))

@@ -34,14 +34,38 @@ MESSAGE_LIMIT = 300  # a problem is shown as a warning above the page: a line or
 
 # Text that has broken parsers before, or could: numbers in every spelling, limits, huge values.
 NASTY = [
-    "", " ", "-", ",", ",,,", "nan", "NaN", "inf", "-inf", "1e999", "-1", "0", "-0", "0.0", "1e9",
-    "0x10", "1_000", "\u0663", "\x00", "\U0010ffff" * 50, "9" * 5000, "x" * 100_000,
-    "dense-1e-05-relu", "dense-64-relu-nan", "conv-8-3", "pool-0", "pool-2," * 9,
+    "",
+    " ",
+    "-",
+    ",",
+    ",,,",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e999",
+    "-1",
+    "0",
+    "-0",
+    "0.0",
+    "1e9",
+    "0x10",
+    "1_000",
+    "\u0663",
+    "\x00",
+    "\U0010ffff" * 50,
+    "9" * 5000,
+    "x" * 100_000,
+    "dense-1e-05-relu",
+    "dense-64-relu-nan",
+    "conv-8-3",
+    "pool-0",
+    "pool-2," * 9,
 ]
 LAYER_WORDS = st.sampled_from(["dense", "conv", "pool", *ACTIVATIONS])
-LAYER_TOKENS = st.lists(
-    st.one_of(LAYER_WORDS, st.integers(-5, 2000).map(str), st.text(max_size=5)), max_size=5
-).map("-".join)
+LAYER_TOKENS = st.lists(st.one_of(LAYER_WORDS, st.integers(-5, 2000).map(str), st.text(max_size=5)), max_size=5).map(
+    "-".join
+)
 VALUES = st.one_of(
     st.text(max_size=60),
     st.sampled_from(NASTY),

@@ -62,9 +62,7 @@ def test_patches_cover_every_pixel_whatever_the_stride():
 
 @pytest.mark.parametrize("smooth", [0, 8])
 @pytest.mark.parametrize("times_input", [True, False])
-def test_gradient_of_a_one_pixel_model_is_all_on_that_pixel(
-    one_pixel, scribble, smooth, times_input
-):
+def test_gradient_of_a_one_pixel_model_is_all_on_that_pixel(one_pixel, scribble, smooth, times_input):
     _, saliency = one_pixel
     for digit in top_two(np.arange(10)):
         result = saliency.gradients(scribble, [digit], smooth=smooth, times_input=times_input)[0]
@@ -199,8 +197,10 @@ def test_the_draw_pages_maps_are_titled_for_the_answer_and_the_runner_up(one_pix
     model, saliency = one_pixel
     maps = saliency.explain(scribble, model(scribble[np.newaxis]).numpy()[0])
     assert [title for title, _ in maps] == [
-        "Gradient: ink for 9 (answer)", "Gradient: ink for 8 (second)",
-        "Occlusion: covering lowers 9", "Occlusion: covering lowers 8",
+        "Gradient: ink for 9 (answer)",
+        "Gradient: ink for 8 (second)",
+        "Occlusion: covering lowers 9",
+        "Occlusion: covering lowers 8",
     ]
     np.testing.assert_array_equal(maps[0][1], saliency.gradients(scribble, [9], smooth=16)[0])
     # Blanking PIXEL raises p(8) from about 0: a negative drop, which the page shows as none.

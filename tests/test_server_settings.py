@@ -30,13 +30,13 @@ def test_the_upload_limit_is_the_model_file_limit():
     assert SETTINGS["server"]["maxUploadSize"] * 1024 * 1024 == MAX_MODEL_BYTES
 
 
-
 def test_every_setting_is_one_streamlit_knows():
     from streamlit import config
 
     known = config.get_config_options()
-    assert [f"{section}.{name}" for section in SETTINGS for name in SETTINGS[section]
-            if f"{section}.{name}" not in known] == []
+    assert [
+        f"{section}.{name}" for section in SETTINGS for name in SETTINGS[section] if f"{section}.{name}" not in known
+    ] == []
 
 
 def test_a_failing_page_shows_students_no_details():
@@ -60,8 +60,17 @@ def failing_app(tmp_path_factory):
     (folder / "fails.py").write_text(f"raise RuntimeError({SECRET!r})\n")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", "fails.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "fails.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+    ]
     process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

@@ -128,7 +128,9 @@ def test_a_full_line_refuses_newcomers_but_not_a_replacement_or_a_freed_place():
     line = TrainingQueue(1, length=2)
     for owner in (None, "a", "b"):
         line.join(owner)
-    with pytest.raises(QueueError, match="line is full: 2 trainings waiting for this server's 1 training slot. Try again"):
+    with pytest.raises(
+        QueueError, match="line is full: 2 trainings waiting for this server's 1 training slot. Try again"
+    ):
         line.join("c")
     with pytest.raises(QueueError), line.slot(owner="c"):
         pass

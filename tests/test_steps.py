@@ -27,8 +27,13 @@ def fit_by_keras(config, mnist):
     run = TrainingRun(config, mnist)  # the same starting weights and training/validation split
     (x, y), (x_val, y_val) = run.train, run.validation
     history = run.model.fit(
-        mnist.scaled(x), y, validation_data=(mnist.scaled(x_val), y_val), batch_size=config.batch_size,
-        epochs=config.epochs, shuffle=False, verbose=0,
+        mnist.scaled(x),
+        y,
+        validation_data=(mnist.scaled(x_val), y_val),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        shuffle=False,
+        verbose=0,
     )
     return run.model, history.history
 
@@ -50,4 +55,3 @@ def test_the_loop_trains_exactly_as_fit_does(small, monkeypatch, optimizer):
         np.testing.assert_allclose(ours, theirs, atol=1e-4)  # float rounding, summed over 40 steps
     for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert [row[name] for row in rows] == pytest.approx(keras_logs[name], rel=1e-4), name
-

@@ -18,8 +18,12 @@ from deepviz.store import cached_default, default_path, kept, save
 @pytest.fixture(scope="module")
 def small(mnist):
     return Mnist(
-        mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:500], mnist.y_test[:500],
-        source="small test subset", full=False,
+        mnist.x_train[:1000],
+        mnist.y_train[:1000],
+        mnist.x_test[:500],
+        mnist.y_test[:500],
+        source="small test subset",
+        full=False,
     )
 
 

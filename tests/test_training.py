@@ -19,8 +19,14 @@ class Interrupt(BaseException):
 @pytest.fixture(scope="module")
 def small(mnist):
     """2,000 training and 1,000 test digits, a dataset the size of a page test's."""
-    return Mnist(mnist.x_train[:2000], mnist.y_train[:2000], mnist.x_test[:1000], mnist.y_test[:1000],
-                 source="small test subset", full=False)
+    return Mnist(
+        mnist.x_train[:2000],
+        mnist.y_train[:2000],
+        mnist.x_test[:1000],
+        mnist.y_test[:1000],
+        source="small test subset",
+        full=False,
+    )
 
 
 def test_training_on_a_subset_learns_and_records_every_step(small):
@@ -65,7 +71,9 @@ def test_a_stopped_run_snapshots_where_it_stopped(small, monkeypatch):
         np.testing.assert_array_equal(final, now)
 
 
-@pytest.mark.parametrize(("epochs", "kept"), [(3, [0, 1, 2, 3]), (20, list(range(21))), (50, [0, *range(3, 49, 3), 50])])
+@pytest.mark.parametrize(
+    ("epochs", "kept"), [(3, [0, 1, 2, 3]), (20, list(range(21))), (50, [0, *range(3, 49, 3), 50])]
+)
 def test_long_trainings_keep_a_bounded_number_of_snapshots(epochs, kept):
     class Model:
         def get_weights(self):
@@ -139,7 +147,9 @@ def test_saved_models_load_with_their_history(small, tmp_path):
     trained = train(ModelConfig(epochs=1, train_images=500), small)
     path = model_path(trained.config, small, tmp_path)
     save(trained, path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(path.with_suffix(s).name for s in (".keras", ".json", ".npz"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        path.with_suffix(s).name for s in (".keras", ".json", ".npz")
+    )
     loaded = load(path, small)
     assert loaded.config == trained.config and loaded.test_accuracy == trained.test_accuracy
     assert loaded.history == trained.history

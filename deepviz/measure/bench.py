@@ -100,12 +100,14 @@ def tutorial_fit(mnist: Mnist, images: int, epochs: int) -> tuple[float, float]:
     x_train, x_test = mnist.x_train[:images] / 255.0, mnist.x_test / 255.0
     with warnings.catch_warnings():  # Keras 3 prefers keras.Input to input_shape; the tutorial predates it
         warnings.simplefilter("ignore", UserWarning)
-        model = keras.Sequential([
-            keras.layers.Flatten(input_shape=(28, 28)),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
+        model = keras.Sequential(
+            [
+                keras.layers.Flatten(input_shape=(28, 28)),
+                keras.layers.Dense(128, activation="relu"),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(x_train, mnist.y_train[:images], epochs=epochs, validation_split=0.1, verbose=0)
@@ -236,9 +238,7 @@ def home_first_paint(repeats: int) -> float:
     return statistics.median(times)
 
 
-def run(
-    mnist: Mnist, pen_digits: list[PenDigit], plan: Plan, say: Callable[[str], None]
-) -> dict[str, float]:
+def run(mnist: Mnist, pen_digits: list[PenDigit], plan: Plan, say: Callable[[str], None]) -> dict[str, float]:
     """Every figure; `say` gets each `name: value` line as soon as it is known. `pen_digits`:
     what the browser draws on the Draw page."""
     from deepviz.network import build_model

@@ -25,9 +25,16 @@ from deepviz.preprocess import CANVAS_SIZE
 ROOT = Path(__file__).parents[2]  # app.py's folder
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-gpu-vsync", "--disable-frame-rate-limit",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu-vsync",
+    "--disable-frame-rate-limit",
 ]
 WAIT_MS = 30_000
 
@@ -82,9 +89,19 @@ def running_server(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
         *(part for name, value in (options or {}).items() for part in (f"--{name}", value)),
     ]
     # A file, not a pipe: nothing reads the log while the app runs, and a full pipe stalls the server.

@@ -83,7 +83,9 @@ def train_tutorial(page, url: str) -> None:
     main.get_by_role("link", name="Draw a digit for this model").click()
 
 
-def measure(digits: list[PenDigit], models: list[str], progress: Callable[[str, Reading], None] | None = None) -> dict[str, Score]:
+def measure(
+    digits: list[PenDigit], models: list[str], progress: Callable[[str, Reading], None] | None = None
+) -> dict[str, Score]:
     """Start the app and a browser, and score each model on the digits: "default", or "tutorial"
     (the tutorial MLP, trained on the Train page first)."""
     scores = {}
@@ -98,7 +100,9 @@ def measure(digits: list[PenDigit], models: list[str], progress: Callable[[str, 
                     train_tutorial(page, url)
                 else:
                     page.goto(f"{url}/draw")
-                scores[model] = read_digits(page, digits, progress and (lambda reading, model=model: progress(model, reading)))
+                scores[model] = read_digits(
+                    page, digits, progress and (lambda reading, model=model: progress(model, reading))
+                )
             except PlaywrightError as error:
                 raise BrowserError(f"the app stopped answering as expected ({model} model): {error.message}") from None
             finally:

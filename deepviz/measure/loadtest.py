@@ -66,6 +66,8 @@ INKED = """(canvas) => {
     for (let i = 0; i < data.length; i += 4) if (data[i] > 128) return true;
     return false;
 }"""
+
+
 class AppError(Exception):
     """The page shows something wrong: a Streamlit exception, or no prediction."""
 
@@ -153,7 +155,9 @@ class Summary:
             f"of {os.cpu_count() * self.duration_s:.0f} ({os.cpu_count()} cores)",
         ]
         if self.predictions:
-            lines.append(f"server_cpu_ms_per_prediction: {1000 * self.server_cpu_s / self.predictions:.0f} (training included)")
+            lines.append(
+                f"server_cpu_ms_per_prediction: {1000 * self.server_cpu_s / self.predictions:.0f} (training included)"
+            )
         return "\n".join(lines)
 
 
@@ -255,8 +259,13 @@ def from_the_app(message, url: str) -> bool:
 
 async def open_page(context, session: Session, url: str):
     page = await context.new_page()
-    page.on("console", lambda message: from_the_app(message, url) and session.error(
-        f"console error: {message.text} (at {message.location.get('url') or 'the page'})"))
+    page.on(
+        "console",
+        lambda message: (
+            from_the_app(message, url)
+            and session.error(f"console error: {message.text} (at {message.location.get('url') or 'the page'})")
+        ),
+    )
     page.on("pageerror", lambda error: session.error(f"page error: {error}"))
 
     def crash(_page) -> None:
@@ -323,7 +332,9 @@ async def draw_once(page, session: Session, digit: list[list[Point]], wait_ms: f
         state = await page.get_by_test_id("stApp").get_attribute("data-test-script-state")
         status = " ".join(await page.get_by_test_id("stStatusWidget").all_inner_texts())
         if state != "notRunning" or status:
-            raise AppError(f"no run ended within {wait_ms / 1000:.0f} s of the last stroke (script {state}, status: {status})")
+            raise AppError(
+                f"no run ended within {wait_ms / 1000:.0f} s of the last stroke (script {state}, status: {status})"
+            )
         # Ink on the canvas, the page connected and idle, and no run: the canvas component never
         # sent the drawing. Seen only on a page starved of CPU, for the first digit drawn after
         # it loaded: the component's own set-up races the stroke. A person would draw again.
@@ -356,7 +367,9 @@ async def train_once(page, session: Session, url: str, query: str, deadline: flo
     done = main.get_by_text(DONE)
     left_s = deadline - time.monotonic()
     try:
-        await done.or_(page.get_by_test_id("stException")).first.wait_for(timeout=max(min(left_s, TRAIN_LIMIT_S), 0.1) * 1000)
+        await done.or_(page.get_by_test_id("stException")).first.wait_for(
+            timeout=max(min(left_s, TRAIN_LIMIT_S), 0.1) * 1000
+        )
     except PlaywrightTimeout:
         if time.monotonic() >= deadline and left_s < TRAIN_LIMIT_S:
             return  # cut short by the end of the load test, not slow
@@ -418,17 +431,21 @@ async def warm(browser, url: str, digit: list[list[Point]]) -> None:
         await context.close()
 
 
-async def drive(browser, server: Server, people: list[Session], duration: float, seed: int, digits) -> tuple[float, int]:
+async def drive(
+    browser, server: Server, people: list[Session], duration: float, seed: int, digits
+) -> tuple[float, int]:
     """Run every session until the deadline; the server's peak memory meanwhile, in MB."""
     contexts = [await new_context(browser) for _ in people]
     sampler = RssSampler(server.pid)
     sampling = asyncio.create_task(sampler.run())
     deadline = time.monotonic() + duration
     try:
-        await asyncio.gather(*(
-            run_session(person, context, server.url, deadline, random.Random(seed * 1000 + i), digits)
-            for i, (person, context) in enumerate(zip(people, contexts))
-        ))
+        await asyncio.gather(
+            *(
+                run_session(person, context, server.url, deadline, random.Random(seed * 1000 + i), digits)
+                for i, (person, context) in enumerate(zip(people, contexts))
+            )
+        )
     finally:
         for person in people:
             person.over = True
@@ -467,20 +484,29 @@ async def load(sessions: int, training: int, duration: float, seed: int, say) ->
             say(f"Everyone has left: waiting {SESSION_TTL_S} s for their sessions to be let go")
             left_mb = await after_everyone_left(browser, server)
     return Summary(
-        sessions=sessions, training=training, duration_s=duration,
+        sessions=sessions,
+        training=training,
+        duration_s=duration,
         predictions_by_session=[len(p.latencies_ms) for p in people if p.kind == "draw"],
         latencies_ms=[ms for p in people for ms in p.latencies_ms],
         trainings=sum(p.trainings for p in people),
         untaken=sum(p.untaken for p in people),
         unsent=sum(p.unsent for p in people),
         errors=[error for p in people for error in p.errors],
-        peak_rss_mb=peak_mb, rss_samples=samples, warm_rss_mb=warm_mb, left_rss_mb=left_mb,
-        server_cpu_s=server_used, machine_cpu_s=machine_used,
+        peak_rss_mb=peak_mb,
+        rss_samples=samples,
+        warm_rss_mb=warm_mb,
+        left_rss_mb=left_mb,
+        server_cpu_s=server_used,
+        machine_cpu_s=machine_used,
     )
 
 
 def measure(
-    sessions: int = 30, training: int = 4, duration: float = 120, seed: int = 0,
+    sessions: int = 30,
+    training: int = 4,
+    duration: float = 120,
+    seed: int = 0,
     say: Callable[[str], None] = lambda line: None,
 ) -> Summary:
     """Start a browser and the app, and load the app for `duration` seconds (after warming up)."""

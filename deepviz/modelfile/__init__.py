@@ -96,14 +96,11 @@ def layer_table(config: ModelConfig) -> str:
     """The Build page's layer table as plain text, with the total parameter count."""
     summary = summarize(config)
     rows = [("layer", "description", "output shape", "params")] + [
-        (row.name, row.description, " x ".join(map(str, row.output_shape)), f"{row.params:,}")
-        for row in summary
+        (row.name, row.description, " x ".join(map(str, row.output_shape)), f"{row.params:,}") for row in summary
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     lines = [
-        "  ".join(
-            [*(cell.ljust(width) for cell, width in zip(row[:3], widths)), row[3].rjust(widths[3])]
-        )
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:3], widths)), row[3].rjust(widths[3])])
         for row in rows
     ]
     return "\n".join([*lines, f"Total params: {sum(row.params for row in summary):,}"])

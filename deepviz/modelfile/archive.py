@@ -61,17 +61,13 @@ def open_zip(data: bytes) -> zipfile.ZipFile:
 
 def check_members(members: list[zipfile.ZipInfo]) -> None:
     if len(members) > MAX_MEMBERS:
-        raise ModelFileError(
-            f"The file holds {len(members)} entries, more than a model file has: {ACCEPTED}."
-        )
+        raise ModelFileError(f"The file holds {len(members)} entries, more than a model file has: {ACCEPTED}.")
     names = [member.filename for member in members]
     for name in names:
         _check_name(name, names.count(name))
     for name in REQUIRED_MEMBERS:
         if name not in names:
-            raise ModelFileError(
-                f"The file has no {name}, so it is not a complete .keras model file."
-            )
+            raise ModelFileError(f"The file has no {name}, so it is not a complete .keras model file.")
     unpacked = sum(member.file_size for member in members)
     if unpacked > MAX_UNPACKED_BYTES:
         raise ModelFileError(
@@ -91,9 +87,7 @@ def check_members(members: list[zipfile.ZipInfo]) -> None:
 def _check_name(name: str, copies: int) -> None:
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts or "\\" in name or ":" in name:
-        raise ModelFileError(
-            f"The file contains an entry with an unsafe path, {_shorten(name)}: {ACCEPTED}."
-        )
+        raise ModelFileError(f"The file contains an entry with an unsafe path, {_shorten(name)}: {ACCEPTED}.")
     if name not in MEMBERS and not (name.startswith(ASSETS) and name != ASSETS):
         raise ModelFileError(
             f"The file contains {_shorten(name)}, which a .keras model file does not have; deepviz "
@@ -101,8 +95,7 @@ def _check_name(name: str, copies: int) -> None:
         )
     if copies > 1:
         raise ModelFileError(
-            f"The file contains {_shorten(name)} {copies} times, which a .keras model file never "
-            "does."
+            f"The file contains {_shorten(name)} {copies} times, which a .keras model file never does."
         )
 
 

@@ -33,19 +33,14 @@ FLATTEN_RULE = "deepviz flattens channels-last feature maps once, before its Den
 
 def _shape_text(shape) -> str:
     sides = shape[1:]
-    return (
-        " x ".join(map(str, sides))
-        if all(isinstance(side, int) for side in sides)
-        else _shorten(shape)
-    )
+    return " x ".join(map(str, sides)) if all(isinstance(side, int) for side in sides) else _shorten(shape)
 
 
 def to_config(layers: list[dict]) -> ModelConfig:
     """deepviz's configuration for the file's layers, if deepviz can rebuild each one exactly."""
     if len(layers) > MAX_LAYERS:
         raise ModelFileError(
-            f"The model has {len(layers)} layers, more than the {MAX_LAYERS} of the largest "
-            "network deepviz can show."
+            f"The model has {len(layers)} layers, more than the {MAX_LAYERS} of the largest network deepviz can show."
         )
     _check_input(layers[0])
     if len(layers) < 2:
@@ -54,9 +49,7 @@ def to_config(layers: list[dict]) -> ModelConfig:
     try:
         return ModelConfig(layers=tuple(_hidden_layers(layers[1:-1])))
     except ConfigError as error:
-        raise ModelFileError(
-            f"deepviz cannot show this network: {cut(str(error), 100)}."
-        ) from None
+        raise ModelFileError(f"deepviz cannot show this network: {cut(str(error), 100)}.") from None
 
 
 def check_chain(config: dict, layers: list[dict]) -> None:
@@ -94,7 +87,10 @@ def check_chain(config: dict, layers: list[dict]) -> None:
         shape = _output_shape(layer, shape)
     images = _output_shape(layers[0], None)
     built = config.get("build_config", {"input_shape": None})
-    if built not in ({"input_shape": None}, {"input_shape": images}) or inner.get("build_input_shape", images) != images:
+    if (
+        built not in ({"input_shape": None}, {"input_shape": images})
+        or inner.get("build_input_shape", images) != images
+    ):
         raise ModelFileError(
             f"The model says it was built for {_shorten(built, 60)}, but its Input layer takes "
             f"{_shape_text(images)} images, so the file was not saved by Keras."
@@ -157,8 +153,7 @@ def _check_input(layer: dict) -> None:
     shape = settings.get("batch_shape", settings.get("batch_input_shape"))
     if layer.get("class_name") != "InputLayer" or not isinstance(shape, list):
         raise ModelFileError(
-            "The model file does not say what input the model takes (it has no Input layer), "
-            "so deepviz cannot show it."
+            "The model file does not say what input the model takes (it has no Input layer), so deepviz cannot show it."
         )
     if shape not in ([None, IMAGE_SIDE, IMAGE_SIDE], [None, IMAGE_SIDE, IMAGE_SIDE, 1]):
         raise _wrong_input(shape)
@@ -188,9 +183,7 @@ def _check_output(layer: dict) -> None:
 
 
 def _wrong_output(units: str) -> ModelFileError:
-    return ModelFileError(
-        f"The model gives {units} outputs, but deepviz needs {CLASSES}, one probability per digit."
-    )
+    return ModelFileError(f"The model gives {units} outputs, but deepviz needs {CLASSES}, one probability per digit.")
 
 
 def _hidden_layers(layers: list[dict]) -> list[Layer]:
@@ -204,13 +197,9 @@ def _hidden_layers(layers: list[dict]) -> list[Layer]:
         except ModelFileError:
             raise
         except ConfigError as error:  # a value out of deepviz's range, e.g. 2,000 units
-            raise ModelFileError(
-                f"Layer {name} cannot be shown: {cut(str(error), 100)}."
-            ) from None
+            raise ModelFileError(f"Layer {name} cannot be shown: {cut(str(error), 100)}.") from None
         except (KeyError, IndexError, TypeError, ValueError):
-            raise ModelFileError(
-                f"Layer {name} has settings deepviz cannot read: {ACCEPTED}."
-            ) from None
+            raise ModelFileError(f"Layer {name} has settings deepviz cannot read: {ACCEPTED}.") from None
         flat = flat or kind == "Flatten"
         previous = kind
     if not flat:
@@ -218,9 +207,7 @@ def _hidden_layers(layers: list[dict]) -> list[Layer]:
     return hidden
 
 
-def _hidden_layer(
-    kind: str, name: str, settings: dict, flat: bool, previous: str | None, hidden: list[Layer]
-) -> None:
+def _hidden_layer(kind: str, name: str, settings: dict, flat: bool, previous: str | None, hidden: list[Layer]) -> None:
     """Adds the layer to `hidden`, or refuses it with the first thing deepviz cannot rebuild."""
     if kind in ("Conv2D", "MaxPooling2D"):
         _refuse(name, {"a Flatten before it": flat}, "deepviz's Conv and MaxPool layers come first")
@@ -251,9 +238,7 @@ def _refuse(name: str, problems: dict[str, bool], rule: str) -> None:
     """Refuses the layer for the first problem it has; `rule` says what deepviz builds instead."""
     for problem, present in problems.items():
         if present:
-            raise ModelFileError(
-                f"Layer {name} cannot be shown: it has {cut(problem, 60)}, and {rule}."
-            )
+            raise ModelFileError(f"Layer {name} cannot be shown: it has {cut(problem, 60)}, and {rule}.")
 
 
 def _layout(settings: dict) -> dict[str, bool]:

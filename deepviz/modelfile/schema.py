@@ -22,8 +22,16 @@ NESTED_MODEL_CLASSES = ("Sequential", "Functional", "Model")
 LAYER_MODULE = "keras.layers"
 COMMON_SETTINGS = ("name", "trainable", "dtype")
 WEIGHT_SETTINGS = (
-    *COMMON_SETTINGS, "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
-    "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint",
+    *COMMON_SETTINGS,
+    "activation",
+    "use_bias",
+    "kernel_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
 )
 # Each layer's settings that Keras writes; anything else (a LoRA rank, a quantization) would
 # make Keras build more than deepviz's model has.
@@ -33,23 +41,45 @@ LAYER_SETTINGS = {
     "Flatten": (*COMMON_SETTINGS, "data_format"),
     "Dense": (*WEIGHT_SETTINGS, "units"),
     "Conv2D": (
-        *WEIGHT_SETTINGS, "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups",
+        *WEIGHT_SETTINGS,
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "data_format",
+        "dilation_rate",
+        "groups",
     ),
     "MaxPooling2D": (*COMMON_SETTINGS, "pool_size", "strides", "padding", "data_format"),
     "Dropout": (*COMMON_SETTINGS, "rate", "seed"),
 }
 # Settings Keras writes with these values, and that deepviz accepts with no other.
 FIXED_SETTINGS = {
-    "sparse": False, "ragged": False, "optional": False, "noise_shape": None, "quantization_config": None,
-    "lora_rank": None, "lora_alpha": None,
+    "sparse": False,
+    "ragged": False,
+    "optional": False,
+    "noise_shape": None,
+    "quantization_config": None,
+    "lora_rank": None,
+    "lora_alpha": None,
 }
 LAYER_CLASSES = tuple(LAYER_SETTINGS)
 LAYER_KEYS = ("module", "class_name", "config", "registered_name", "build_config", "name", "inbound_nodes")
 MODEL_KEYS = ("module", "class_name", "config", "registered_name", "build_config", "compile_config")
 MODEL_SETTINGS = ("name", "trainable", "dtype", "layers", "build_input_shape", "input_layers", "output_layers")
 INITIALIZERS = (
-    "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal", "RandomUniform",
-    "RandomNormal", "TruncatedNormal", "VarianceScaling", "Zeros", "Ones",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "LecunUniform",
+    "LecunNormal",
+    "RandomUniform",
+    "RandomNormal",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "Zeros",
+    "Ones",
 )
 OBJECTS = {
     ("keras", "DTypePolicy"),
@@ -76,16 +106,10 @@ def check_model(config: dict) -> list[dict]:
     kind = config.get("class_name")
     if not _registered(config, MODELS):
         shown = _shorten(kind) if isinstance(kind, str) else "something else"
-        raise ModelFileError(
-            f"The file holds {shown}, not a Keras Sequential or Functional model: {ACCEPTED}."
-        )
+        raise ModelFileError(f"The file holds {shown}, not a Keras Sequential or Functional model: {ACCEPTED}.")
     inner = config.get("config")
     layers = inner.get("layers") if isinstance(inner, dict) else None
-    if (
-        not isinstance(layers, list)
-        or not layers
-        or not all(isinstance(layer, dict) for layer in layers)
-    ):
+    if not isinstance(layers, list) or not layers or not all(isinstance(layer, dict) for layer in layers):
         raise not_a_model()
     _check_keys(config, MODEL_KEYS, "model")
     _check_keys(inner, MODEL_SETTINGS, "model")
@@ -103,9 +127,7 @@ def _check_keys(config: dict, allowed: tuple[str, ...], where: str) -> None:
     for key, value in config.items():
         if key not in allowed and (key not in FIXED_SETTINGS or value != FIXED_SETTINGS[key]):
             shown = f"setting {_shorten(key)} = {_shorten(value, 20)}" if key in FIXED_SETTINGS else _shorten(key)
-            raise ModelFileError(
-                f"The file's {where} has {shown}, which deepviz does not build: {ACCEPTED}."
-            )
+            raise ModelFileError(f"The file's {where} has {shown}, which deepviz does not build: {ACCEPTED}.")
 
 
 def layer_name(layer: dict) -> str:
@@ -118,13 +140,11 @@ def _check_layer(layer: dict) -> None:
     name, kind = layer_name(layer), layer.get("class_name")
     if kind == "Lambda":
         raise ModelFileError(
-            f"Layer {name} is a Lambda layer, which would run Python code from the file, so it "
-            f"is refused: {ACCEPTED}."
+            f"Layer {name} is a Lambda layer, which would run Python code from the file, so it is refused: {ACCEPTED}."
         )
     if kind in NESTED_MODEL_CLASSES:
         raise ModelFileError(
-            f"Layer {name} is a whole model nested inside the model, which deepviz cannot show: "
-            f"{ACCEPTED}."
+            f"Layer {name} is a whole model nested inside the model, which deepviz cannot show: {ACCEPTED}."
         )
     if layer.get("module") != LAYER_MODULE or layer.get("registered_name") not in (None, kind):
         author = layer.get("registered_name") or layer.get("module")
@@ -133,9 +153,7 @@ def _check_layer(layer: dict) -> None:
             f"refused: {ACCEPTED}."
         )
     if kind not in LAYER_CLASSES:
-        raise ModelFileError(
-            f"Layer {name} is of type {_shorten(kind)}, which deepviz cannot show: {ACCEPTED}."
-        )
+        raise ModelFileError(f"Layer {name} is of type {_shorten(kind)}, which deepviz cannot show: {ACCEPTED}.")
     inner = layer.get("config") if isinstance(layer.get("config"), dict) else {}
     _check_keys(layer, LAYER_KEYS, f"layer {name}")
     _check_keys(inner, LAYER_SETTINGS[kind], f"layer {name}")
@@ -143,8 +161,7 @@ def _check_layer(layer: dict) -> None:
     if activation not in LAYER_ACTIVATIONS:
         shown = _shorten(activation) if isinstance(activation, str) else "a custom function"
         raise ModelFileError(
-            f"Layer {name} uses the activation {shown}, but deepviz accepts only "
-            f"{', '.join(LAYER_ACTIVATIONS)}."
+            f"Layer {name} uses the activation {shown}, but deepviz accepts only {', '.join(LAYER_ACTIVATIONS)}."
         )
     dtype = inner.get("dtype", "float32")
     # Keras writes a layer's dtype as a policy object, an Input layer's as a plain name.
@@ -152,17 +169,13 @@ def _check_layer(layer: dict) -> None:
         policy = dtype.get("config")
         dtype = policy.get("name") if isinstance(policy, dict) else None
     if dtype != "float32":
-        raise ModelFileError(
-            f"Layer {name} computes in {_shorten(dtype)}, but deepviz's models compute in float32."
-        )
+        raise ModelFileError(f"Layer {name} computes in {_shorten(dtype)}, but deepviz's models compute in float32.")
 
 
 def _check_objects(value: object, where: str, depth: int = 0) -> None:
     """Every serialized object anywhere inside must be Keras's own: no lambdas, no custom code."""
     if depth > MAX_DEPTH:
-        raise ModelFileError(
-            "The file's config.json is nested too deeply to be a network deepviz can show."
-        )
+        raise ModelFileError("The file's config.json is nested too deeply to be a network deepviz can show.")
     if isinstance(value, list):
         for item in value:
             _check_objects(item, where, depth + 1)
@@ -176,12 +189,8 @@ def _check_objects(value: object, where: str, depth: int = 0) -> None:
 def _check_object(value: dict, where: str) -> None:
     kind = value["class_name"]
     if kind == "__lambda__":
-        raise ModelFileError(
-            f"The file's {where} contains Python code, so it is refused: {ACCEPTED}."
-        )
+        raise ModelFileError(f"The file's {where} contains Python code, so it is refused: {ACCEPTED}.")
     # Keras's own activations are stored as names; a stored function is always someone else's.
     if kind == "function" or not _registered(value, OBJECTS):
         shown = "function" if kind == "function" else f"{_shorten(kind)} object"
-        raise ModelFileError(
-            f"The file's {where} contains a custom {shown}, so it is refused: {ACCEPTED}."
-        )
+        raise ModelFileError(f"The file's {where} contains a custom {shown}, so it is refused: {ACCEPTED}.")

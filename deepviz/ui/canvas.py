@@ -79,15 +79,32 @@ def canvas_sent(stroke_width: int, initial_drawing: dict | None, key: str) -> tu
     shown = {"objects": []} if initial_drawing is None else dict(initial_drawing)
     shown["background"] = "#000000"
     settings = {
-        "fillColor": "#eee", "strokeWidth": stroke_width, "strokeColor": "#FFFFFF", "backgroundColor": "#000000",
-        "backgroundImageURL": None, "realtimeUpdateStreamlit": True, "canvasWidth": CANVAS_SIZE,
-        "canvasHeight": CANVAS_SIZE, "drawingMode": "freedraw", "initialDrawing": shown, "displayRadius": 3,
-        "returnImageData": True, "disabled": False, "backgroundImageFit": "stretch", "maxDisplayHeight": None,
-        "fontSize": 20, "label": "",
+        "fillColor": "#eee",
+        "strokeWidth": stroke_width,
+        "strokeColor": "#FFFFFF",
+        "backgroundColor": "#000000",
+        "backgroundImageURL": None,
+        "realtimeUpdateStreamlit": True,
+        "canvasWidth": CANVAS_SIZE,
+        "canvasHeight": CANVAS_SIZE,
+        "drawingMode": "freedraw",
+        "initialDrawing": shown,
+        "displayRadius": 3,
+        "returnImageData": True,
+        "disabled": False,
+        "backgroundImageFit": "stretch",
+        "maxDisplayHeight": None,
+        "fontSize": 20,
+        "label": "",
     }
     sent = streamlit_drawable_canvas.out(
-        data=settings, key=key, default={"drawing": {"raw": shown, "data": None}, "backgroundFit": None},
-        on_drawing_change=lambda: None, on_backgroundFit_change=lambda: None, width="content", height="content",
+        data=settings,
+        key=key,
+        default={"drawing": {"raw": shown, "data": None}, "backgroundFit": None},
+        on_drawing_change=lambda: None,
+        on_backgroundFit_change=lambda: None,
+        width="content",
+        height="content",
     ).get("drawing")
     if isinstance(sent, dict):
         return sent.get("raw"), sent.get("data")
@@ -110,7 +127,11 @@ def drawing_pad(page: str, controls=None) -> np.ndarray | None:
         shown = sketch if sketch is not None and sketch.strokes is not None else None
         session.canvas_starts = session.canvas_starts | {page: shown}
     stroke = controls.slider(
-        "Stroke width", 5, 40, STROKE_WIDTH, key=f"{page}-stroke",
+        "Stroke width",
+        5,
+        40,
+        STROKE_WIDTH,
+        key=f"{page}-stroke",
         help="How thick your pen is. The default gives a digit that fills two thirds of the square "
         "as much ink as MNIST's digits have; much thinner or thicker, and the network reads less well.",
     )
@@ -142,6 +163,7 @@ def drawing_pad(page: str, controls=None) -> np.ndarray | None:
 
 def clear_button(page: str, where=st) -> None:
     """The Clear button of `page`'s drawing pad: wipes the drawing, there and on every page."""
+
     def clear() -> None:
         # A new key gives a fresh, empty canvas.
         session.canvas_versions = session.canvas_versions | {page: session.canvas_versions.get(page, 0) + 1}

@@ -11,6 +11,7 @@ from deepviz.ui.canvas import CANVAS_SCRIPT
 from deepviz.ui.patches import internal_ip
 from deepviz.ui.session import session
 
+
 def share_popover(page) -> None:
     """The Share control, in the sidebar of every page (`page`: the one st.navigation picked):
     a lesson link to this page and configuration, hiding what the teacher ticks, and its QR code.
@@ -27,8 +28,12 @@ def share_popover(page) -> None:
     share = st.sidebar.popover("Share", icon=":material/share:", width="stretch", key="share", on_change="rerun")
     with share:
         hidden = st.multiselect(
-            "Hide for students", list(HIDEABLE), default=sorted(session.lesson_hidden, key=list(HIDEABLE).index),
-            format_func=HIDEABLE.get, key="share_hide", placeholder="Nothing: students see every control",
+            "Hide for students",
+            list(HIDEABLE),
+            default=sorted(session.lesson_hidden, key=list(HIDEABLE).index),
+            format_func=HIDEABLE.get,
+            key="share_hide",
+            placeholder="Nothing: students see every control",
             help="What students who open the link will not see. Anyone can still edit the address bar: "
             "this keeps a lesson focused, it does not lock anything.",
         )
@@ -43,12 +48,19 @@ def share_popover(page) -> None:
             st.info("Could not read this app's address: put it in front of this link before sharing it.")
             return
         if is_local(root):
-            st.warning("This address works on this computer only: for students' phones, "
-                       "open the app through its network address first.", icon=":material/wifi_off:")
+            st.warning(
+                "This address works on this computer only: for students' phones, "
+                "open the app through its network address first.",
+                icon=":material/wifi_off:",
+            )
         if share.open:
-            st.image(qr_png(url), width=260, alt="QR code of the lesson link",
-                     caption="Give students the link, or show them this code to scan with a phone: "
-                     "they get this page and this network, without the controls you hid.")
+            st.image(
+                qr_png(url),
+                width=260,
+                alt="QR code of the lesson link",
+                caption="Give students the link, or show them this code to scan with a phone: "
+                "they get this page and this network, without the controls you hid.",
+            )
 
 
 def network_choice(root: str) -> str:
@@ -59,7 +71,9 @@ def network_choice(root: str) -> str:
         return root
     network = network_root(root, address, st.get_option("server.port"))
     on = st.toggle(
-        f"For students' phones: {network}", value=True, key="share_network",
+        f"For students' phones: {network}",
+        value=True,
+        key="share_network",
         help="This computer's address on the local network: phones and other computers on the same "
         "network (Wi-Fi) open the link there. Off: the address this browser uses, for this computer only.",
     )
@@ -90,15 +104,23 @@ html { font-size: max(24px, 1.4vw); }
 def sidebar_switches() -> None:
     """Projector mode and the guided tour, on every page."""
     st.sidebar.toggle(
-        "Projector mode", key="projector", on_change=session.share,
+        "Projector mode",
+        key="projector",
+        on_change=session.share,
         help="For the back of a classroom: large type, high contrast, colour legends on every "
         "heatmap, no small print, sidebar folded away. The address bar keeps it (projector=1).",
     )
     if session.touring:
-        st.sidebar.button("End the guided tour", key="tour-end", on_click=session.end_tour, icon=":material/tour:", width="stretch")
+        st.sidebar.button(
+            "End the guided tour", key="tour-end", on_click=session.end_tour, icon=":material/tour:", width="stretch"
+        )
     else:
         st.sidebar.button(
-            "Take the guided tour", key="tour-start", on_click=session.start_tour, icon=":material/tour:", width="stretch",
+            "Take the guided tour",
+            key="tour-start",
+            on_click=session.start_tour,
+            icon=":material/tour:",
+            width="stretch",
             help="Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare.",
         )
     if session.projector:
@@ -124,17 +146,26 @@ def tour_panel(page) -> None:
         st.markdown(f"**Guided tour, step {index + 1} of {len(TOUR)}: {step.title}**{tick}")
         st.markdown(step.text)
         if index == 0 and session.config.layers != TUTORIAL.layers:
-            st.button("Set up the tutorial network", on_click=session.load_config, args=(TUTORIAL,), icon=":material/restart_alt:")
+            st.button(
+                "Set up the tutorial network",
+                on_click=session.load_config,
+                args=(TUTORIAL,),
+                icon=":material/restart_alt:",
+            )
         if page.url_path != step.page:
-            st.page_link(page_file(step.page), label=f"Go to the {step.page.capitalize()} page", icon=":material/arrow_forward:")
+            st.page_link(
+                page_file(step.page), label=f"Go to the {step.page.capitalize()} page", icon=":material/arrow_forward:"
+            )
         back, forward, end = st.columns(3)
         if back.button("Back", disabled=index == 0, icon=":material/arrow_back:", width="stretch"):
             go_to_step(index - 1)
         if index == len(TOUR) - 1:
             forward.button("Finish", on_click=session.end_tour, type="primary", icon=":material/flag:", width="stretch")
         elif forward.button(
-            "Next", type="primary" if done or step.done is None else "secondary",
-            icon=":material/arrow_forward:", width="stretch",
+            "Next",
+            type="primary" if done or step.done is None else "secondary",
+            icon=":material/arrow_forward:",
+            width="stretch",
         ):
             go_to_step(index + 1)
         end.button("End the tour", on_click=session.end_tour, width="stretch")

@@ -147,9 +147,11 @@ def default_model_status() -> None:
     elif worker.model is not None:
         st.markdown(f":material/check_circle: In a hurry? Go straight to Draw: {network} is ready there.")
     else:
-        until_default_model_ready(lambda: st.markdown(
-            f":material/hourglass_top: In a hurry? Draw starts with {network}: {progress_words(worker)}"
-        ))
+        until_default_model_ready(
+            lambda: st.markdown(
+                f":material/hourglass_top: In a hurry? Draw starts with {network}: {progress_words(worker)}"
+            )
+        )
 
 
 def progress_words(worker: DefaultModel) -> str:
@@ -171,7 +173,9 @@ def pick_model() -> TrainedModel:
         st.caption(f"Using the default model (the {DEFAULT_MODEL}), {trained.label}. Train your own on the Train page.")
         return trained
     choice = st.radio(
-        "Model", ["Your model", f"Default model ({DEFAULT_MODEL})"], horizontal=True,
+        "Model",
+        ["Your model", f"Default model ({DEFAULT_MODEL})"],
+        horizontal=True,
         help=f"Your model is {plain(own.label)}.",
         label_visibility="collapsed" if session.projector else "visible",  # the choices say it: room for the stage
     )

@@ -48,10 +48,7 @@ def queue_refusal() -> None:
 
 def queue_text(queue: TrainingQueue) -> str:
     running, waiting = queue.busy
-    return (
-        f"This server trains {plural(queue.size, 'network')} at a time: "
-        f"{running} training now, {waiting} waiting."
-    )
+    return f"This server trains {plural(queue.size, 'network')} at a time: {running} training now, {waiting} waiting."
 
 
 def train_into(slot: str, current: ModelConfig, data, report) -> None:
