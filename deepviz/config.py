@@ -478,7 +478,7 @@ def _how_to_add(config: ModelConfig, at: int, layer: Conv, pool: Pool, error: Co
         dense = config.layers[first]
         for units in sorted((u for u in UNIT_CHOICES if u < dense.units), reverse=True):
             smaller = replace(dense, units=units)
-            layers = config.layers[:first] + (smaller,) + config.layers[first + 1 :]
+            layers = (*config.layers[:first], smaller, *config.layers[first + 1 :])
             if any(_builds(config, _inserted(layers, at, *new)) for new in ((layer,), (layer, pool))):
                 return f"{refusal}: set layer {first + 1} ({dense.describe()}) to {units} units or fewer first"
     return f"{refusal}: {error}"

@@ -135,7 +135,7 @@ def download() -> Mnist:
 
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as error:  # Keras wraps network failures in several exception types
+    except Exception as error:  # noqa: BLE001 - Keras wraps network failures in several exception types
         raise DataError(f"Could not download MNIST from the internet ({download_problem(error)}).") from None
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     verify(arrays, "downloaded mnist.npz")

@@ -3,8 +3,9 @@
 Like TensorFlow Playground's classroom links: a teacher sets up a network, picks what the
 students should not change, and hands out the link (or its QR code, for phones). The link
 is the configuration's query (see `ModelConfig.to_query`) plus `hide=`, a comma-separated
-list of control groups, and `projector=1` for the projector's large, high-contrast view. Reading a link never fails: unknown names are dropped and reported
-as messages, as `ModelConfig.from_query` does for bad configuration values.
+list of control groups, and `projector=1` for the projector's large, high-contrast view.
+Reading a link never fails: unknown names are dropped and reported as messages, as
+`ModelConfig.from_query` does for bad configuration values.
 
 Hiding keeps a lesson focused; it is not a lock: anyone can edit the address bar.
 """

@@ -15,6 +15,7 @@ files is retrained instead.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -144,10 +145,8 @@ def cached_default(mnist: Mnist, directory: Path | None = None) -> TrainedModel 
 
 def kept(trained: TrainedModel, path: Path) -> TrainedModel:
     """`trained`, saved at `path` if the folder can be written to."""
-    try:
+    with contextlib.suppress(OSError):  # read-only or full disk: keep it in memory only
         save(trained, path)
-    except OSError:
-        pass  # read-only or full disk: keep it in memory only
     return trained
 
 

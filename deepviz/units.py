@@ -17,7 +17,7 @@ def first_layer_templates(model: keras.Model) -> tuple[str, np.ndarray]:
     kernel = layer.get_weights()[0]
     if kernel.ndim == 4:  # (k, k, 1, filters)
         return layer.name, np.moveaxis(kernel[:, :, 0, :], -1, 0)
-    side = int(round(np.sqrt(kernel.shape[0])))  # the flattened square input image
+    side = round(np.sqrt(kernel.shape[0]))  # the flattened square input image
     return layer.name, kernel.T.reshape(-1, side, side)
 
 
@@ -29,9 +29,8 @@ def unit_strengths(reader, images: np.ndarray, chunk: int = 500) -> dict[str, np
     parts: dict[str, list[np.ndarray]] = {name: [] for name in hidden}
     for start in range(0, len(images), chunk):
         for name, values in zip(hidden, reader.batch(images[start : start + chunk])[1:-1]):
-            if values.ndim == 4:
-                values = values.reshape(len(values), -1, values.shape[-1]).max(axis=1)
-            parts[name].append(values)
+            maps = values.ndim == 4
+            parts[name].append(values.reshape(len(values), -1, values.shape[-1]).max(axis=1) if maps else values)
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 

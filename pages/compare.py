@@ -11,7 +11,7 @@ from deepviz.ui.resources import data_banner, layer_tops, mnist, preload_tensorf
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import confidence, layer_titles, plot
-from deepviz.ui.training import STOP_HELP, epochs_done, queue_refusal, progress_text, train_into
+from deepviz.ui.training import STOP_HELP, epochs_done, progress_text, queue_refusal, train_into
 
 run_app_first()
 preload_tensorflow()

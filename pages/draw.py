@@ -70,10 +70,12 @@ def probability_bars(probabilities: np.ndarray, height: int) -> str:
     best = int(np.argmax(probabilities))
     bars = "".join(
         f"<div title='digit {digit}: {chance:.1%}'><div>"
-        f"<div style='height: {chance:.1%}; background: {HIGHLIGHT if digit == best else MUTED}'></div></div>{digit}</div>"
+        f"<div style='height: {chance:.1%}; background: {HIGHLIGHT if digit == best else MUTED}'></div>"
+        f"</div>{digit}</div>"
         for digit, chance in enumerate(probabilities)
     )
-    return f"<div class='deepviz-bars' style='height: {height}px' role='img' aria-label='probability of each digit'>{bars}</div>"
+    chart = "role='img' aria-label='probability of each digit'"
+    return f"<div class='deepviz-bars' style='height: {height}px' {chart}>{bars}</div>"
 
 
 def preparation_steps() -> Preparation:

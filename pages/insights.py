@@ -8,11 +8,11 @@ from deepviz.figures import (
     weights_figure,
 )
 from deepviz.guide import word
-from deepviz.units import first_layer_templates, top_images
 from deepviz.ui.resources import mnist, pick_model, preload_tensorflow, projections, unit_strengths
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import confidence, plot
+from deepviz.units import first_layer_templates, top_images
 
 run_app_first()
 preload_tensorflow()

@@ -12,9 +12,9 @@ from deepviz.ui.show import plot
 from deepviz.ui.training import (
     STOP_HELP,
     epochs_done,
+    progress_text,
     queue_refusal,
     queue_text,
-    progress_text,
     server_queue,
     train_into,
 )

@@ -5,6 +5,7 @@ import base64
 import io
 import re
 from pathlib import Path
+from typing import ClassVar
 
 from PIL import Image
 from streamlit import config
@@ -47,7 +48,7 @@ class FakeCanvas:
     its strokes; set `image` to None for a canvas that has sent nothing (a fresh one, or one that
     mounted showing a kept drawing), or `sent` to anything else a browser could send instead."""
 
-    STROKES = {"version": "6.0.0", "objects": [{"type": "Path", "path": [["M", 100, 100], ["L", 180, 180]]}]}
+    STROKES: ClassVar = {"version": "6.0.0", "objects": [{"type": "Path", "path": [["M", 100, 100], ["L", 180, 180]]}]}
 
     def __init__(self, image):
         self.image = image

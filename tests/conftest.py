@@ -75,8 +75,9 @@ def tutorial_trained(mnist):
 @pytest.fixture(autouse=True)
 def default_model_before_any_page(request):
     """A page test's first page starts making the default model in the background
-    (deepviz.ui.resources.default_model_worker). Trained seeded into the cache folder first, it is only loaded there: never
-    trained unseeded beside the test, in the one training slot the test's own training needs."""
+    (deepviz.ui.resources.default_model_worker). Trained seeded into the cache folder first, it
+    is only loaded there: never trained unseeded beside the test, in the one training slot the
+    test's own training needs."""
     if any(getattr(value, "__module__", None) == "apptest" for value in vars(request.module).values()):
         request.getfixturevalue("default_trained")
 

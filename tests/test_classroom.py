@@ -1,5 +1,7 @@
 """In front of a class: projector mode, the guided tour, and the explanations beside controls."""
 
+from itertools import pairwise
+
 from apptest import QUICK, no_errors, open_page, shown
 
 from deepviz.config import PRESETS
@@ -56,7 +58,7 @@ def test_projector_mode_fixes_each_layers_colour_scale_across_drawings(default_t
 
     def rises(pairs) -> bool:
         lights = [light for _, light in sorted(pairs)]
-        return all(later >= earlier - 1 for earlier, later in zip(lights, lights[1:]))  # 1: rounding
+        return all(later >= earlier - 1 for earlier, later in pairwise(lights))  # 1: rounding
 
     fixed = pooled({"projector": "1"})
     assert rises(fixed[0] + fixed[1])

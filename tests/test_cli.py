@@ -10,7 +10,7 @@ from deepviz.cli import main
 
 def run_cli(*args, **kwargs):
     return subprocess.run(
-        [sys.executable, "-m", "deepviz", *args], capture_output=True, text=True, timeout=300, **kwargs
+        [sys.executable, "-m", "deepviz", *args], check=False, capture_output=True, text=True, timeout=300, **kwargs
     )
 
 

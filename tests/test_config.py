@@ -178,8 +178,11 @@ def test_a_link_to_a_network_too_big_falls_back_to_the_default_with_the_reason()
     config, problems = ModelConfig.from_query({"layers": "conv-128-7-relu,dense-1024-relu"})
     assert config == ModelConfig()
     assert problems == [
-        "Ignored layers='conv-128-7-relu,dense-1024-relu': at most 1,500,000 weights on a shared server, "
-        "this network has 102,778,122: use fewer units or filters, or pool before the Dense layers. Using the default."
+        (
+            "Ignored layers='conv-128-7-relu,dense-1024-relu': at most 1,500,000 weights on a shared server, "
+            "this network has 102,778,122: use fewer units or filters, or pool before the Dense layers. "
+            "Using the default."
+        )
     ]
 
 

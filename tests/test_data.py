@@ -66,7 +66,7 @@ def test_a_file_that_is_not_idx_is_refused(idx_copy):
 
 def test_a_damaged_npz_is_refused(tmp_path):
     (tmp_path / "mnist.npz").write_bytes(b"PK\x03\x04 garbage")
-    with pytest.raises(DataError, match="not a readable .npz"):
+    with pytest.raises(DataError, match=r"not a readable .npz"):
         read_dir(tmp_path)
 
 
@@ -78,7 +78,7 @@ def test_an_npz_of_other_arrays_is_refused(tmp_path):
 
 def test_a_missing_file_or_folder_is_named(idx_copy, tmp_path):
     (idx_copy / IDX_FILES["y_test"]).unlink()
-    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz is missing"):
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz is missing"):
         read_dir(idx_copy)
     with pytest.raises(DataError, match="is not a folder"):
         read_dir(tmp_path / "nowhere")

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -195,7 +197,7 @@ def test_the_draw_page_gets_every_layer_in_one_stage_and_a_figure_per_map():
     ]
     # left to right, apart, and each with square cells
     domains = [stage.layout[f"xaxis{n}"].domain for n in ("", "2", "3", "4")]
-    assert all(a[1] < b[0] for a, b in zip(domains, domains[1:])) and domains[0][0] == 0 and domains[-1][1] == 1
+    assert all(a[1] < b[0] for a, b in pairwise(domains)) and domains[0][0] == 0 and domains[-1][1] == 1
     assert [stage.layout[f"yaxis{n}"].scaleanchor for n in ("", "2", "3", "4")] == ["x", "x2", "x3", "x4"]
 
     def pixels(trace) -> np.ndarray:

@@ -319,5 +319,5 @@ def test_deepviz_expects_the_weights_where_keras_writes_them(config, tmp_path):
         )
     expected = expected_weights(config)
     assert {name: values.shape for name, values in written.items()} == expected
-    for (name, shape), weight in zip(expected.items(), model.get_weights(), strict=True):
+    for (name, _shape), weight in zip(expected.items(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(written[name], weight)

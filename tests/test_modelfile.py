@@ -262,7 +262,7 @@ def test_messages_stay_one_short_line_whatever_the_file_says(cnn_bytes):
     def edit(config):
         conv_config(config).update(name="evil\n" * 10_000, padding="\n" * 10_000)
 
-    with pytest.raises(ModelFileError, match="Layer 'evil.*cannot be shown: it has padding") as error:
+    with pytest.raises(ModelFileError, match=r"Layer 'evil.*cannot be shown: it has padding") as error:
         check_bytes(edited(cnn_bytes, edit))
     assert "\n" not in str(error.value) and len(str(error.value)) < 300
 

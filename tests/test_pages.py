@@ -33,7 +33,7 @@ def test_home_page_explains_and_links_without_loading_tensorflow():
         "assert not at.exception, at.exception;"
         "print(at.title[0].value, len(at.get('page_link')), len(started), 'tensorflow' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-4:] == ["deepviz", "5", "1", "False"]
 
@@ -84,7 +84,7 @@ def test_a_shared_link_restores_the_configuration():
     no_errors(at)
     assert at.session_state.config == ModelConfig.from_query(query)[0]
     assert at.session_state.config.epochs == 5 and at.session_state.config.layers[0].kind == "conv"
-    assert [row for row in at.dataframe[0].value["Layer"]][:3] == ["pixels", "conv1", "pool1"]
+    assert list(at.dataframe[0].value["Layer"])[:3] == ["pixels", "conv1", "pool1"]
 
 
 def test_a_garbled_link_is_refused_visibly_and_the_default_used():
@@ -374,7 +374,8 @@ def test_compare_trains_two_networks_and_shows_them_side_by_side(default_trained
     assert list(table["Parameters"]) == [f"{a.model.count_params():,}", f"{b.model.count_params():,}"]
     assert list(table["Test accuracy"]) == [f"{a.test_accuracy:.2%}", f"{b.test_accuracy:.2%}"]
     assert re.fullmatch(
-        r"Network [AB] misreads [\d,]+ of the 10,000 test digits, network [AB] [\d,]+: [AB] gets [\d,]+ more right\.|Both .*",
+        r"Network [AB] misreads [\d,]+ of the 10,000 test digits, network [AB] [\d,]+: "
+        r"[AB] gets [\d,]+ more right\.|Both .*",
         at.markdown[-1].value,
     )
     readings = {metric.label: metric.value for metric in at.metric}

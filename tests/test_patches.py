@@ -6,7 +6,7 @@ import pytest
 from deepviz.ui import patches
 
 
-@pytest.mark.parametrize("reached", patches.PRIVATE, ids=lambda reached: ".".join(reached))
+@pytest.mark.parametrize("reached", patches.PRIVATE, ids=".".join)
 def test_what_deepviz_reaches_into_is_in_the_installed_streamlit(reached):
     owner, name = patches.private(*reached)
     assert hasattr(owner, name)

@@ -39,7 +39,7 @@ def test_one_of_each_keeps_every_writers_first_sample_of_every_digit():
 
 
 @pytest.mark.parametrize(
-    "content, reason",
+    ("content", "reason"),
     [
         ("not json", "is not a list"),
         ('[{"label": 3}]', "is not a list"),
@@ -55,7 +55,7 @@ def test_a_bad_pen_digit_file_is_refused_with_its_name(tmp_path, content, reason
 
 
 def test_a_missing_pen_digit_file_is_named(tmp_path):
-    with pytest.raises(DataError, match="cannot read pen digits from .*nowhere.json"):
+    with pytest.raises(DataError, match=r"cannot read pen digits from .*nowhere.json"):
         load_pen_digits(tmp_path / "nowhere.json")
 
 

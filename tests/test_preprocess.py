@@ -201,7 +201,7 @@ def test_the_canvas_png_is_decoded_to_its_rgba_pixels():
 def test_a_huge_png_is_refused_from_its_header_without_being_decoded(monkeypatch):
     huge = png_url(Image.new("1", (9000, 9000)))  # 13 KB of PNG, 81 million pixels
     monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("decoded"))
-    with pytest.raises(CanvasError, match="^its image is 9000x9000 pixels, not the pad's 280x280$"):
+    with pytest.raises(CanvasError, match=r"^its image is 9000x9000 pixels, not the pad's 280x280$"):
         canvas_image(huge)
     with pytest.raises(CanvasError, match="281x280 pixels"):
         canvas_image(png_url(Image.new("RGBA", (281, 280))))
@@ -230,12 +230,12 @@ def test_a_damaged_png_is_refused():
     pixels = np.random.default_rng(0).integers(0, 256, (CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)
     url = png_url(Image.fromarray(pixels))
     encoded = url.removeprefix(PNG_URL)
-    with pytest.raises(CanvasError, match="^its PNG is damaged$"):
+    with pytest.raises(CanvasError, match=r"^its PNG is damaged$"):
         canvas_image(PNG_URL + encoded[: len(encoded) // 8 * 4])  # cut short in its pixels
-    with pytest.raises(CanvasError, match="^its PNG is damaged$"):
+    with pytest.raises(CanvasError, match=r"^its PNG is damaged$"):
         canvas_image(url[:5000] + url[5000:6000][::-1] + url[6000:])
-    with pytest.raises(CanvasError, match="^its PNG is cut short$"):
+    with pytest.raises(CanvasError, match=r"^its PNG is cut short$"):
         canvas_image(url[: len(PNG_URL) + 28])  # in its header
     for garbled in (url[:60] + "!" + url[61:], url[:30] + "é" + url[31:], url[:30] + " " + url[31:], url[:-1]):
-        with pytest.raises(CanvasError, match="^its image is not valid base64$"):
+        with pytest.raises(CanvasError, match=r"^its image is not valid base64$"):
             canvas_image(garbled)

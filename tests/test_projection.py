@@ -1,5 +1,6 @@
 import math
 import time
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from deepviz.training import train
 class FakeReader:
     """Layers whose separability is known in advance: no Keras needed."""
 
-    names = ["noise", "code", "maps"]
+    names: ClassVar = ["noise", "code", "maps"]
 
     def __init__(self, labels):
         self.labels = labels

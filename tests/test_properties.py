@@ -296,5 +296,5 @@ NOT_IMAGES = st.one_of(
 @given(NOT_IMAGES)
 @settings(max_examples=20, deadline=None)
 def test_what_is_not_an_image_is_refused_clearly(canvas):
-    with pytest.raises(CanvasError, match="expected|not finite"):
+    with pytest.raises(CanvasError, match=r"expected|not finite"):
         prepare(canvas)

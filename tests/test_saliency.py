@@ -56,7 +56,7 @@ def test_patches_cover_every_pixel_whatever_the_stride():
         masks = patch_masks(patch, stride)
         assert masks.sum(axis=0).min() >= 1
         assert (masks.sum(axis=(1, 2)) == patch * patch).all()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 1 <= stride <= patch"):
         patch_masks(3, 4)  # gaps between patches would leave pixels unscored
 
 
@@ -177,7 +177,7 @@ def test_smoothgrad_is_repeatable_with_a_seed(trained):
 def test_maps_follow_replayed_weights_and_leave_the_model_alone(one_pixel, scribble):
     """With a snapshot whose only live pixel is elsewhere, both maps move there; afterwards
     the model's own weights, and so its maps, are unchanged."""
-    model, saliency = one_pixel
+    _model, saliency = one_pixel
     other = (3, 4)
     kernel = np.zeros((784, 10), np.float32)
     kernel[other[0] * 28 + other[1]] = 20 * np.arange(10)

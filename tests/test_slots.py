@@ -129,7 +129,7 @@ def test_a_full_line_refuses_newcomers_but_not_a_replacement_or_a_freed_place():
     for owner in (None, "a", "b"):
         line.join(owner)
     with pytest.raises(
-        QueueError, match="line is full: 2 trainings waiting for this server's 1 training slot. Try again"
+        QueueError, match=r"line is full: 2 trainings waiting for this server's 1 training slot. Try again"
     ):
         line.join("c")
     with pytest.raises(QueueError), line.slot(owner="c"):

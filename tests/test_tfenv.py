@@ -17,7 +17,9 @@ def test_tensorflow_starts_without_the_cuinit_error_and_still_computes():
         "import keras; print(float(keras.ops.sum(keras.ops.ones(3))))"
     )
     env = {name: value for name, value in os.environ.items() if name != tfenv.LOG_LEVEL_ENV}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, check=False, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "3.0"
     assert "cuInit" not in done.stderr and "E0000" not in done.stderr, done.stderr

@@ -175,7 +175,9 @@ WATCH_RUN = """() => {
     // A quick run can start and end before the observer is called: read each change's new
     // value (the next record's old value; the last one's is the attribute now), not only the last.
     window.deepvizRunObserver = new MutationObserver((records) => {
-        const states = [...records.slice(1).map((record) => record.oldValue), app.getAttribute("data-test-script-state")];
+        const states = [
+            ...records.slice(1).map((record) => record.oldValue), app.getAttribute("data-test-script-state"),
+        ];
         for (const state of states) {
             if (state === "running") watch.runs += 1;
             else if (state === "notRunning" && watch.runs > 0) {
@@ -185,13 +187,16 @@ WATCH_RUN = """() => {
             }
         }
     });
-    window.deepvizRunObserver.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
+    window.deepvizRunObserver.observe(
+        app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]},
+    );
 }"""
 # Milliseconds from the mouse-up to the page painted after its run, once that is so; else null.
 RUN_MS = """() => {
     const watch = window.deepvizRun;
     const state = document.querySelector("[data-testid=stApp]").getAttribute("data-test-script-state");
-    return state === "notRunning" && watch.painted !== null && watch.up !== null ? Math.max(watch.painted - watch.up, 0.001) : null;
+    const done = state === "notRunning" && watch.painted !== null && watch.up !== null;
+    return done ? Math.max(watch.painted - watch.up, 0.001) : null;
 }"""
 STROKE_RUN_MS = 5_000  # a stroke the canvas does not send (a dot it drops) causes no run
 

@@ -13,6 +13,7 @@ throughout. Everything stays on loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import random
@@ -150,9 +151,15 @@ class Summary:
             *(f"  {error}" for error in self.errors[:SHOWN_ERRORS]),
             *([f"  ... and {len(self.errors) - SHOWN_ERRORS} more"] if len(self.errors) > SHOWN_ERRORS else []),
             f"server_peak_rss_mb: {self.peak_rss_mb:.0f} ({self.rss_samples} samples)",
-            f"server_rss_mb: {self.warm_rss_mb:.0f} before the sessions came, {self.left_rss_mb:.0f} after they all left",
-            f"cpu_s: server {self.server_cpu_s:.0f}, browsers and this driver {self.machine_cpu_s - self.server_cpu_s:.0f}, "
-            f"of {os.cpu_count() * self.duration_s:.0f} ({os.cpu_count()} cores)",
+            (
+                f"server_rss_mb: {self.warm_rss_mb:.0f} before the sessions came, "
+                f"{self.left_rss_mb:.0f} after they all left"
+            ),
+            (
+                f"cpu_s: server {self.server_cpu_s:.0f}, "
+                f"browsers and this driver {self.machine_cpu_s - self.server_cpu_s:.0f}, "
+                f"of {os.cpu_count() * self.duration_s:.0f} ({os.cpu_count()} cores)"
+            ),
         ]
         if self.predictions:
             lines.append(
@@ -220,10 +227,10 @@ def machine_cpu_s() -> float:
 class RssSampler:
     def __init__(self, pid: int):
         self.pid, self.peak_kb, self.samples = pid, 0, 0
-        try:  # restart the kernel's high-water mark: the warm-up, or a default model trained in it, is not load
+        # Restart the kernel's high-water mark: the warm-up, or a default model trained in it, is not
+        # load. Where that is refused, it counts from the server's start: a peak no lower than the load's.
+        with contextlib.suppress(OSError):
             Path(f"/proc/{pid}/clear_refs").write_text("5")
-        except OSError:
-            pass  # then it counts from the server's start: a peak no lower than the load's
 
     def sample(self) -> None:
         kb = rss_kb(self.pid)

@@ -49,7 +49,8 @@ CANVAS_SCRIPT = """<script>
   let drawnOn = null;
   window.addEventListener("pointerdown", (event) => {
     const target = event.composedPath()[0];
-    drawnOn = target instanceof HTMLCanvasElement && target.classList.contains("upper-canvas") ? target.getRootNode() : null;
+    const pad = target instanceof HTMLCanvasElement && target.classList.contains("upper-canvas");
+    drawnOn = pad ? target.getRootNode() : null;
   }, true);
   window.addEventListener("pointercancel", () => { drawnOn = null; });
   window.addEventListener("pointerup", () => {

@@ -88,7 +88,8 @@ html { font-size: max(24px, 1.4vw); }
 .stApp, [data-testid="stHeader"] { background-color: #000000; }
 /* The page starts below the header (3.75rem), which would cover the top of the canvas. */
 [data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }
-.stApp p, .stApp label, .stApp li, .stApp h1, .stApp h2, .stApp h3, .stApp [data-testid="stMetricValue"] { color: #ffffff; }
+.stApp p, .stApp label, .stApp li, .stApp h1, .stApp h2, .stApp h3,
+.stApp [data-testid="stMetricValue"] { color: #ffffff; }
 /* Streamlit sets labels, tabs, buttons and table cells a little smaller than the text: not here. */
 .stApp p, .stApp label, .stApp li, .stApp button, .stApp [data-testid="stMetricLabel"] *,
 .stApp [data-testid="stMarkdownContainer"], .stApp [data-baseweb="tab"] *,

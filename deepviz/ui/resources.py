@@ -106,7 +106,7 @@ def default_model_worker() -> DefaultModel:
     return DefaultModel(queue, ready=settle_heap).start()
 
 
-def default_model() -> TrainedModel:
+def default_model() -> TrainedModel:  # noqa: RET503 - st.stop() raises
     """Shared by every session, and never trained further: each user's own model lives in their session.
 
     Until it is ready the page shows how its training goes instead of the rest of the page

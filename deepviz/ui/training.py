@@ -12,8 +12,8 @@ from deepviz.config import ModelConfig, duration, plural
 from deepviz.ui.session import Pending, session
 
 if TYPE_CHECKING:
-    from deepviz.slots import TrainingQueue
     from deepviz.history import History
+    from deepviz.slots import TrainingQueue
     from deepviz.training import TrainingRun
 
 STOP_HELP = (
