@@ -129,3 +129,5 @@ TOUR = (
         compared,
     ),
 )
+# The tour's buttons say what it is in one line (Home and the sidebar).
+TOUR_SUMMARY = "Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare."

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from deepviz.guide import WORDS
+from deepviz.guide import TOUR_SUMMARY, WORDS
 from deepviz.ui.resources import default_model_status
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
@@ -41,7 +41,7 @@ st.button(
     on_click=session.start_tour,
     type="primary",
     icon=":material/tour:",
-    help="Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare.",
+    help=TOUR_SUMMARY,
 )
 default_model_status()
 with st.expander("Words you will meet", icon=":material/menu_book:"):

@@ -44,6 +44,21 @@ def mnist(data_dir):
 
 
 @pytest.fixture(scope="session")
+def small(mnist):
+    """2,000 training and 1,000 test digits, a dataset the size of a page test's."""
+    from deepviz.data import Mnist
+
+    return Mnist(
+        mnist.x_train[:2000],
+        mnist.y_train[:2000],
+        mnist.x_test[:1000],
+        mnist.y_test[:1000],
+        source="small test subset",
+        full=False,
+    )
+
+
+@pytest.fixture(scope="session")
 def cache_dir() -> Path:
     return Path(os.environ[CACHE_ENV])
 

@@ -10,7 +10,7 @@ from apptest import no_errors, open_page
 
 from deepviz.background import DefaultModel
 from deepviz.config import DEFAULT_MODEL, PRESETS
-from deepviz.data import DataError, Mnist
+from deepviz.data import DataError
 from deepviz.slots import TrainingQueue
 from deepviz.store import CACHE_ENV, default_path
 
@@ -44,18 +44,6 @@ def paused(monkeypatch):
     monkeypatch.setattr(deepviz.training, "TrainingRun", PausedRun)
     yield reported, carry_on
     carry_on.set()  # a failed test must not leave the worker's thread waiting
-
-
-@pytest.fixture(scope="module")
-def small(mnist):
-    return Mnist(
-        mnist.x_train[:2000],
-        mnist.y_train[:2000],
-        mnist.x_test[:1000],
-        mnist.y_test[:1000],
-        source="small test subset",
-        full=False,
-    )
 
 
 def test_the_worker_waits_its_turn_reports_progress_and_keeps_the_model(small, small_default, paused, tmp_path):

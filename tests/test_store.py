@@ -16,7 +16,7 @@ from deepviz.store import cached_default, default_path, kept, save
 
 
 @pytest.fixture(scope="module")
-def small(mnist):
+def tiny(mnist):
     return Mnist(
         mnist.x_train[:1000],
         mnist.y_train[:1000],
@@ -28,16 +28,16 @@ def small(mnist):
 
 
 @pytest.fixture(scope="module")
-def trained(small):
+def trained(tiny):
     from deepviz.training import train
 
-    return train(ModelConfig(layers=(Dense(8),), epochs=1, train_images=1000), small)
+    return train(ModelConfig(layers=(Dense(8),), epochs=1, train_images=1000), tiny)
 
 
 @pytest.fixture
-def cache(tmp_path, small, trained):
+def cache(tmp_path, tiny, trained):
     """A cache folder holding `trained` where the default model goes; the model's path."""
-    path = default_path(small, tmp_path / "cache")
+    path = default_path(tiny, tmp_path / "cache")
     save(trained, path)
     return path
 
@@ -46,8 +46,8 @@ def test_the_folder_is_made_for_this_user_alone(cache):
     assert stat.S_IMODE(cache.parent.stat().st_mode) == 0o700
 
 
-def test_a_model_deepviz_saved_loads_as_it_was(cache, small, trained):
-    loaded = cached_default(small, cache.parent)
+def test_a_model_deepviz_saved_loads_as_it_was(cache, tiny, trained):
+    loaded = cached_default(tiny, cache.parent)
     assert loaded is not None and loaded.config == trained.config
     pairs = zip(loaded.model.get_weights(), trained.model.get_weights(), strict=True)
     assert all(np.array_equal(a, b) for a, b in pairs)
@@ -74,25 +74,25 @@ def no_digests(path):
 
 
 @pytest.mark.parametrize("change", [another_model, other_weights, no_digests])
-def test_a_file_deepviz_did_not_save_is_not_loaded(cache, small, change):
+def test_a_file_deepviz_did_not_save_is_not_loaded(cache, tiny, change):
     change(cache)
-    assert cached_default(small, cache.parent) is None  # so the default model is trained again
+    assert cached_default(tiny, cache.parent) is None  # so the default model is trained again
 
 
-def test_a_folder_others_can_write_to_is_neither_read_nor_written(cache, small, trained):
+def test_a_folder_others_can_write_to_is_neither_read_nor_written(cache, tiny, trained):
     cache.parent.chmod(0o777)
-    assert cached_default(small, cache.parent) is None
+    assert cached_default(tiny, cache.parent) is None
     for path in cache.parent.iterdir():
         path.unlink()
     kept(trained, cache)
     assert list(cache.parent.iterdir()) == []
 
 
-def test_saves_write_under_names_no_one_can_guess_and_side_by_side(tmp_path, small, trained, monkeypatch):
+def test_saves_write_under_names_no_one_can_guess_and_side_by_side(tmp_path, tiny, trained, monkeypatch):
     written = []
     savez = np.savez
     monkeypatch.setattr(store.np, "savez", lambda path, **arrays: written.append(path) or savez(path, **arrays))
-    path = default_path(small, tmp_path)
+    path = default_path(tiny, tmp_path)
     saves = [threading.Thread(target=save, args=(trained, path)) for _ in range(2)]
     for thread in saves:
         thread.start()
@@ -103,4 +103,4 @@ def test_saves_write_under_names_no_one_can_guess_and_side_by_side(tmp_path, sma
     assert not any(str(os.getpid()) in folder.name for folder in folders)
     names = [path.with_suffix(suffix).name for suffix in (".json", ".keras", ".npz")]
     assert sorted(child.name for child in tmp_path.iterdir()) == names  # and no scratch folder left
-    assert cached_default(small, tmp_path) is not None
+    assert cached_default(tiny, tmp_path) is not None

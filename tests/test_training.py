@@ -16,19 +16,6 @@ class Interrupt(BaseException):
     """Stands in for Streamlit's StopException, which also derives from BaseException."""
 
 
-@pytest.fixture(scope="module")
-def small(mnist):
-    """2,000 training and 1,000 test digits, a dataset the size of a page test's."""
-    return Mnist(
-        mnist.x_train[:2000],
-        mnist.y_train[:2000],
-        mnist.x_test[:1000],
-        mnist.y_test[:1000],
-        source="small test subset",
-        full=False,
-    )
-
-
 def test_training_on_a_subset_learns_and_records_every_step(small):
     reports = []
     trained = train(SMALL, small, reports.append)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from deepviz.guide import TOUR, TUTORIAL
+from deepviz.guide import TOUR, TOUR_SUMMARY, TUTORIAL
 from deepviz.lesson import HIDEABLE, MENU, app_root, is_local, lesson_url, network_address, network_root, qr_png
 from deepviz.ui.canvas import CANVAS_SCRIPT
 from deepviz.ui.patches import internal_ip
@@ -122,7 +122,7 @@ def sidebar_switches() -> None:
             on_click=session.start_tour,
             icon=":material/tour:",
             width="stretch",
-            help="Five steps: train the tutorial network, draw a digit, see its layers, add a layer, compare.",
+            help=TOUR_SUMMARY,
         )
     if session.projector:
         st.html(PROJECTOR_CSS)
