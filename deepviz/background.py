@@ -22,6 +22,8 @@ from deepviz.slots import TrainingQueue
 
 if TYPE_CHECKING:
     from deepviz.data import Mnist
+    from deepviz.trained import TrainedModel
+    from deepviz.training import TrainingRun
 
 
 class DefaultModel:
@@ -44,8 +46,8 @@ class DefaultModel:
         self.ready = ready
         self.training = False  # known once the cache folder had no model
         self.position = 0  # place in the training line while waiting there
-        self.run = None  # the TrainingRun, once training has begun
-        self.model = None  # the TrainedModel, once ready
+        self.run: TrainingRun | None = None  # once training has begun
+        self.model: TrainedModel | None = None  # once ready
         self.error = ""  # why it could not be made
         self._decided = threading.Event()  # set once loaded, failed, or known to need training
         self._finished = threading.Event()
@@ -77,14 +79,14 @@ class DefaultModel:
         name = f"the default model ({DEFAULT_MODEL})"
         if self.position:
             return f"Training {name} waits for a training slot: number {self.position} in line."
-        left = self.seconds_left
-        if left is None:
+        left, run = self.seconds_left, self.run  # `left` first: once it is known, `run` is set
+        if run is None or left is None:
             return f"Training {name}: starting..."
-        history = self.run.history
+        history = run.history
         epoch = min(int(history.epoch_progress), history.epochs - 1)
-        images = len(self.run.train[0])
+        images = len(run.train[0])
         batches = history.steps - epoch * history.steps_per_epoch
-        done = min(batches * self.run.config.batch_size, images)
+        done = min(batches * run.config.batch_size, images)
         return (
             f"Training {name}: epoch {epoch + 1} of {history.epochs}, "
             f"{done:,} of {images:,} images, about {duration(left)} left"
@@ -112,6 +114,7 @@ class DefaultModel:
                     self.run = TrainingRun(PRESETS[DEFAULT_MODEL], mnist)
                     self.run.fit()
                     model = self.run.finish()
+                    assert model is not None  # no time limit and no `report` to stop it: it took every step
                 model = store.kept(model, store.default_path(mnist, self.directory))
             if self.ready:
                 self.ready()

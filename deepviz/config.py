@@ -473,9 +473,9 @@ def _how_to_add(config: ModelConfig, at: int, layer: Conv, pool: Pool, error: Co
         f"a {layer.describe()} layer would take this network past this server's limits, even with "
         f"a {pool.describe()} after it"
     )
-    first = next((index for index, x in enumerate(config.layers) if isinstance(x, Dense)), None)
-    if first is not None:
-        dense = config.layers[first]
+    found = next(((index, x) for index, x in enumerate(config.layers) if isinstance(x, Dense)), None)
+    if found is not None:
+        first, dense = found
         for units in sorted((u for u in UNIT_CHOICES if u < dense.units), reverse=True):
             smaller = replace(dense, units=units)
             layers = (*config.layers[:first], smaller, *config.layers[first + 1 :])

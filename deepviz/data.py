@@ -113,13 +113,24 @@ def read_dir(directory: Path) -> Mnist:
         arrays = read_npz(directory / "mnist.npz")
         origin = str(directory / "mnist.npz")
     verify(arrays, origin)
-    return Mnist(**arrays, source=origin)
+    return _mnist(arrays, origin)
 
 
 def read_npz_file(path: Path) -> Mnist:
     arrays = read_npz(path)
     verify(arrays, str(path))
-    return Mnist(**arrays, source=str(path))
+    return _mnist(arrays, str(path))
+
+
+def _mnist(arrays: dict[str, np.ndarray], source: str) -> Mnist:
+    """The four arrays, as `verify` checked them, as one Mnist."""
+    return Mnist(
+        x_train=arrays["x_train"],
+        y_train=arrays["y_train"],
+        x_test=arrays["x_test"],
+        y_test=arrays["y_test"],
+        source=source,
+    )
 
 
 def download_problem(error: BaseException) -> str:
@@ -139,7 +150,7 @@ def download() -> Mnist:
         raise DataError(f"Could not download MNIST from the internet ({download_problem(error)}).") from None
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     verify(arrays, "downloaded mnist.npz")
-    return Mnist(**arrays, source="downloaded through Keras")
+    return _mnist(arrays, "downloaded through Keras")
 
 
 def bundled_subset() -> Mnist:

@@ -453,6 +453,7 @@ def stage_figure(
         grid = layer_grid(activation, tops.get(activation.name))
         z, cells = grid.z.astype(np.float32), grid.cells
         if grid.kind == "output":  # two rows of five digits, each written in its cell
+            assert cells is not None  # layer_grid numbers the output's digits
             z, cells = z.reshape(2, 5), cells.reshape(2, 5)
             annotations += [
                 {
@@ -466,7 +467,7 @@ def stage_figure(
                 }
                 for digit in range(CLASSES)
             ]
-        if grid.kind == "input":
+        if cells is None:  # the input layer's pixels, the only layer without cells
             data, hover = z, "row %{y}, column %{x}: %{customdata:.2f}"
         elif z.ndim == 2 and activation.values.ndim == 3:
             data, hover = cells.astype(np.int16), "filter %{customdata}"

@@ -84,7 +84,8 @@ def save(trained: TrainedModel, path: Path) -> None:
     with tempfile.TemporaryDirectory(prefix=".saving-", dir=folder) as scratch:
         partial = Path(scratch) / path.name
         trained.model.save(partial)
-        np.savez(partial.with_suffix(".npz"), **weights)
+        # allow_pickle is numpy's default, named so that no "i/j" key of `weights` can be taken for it.
+        np.savez(partial.with_suffix(".npz"), allow_pickle=True, **weights)
         meta["sha256"] = {suffix: sha256(partial.with_suffix(suffix).read_bytes()) for suffix in SAVED}
         partial.with_suffix(".json").write_text(json.dumps(meta))
         for suffix in (".npz", ".json", ".keras"):

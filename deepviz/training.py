@@ -196,4 +196,7 @@ class TrainingRun:
 def train(config: ModelConfig, mnist: Mnist, report: Callable[[History], None] | None = None) -> TrainedModel:
     run = TrainingRun(config, mnist)
     run.fit(report)
-    return run.finish()
+    trained = run.finish()
+    # No time limit, and only an exception from `report` stops this run: it took every step.
+    assert trained is not None
+    return trained

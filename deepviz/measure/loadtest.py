@@ -139,6 +139,8 @@ class Summary:
     def report(self) -> str:
         drawing = self.sessions - self.training
         per_session = " ".join(map(str, self.predictions_by_session))
+        cores = os.cpu_count()
+        assert cores is not None  # the load test reads /proc: Linux, which always tells
         lines = [
             f"sessions: {self.sessions} ({drawing} drawing, {self.training} training), {self.duration_s:.0f} s",
             f"predictions: {self.predictions} ({self.predictions / self.duration_s:.1f} per s"
@@ -158,7 +160,7 @@ class Summary:
             (
                 f"cpu_s: server {self.server_cpu_s:.0f}, "
                 f"browsers and this driver {self.machine_cpu_s - self.server_cpu_s:.0f}, "
-                f"of {os.cpu_count() * self.duration_s:.0f} ({os.cpu_count()} cores)"
+                f"of {cores * self.duration_s:.0f} ({cores} cores)"
             ),
         ]
         if self.predictions:
@@ -266,13 +268,12 @@ def from_the_app(message, url: str) -> bool:
 
 async def open_page(context, session: Session, url: str):
     page = await context.new_page()
-    page.on(
-        "console",
-        lambda message: (
-            from_the_app(message, url)
-            and session.error(f"console error: {message.text} (at {message.location.get('url') or 'the page'})")
-        ),
-    )
+
+    def console(message) -> None:
+        if from_the_app(message, url):
+            session.error(f"console error: {message.text} (at {message.location.get('url') or 'the page'})")
+
+    page.on("console", console)
     page.on("pageerror", lambda error: session.error(f"page error: {error}"))
 
     def crash(_page) -> None:

@@ -57,8 +57,8 @@ def check_chain(config: dict, layers: list[dict]) -> None:
     derives: Keras builds a layer for whatever its build_config says before it finds that the
     shape does not fit (a Dense layer for ten million inputs: gigabytes), and a Functional
     model's nodes may pass arrays, other layers' outputs or several inputs."""
-    names = [_settings(layer).get("name") for layer in layers]
-    if not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+    names = [name for layer in layers if isinstance(name := _settings(layer).get("name"), str)]
+    if len(names) != len(layers) or len(set(names)) != len(names):
         raise ModelFileError(
             f"The file's layers do not each have a name of their own, so they cannot be told apart: {ACCEPTED}."
         )
@@ -69,7 +69,7 @@ def check_chain(config: dict, layers: list[dict]) -> None:
             "The model has several inputs or outputs, or they are not its first and last layers, but deepviz "
             "shows models with one image in and one answer out."
         )
-    shape = None
+    shape: list | None = None  # what the layer takes: nothing, for the first, the Input layer
     for index, layer in enumerate(layers):
         nodes = [] if index == 0 else [{"args": [_placeholder(names[index - 1], shape)], "kwargs": {}}]
         if functional and (layer.get("name") != names[index] or _without_training(layer.get("inbound_nodes")) != nodes):
@@ -105,7 +105,7 @@ def _end(value) -> str | None:
     return value[0] if ok else None
 
 
-def _placeholder(name: str, shape: list) -> dict:
+def _placeholder(name: str, shape: list | None) -> dict:
     """How Keras writes "the output of layer `name`", of `shape`, as a layer's input."""
     return {
         "class_name": TENSOR_PLACEHOLDER,
@@ -127,6 +127,8 @@ def _output_shape(layer: dict, shape: list | None) -> list:
     kind, settings = layer["class_name"], layer["config"]
     if kind == "InputLayer":
         return settings.get("batch_shape", settings.get("batch_input_shape"))
+    # to_config let an InputLayer through only as the first layer, so every other has an input shape.
+    assert shape is not None
     if kind == "Reshape":
         return [None, *settings["target_shape"]]
     if kind == "Flatten":

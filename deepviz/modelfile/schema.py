@@ -108,7 +108,9 @@ def check_model(config: dict) -> list[dict]:
         shown = _shorten(kind) if isinstance(kind, str) else "something else"
         raise ModelFileError(f"The file holds {shown}, not a Keras Sequential or Functional model: {ACCEPTED}.")
     inner = config.get("config")
-    layers = inner.get("layers") if isinstance(inner, dict) else None
+    if not isinstance(inner, dict):
+        raise not_a_model()
+    layers = inner.get("layers")
     if not isinstance(layers, list) or not layers or not all(isinstance(layer, dict) for layer in layers):
         raise not_a_model()
     _check_keys(config, MODEL_KEYS, "model")
@@ -154,7 +156,9 @@ def _check_layer(layer: dict) -> None:
         )
     if kind not in LAYER_CLASSES:
         raise ModelFileError(f"Layer {name} is of type {_shorten(kind)}, which deepviz cannot show: {ACCEPTED}.")
-    inner = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    inner = layer.get("config")
+    if not isinstance(inner, dict):
+        inner = {}
     _check_keys(layer, LAYER_KEYS, f"layer {name}")
     _check_keys(inner, LAYER_SETTINGS[kind], f"layer {name}")
     activation = inner.get("activation", "linear")

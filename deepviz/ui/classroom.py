@@ -31,7 +31,7 @@ def share_popover(page) -> None:
             "Hide for students",
             list(HIDEABLE),
             default=sorted(session.lesson_hidden, key=list(HIDEABLE).index),
-            format_func=HIDEABLE.get,
+            format_func=HIDEABLE.__getitem__,
             key="share_hide",
             placeholder="Nothing: students see every control",
             help="What students who open the link will not see. Anyone can still edit the address bar: "
@@ -137,9 +137,9 @@ def page_file(path: str) -> str:
 def tour_panel(page) -> None:
     """While the guided tour is on, its current step above the page (`page`: the one
     st.navigation picked): what to do, a way to that step's page, and Back and Next."""
-    if not session.touring:
-        return
     index = session.tour_step
+    if index is None:  # not touring
+        return
     step = TOUR[index]
     done = step.done is not None and step.done(session)
     with st.container(border=True, key="tour-panel"):
