@@ -221,6 +221,12 @@ QUERY_FIELDS = (
 )
 
 
+def held_back(images: int, validation_split: float) -> int:
+    """How many of `images` are held back for validation, as Keras's validation_split does: the
+    last ones, rounded down."""
+    return int(images * validation_split)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The defaults are the tutorial MLP: 128 relu, 64 relu, adam, 3 epochs, batch 32, 10% validation."""
@@ -271,7 +277,7 @@ class ModelConfig:
     @property
     def training_images(self) -> int:
         """The images each epoch trains on: Keras's validation_split holds back the rest."""
-        return self.train_images - int(self.train_images * self.validation_split)
+        return self.train_images - held_back(self.train_images, self.validation_split)
 
     @property
     def has_conv(self) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import keras
 
-from deepviz.config import ModelConfig
+from deepviz.config import ModelConfig, held_back
 from deepviz.data import Mnist
 from deepviz.evaluation import evaluate
 from deepviz.history import History, Snapshot
@@ -114,7 +114,7 @@ class TrainingRun:
         self.model = build_model(config)
         images = min(config.train_images, len(mnist.x_train))
         # Keras's validation_split: the last images, taken before any shuffling.
-        train_images = images - int(images * config.validation_split)
+        train_images = images - held_back(images, config.validation_split)
         self.train = (mnist.x_train[:train_images], mnist.y_train[:train_images])
         self.validation = (mnist.x_train[train_images:images], mnist.y_train[train_images:images])
         self.history = History(config.epochs, math.ceil(train_images / config.batch_size))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from deepviz.config import DEFAULT_MODEL, FORWARD_AND_BACKWARD, PRESETS, ModelConfig, multiply_adds
+from deepviz.config import DEFAULT_MODEL, FORWARD_AND_BACKWARD, PRESETS, ModelConfig, held_back, multiply_adds
 from deepviz.data import Mnist
 from deepviz.measure.pendigits import PenDigit, as_canvas, fit_strokes, one_of_each
 
@@ -88,7 +88,7 @@ def peak_matmul_flops(repeats: int = 5) -> float:
 def training_flops(config: ModelConfig, images: int) -> float:
     """FLOPs of training `config` on `images` images: forward and backward (about twice the
     forward) per training image and epoch, and a forward pass per validation image and epoch."""
-    validation = int(images * config.validation_split)
+    validation = held_back(images, config.validation_split)
     per_epoch = FORWARD_AND_BACKWARD * (images - validation) + validation
     return 2.0 * multiply_adds(config.layers) * per_epoch * config.epochs
 
