@@ -33,18 +33,18 @@ class TracedGradients:
     train on grows without end. They are needed only while a step is being traced, so once no
     training is running, the ones registered since the first of them began are removed."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running = 0
         self._before: set[str] = set()
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         with self._lock:
             if not self._running:
                 self._before = set(gradient_registry())
             self._running += 1
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         with self._lock:
             self._running -= 1
             if not self._running:
