@@ -2,9 +2,6 @@
 
 import re
 import shutil
-import subprocess
-import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -13,7 +10,7 @@ from playwright.sync_api import expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from deepviz.measure.browser import WAIT_MS, free_port, healthy, stop
+from deepviz.measure.browser import WAIT_MS, running_server
 from deepviz.modelfile.archive import MAX_MODEL_BYTES
 
 CONFIG = Path(__file__).parent.parent / ".streamlit" / "config.toml"
@@ -58,28 +55,8 @@ def failing_app(tmp_path_factory):
     (folder / ".streamlit").mkdir()
     shutil.copy(CONFIG, folder / ".streamlit" / "config.toml")
     (folder / "fails.py").write_text(f"raise RuntimeError({SECRET!r})\n")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "fails.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-    ]
-    process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while not healthy(url):
-            assert process.poll() is None and time.monotonic() < deadline, "Streamlit did not come up"
-            time.sleep(0.5)
-        yield url
-    finally:
-        stop(process)
+    with running_server(script="fails.py", folder=folder) as server:
+        yield server.url
 
 
 def test_a_failing_page_says_only_that_it_failed(failing_app, page):

@@ -81,11 +81,16 @@ def running_app(timeout_s: float = 60) -> Iterator[str]:
 
 @contextmanager
 def running_server(
-    timeout_s: float = 60, options: dict[str, str] | None = None, poll_s: float = 0.5
+    timeout_s: float = 60,
+    options: dict[str, str] | None = None,
+    poll_s: float = 0.5,
+    script: str = "app.py",
+    folder: Path = ROOT,
 ) -> Iterator[Server]:
     """running_app, yielding the URL and the server's process id; `options`: more Streamlit
     settings, such as {"server.disconnectedSessionTTL": "5"}; `poll_s`: how often to ask
-    whether it is up."""
+    whether it is up; `script` in `folder`: another app than deepviz's, with that folder's
+    settings (.streamlit/config.toml)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -93,7 +98,7 @@ def running_server(
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        script,
         "--server.headless",
         "true",
         "--server.port",
@@ -106,7 +111,7 @@ def running_server(
     ]
     # A file, not a pipe: nothing reads the log while the app runs, and a full pipe stalls the server.
     with tempfile.TemporaryFile("w+") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=os.environ, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=folder, env=os.environ, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + timeout_s
             while not healthy(url):
