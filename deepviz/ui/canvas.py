@@ -6,12 +6,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from deepviz.preprocess import STROKE_WIDTH
 from deepviz.ui.session import Sketch, session
-
-# Measured: MNIST's test digits carry 104 units of ink on average; real pen digits drawn over
-# two thirds of the canvas carry 84 at a 20 px stroke, 109 at 28, 130 at 36.
-STROKE_WIDTH = 28
-
 
 # The canvas lives in the component's shadow root, out of the page's CSS: put a rule into
 # every canvas's root, now and whenever Streamlit mounts one. Static code, never user content.
