@@ -58,7 +58,9 @@ class Mnist:
     full: bool = True
     notes: list[str] = field(default_factory=list)
 
-    def scaled(self, images: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def scaled(images: np.ndarray) -> np.ndarray:
+        """uint8 digits as the network receives them: floats in [0, 1]."""
         return images.astype("float32") / 255.0
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from deepviz.activations import LayerReader
     from deepviz.saliency import Saliency
+    from deepviz.teach import Tuning
 
 
 @dataclass
@@ -33,6 +34,7 @@ class TrainedModel:
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     opened_from: str = ""  # the file a model trained elsewhere came from; its training is unknown
     time_limit: float | None = None  # the limit it was stopped at, when that is what stopped it
+    tuning: Tuning | None = None  # set when it is another model fine-tuned on a class's drawings
 
     @property
     def test_accuracy(self) -> float:
@@ -42,11 +44,12 @@ class TrainedModel:
     def label(self) -> str:
         if self.opened_from:
             return f"opened from {self.opened_from}, test accuracy {self.test_accuracy:.4f}"
+        trained = f"tuned on {self.tuning.whose} drawings" if self.tuning else "trained"
         if self.complete:
-            return f"trained for {plural(self.history.epochs, 'epoch')}, test accuracy {self.test_accuracy:.4f}"
+            return f"{trained} for {plural(self.history.epochs, 'epoch')}, test accuracy {self.test_accuracy:.4f}"
         limit = f" at this server's time limit of {duration(self.time_limit)}" if self.time_limit else ""
         return (
-            f"partly trained: stopped{limit} at epoch {self.history.epochs_done:.1f} of "
+            f"partly {trained}: stopped{limit} at epoch {self.history.epochs_done:.1f} of "
             f"{self.history.epochs}, test accuracy {self.test_accuracy:.4f}"
         )
 
