@@ -4,6 +4,7 @@ model a training leaves in the session however it ends."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -53,7 +54,19 @@ def queue_text(queue: TrainingQueue) -> str:
 
 def train_into(slot: str, current: ModelConfig, data, report) -> None:
     """Train `current` and keep the model in the session's `slot` ("model", "compared_A" or
-    "compared_B"), however training ends.
+    "compared_B"), however training ends (see run_into)."""
+
+    def start(time_limit: float | None) -> TrainingRun:
+        from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
+
+        return TrainingRun(current, data, time_limit)
+
+    run_into(slot, start, report)
+
+
+def run_into(slot: str, start: Callable[[float | None], TrainingRun], report) -> None:
+    """Run the training `start` makes (given the server's time limit) and keep its model in the
+    session's `slot`, however training ends.
 
     Waits in the server's line for a free training slot first. Clicking Stop (or leaving
     the page) leaves the line, or stops training at its next progress report (Streamlit
@@ -61,7 +74,6 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
     model, labelled as such, as it does when training reaches the server's time limit. A
     session has one place in line (see TrainingQueue.join)."""
     from deepviz.slots import QueueError
-    from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
 
     queue = server_queue()
     if queue is None:
@@ -80,7 +92,7 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
     try:
         with queue.slot(waiting, owner=session.queue_owner):
             notice.empty()
-            run = TrainingRun(current, data, queue.time_limit)
+            run = start(queue.time_limit)
             session.training = Pending(run, slot)
             try:
                 run.fit(report)
