@@ -316,8 +316,10 @@ def checked_image(image: object) -> np.ndarray:
     """The drawing as 28 x 28 uint8: given so, or as floats from 0 to 1 (scaled and rounded)."""
     try:
         array = np.asarray(image)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError) as error:  # numpy's, for lists of uneven lengths
         raise DrawingError("The drawing is not an image.") from error
+    if array.dtype.kind not in "biuf":  # text, None, objects: not numbers
+        raise DrawingError("The drawing is not an image.")
     if array.shape != (IMAGE_SIDE, IMAGE_SIDE):
         raise DrawingError(f"A drawing is {IMAGE_SIDE} x {IMAGE_SIDE} pixels, not {' x '.join(map(str, array.shape))}.")
     if array.dtype.kind == "f":
