@@ -43,6 +43,7 @@ PIXELS = IMAGE_SIDE * IMAGE_SIDE
 RATE_LIMIT = 30  # drawings one session may send per RATE_WINDOW: a student draws one every few seconds
 RATE_WINDOW = timedelta(minutes=1)
 MAX_PER_CLASS = 5_000  # 4 MB of pixels: a class drawing 0-9 five times each is 1,500
+CONNECT_TIMEOUT_S = 10  # a PostgreSQL server that does not answer within it cannot be reached
 BUSY_TIMEOUT_MS = 10_000  # how long an SQLite writer waits for another's commit; each takes milliseconds
 # The PostgreSQL advisory lock every write holds, so that counting a session's drawings and adding
 # one are one step however many servers share the database.
@@ -234,8 +235,10 @@ class Drawings:
         try:
             yield
         except sa.exc.SQLAlchemyError as error:
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0].rstrip(".")
-            if "database or disk is full" in reason or "No space left on device" in reason:
+            cause = getattr(error, "orig", None) or error  # the driver's own error, where there is one
+            reason = str(cause).strip().splitlines()[0].rstrip(".")
+            # SQLite's SQLITE_FULL, or PostgreSQL's disk_full.
+            if "database or disk is full" in reason or getattr(cause, "sqlstate", "") == "53100":
                 raise StoreError(
                     f"The class drawings database at {self.where} is full (its disk has no room left): "
                     "nothing was saved."
@@ -257,11 +260,13 @@ def engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":  # SQLAlchemy's default driver for it, psycopg2, is not installed
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "postgresql":
+        if "connect_timeout" not in parsed.query:  # a server that does not answer: a sentence, not a page that hangs
+            parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
         # pool_pre_ping: a connection the database server dropped as it restarted is replaced, not used.
         return sa.create_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         try:
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StoreError(f"The class drawings database cannot be made at {parsed.database}: {error}.") from error
     created = sa.create_engine(parsed)

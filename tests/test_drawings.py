@@ -4,7 +4,6 @@ deletes, exports, a corrupt file and a full disk."""
 
 import csv
 import io
-import itertools
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,11 +45,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Postgres:
+    url: str  # its database for these tests
+    pg_ctl: list[str]  # pg_ctl for its data folder, as the user it runs as
+
+    def restart(self) -> None:
+        subprocess.run([*self.pg_ctl, "-m", "fast", "-w", "restart"], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="session")
-def postgres() -> str:
-    """A PostgreSQL server of its own, on a free port of 127.0.0.1, for this test run: the URL of
-    its server, without a database. Postgres refuses to run as root, so as root it runs as the
-    postgres user that Debian's package makes."""
+def postgres():
+    """A PostgreSQL server of its own, on a free port of 127.0.0.1, for this test run. Postgres
+    refuses to run as root, so as root it runs as the postgres user that Debian's package makes."""
     found = sorted(POSTGRES_BINARIES.glob("*/bin/initdb"))
     if not found:
         pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (these tests start a real server).")
@@ -59,22 +67,27 @@ def postgres() -> str:
     if as_postgres:
         shutil.chown(folder, "postgres", "postgres")
     data, port = folder / "data", free_port()
-
-    def run(*command):
-        subprocess.run([*as_postgres, *map(str, command)], check=True, capture_output=True, text=True)
-
+    # -F: no fsync. These tests restart the app and the database server, not the machine.
+    options = f"-p {port} -h 127.0.0.1 -k {folder} -F"
+    pg_ctl = [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-o", options]
     try:
-        run(binaries / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-        # -F: no fsync. These tests restart the app, not the machine.
-        options = f"-p {port} -h 127.0.0.1 -k {folder} -F"
-        run(binaries / "pg_ctl", "-D", data, "-l", folder / "log", "-o", options, "-w", "start")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-        run(binaries / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        initdb = [*as_postgres, str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
+        subprocess.run([*initdb, "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+        subprocess.run([*pg_ctl, "-w", "start"], check=True, capture_output=True)
+        createdb = [*as_postgres, str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+        subprocess.run([*createdb, "deepviz"], check=True, capture_output=True)
+        yield Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/deepviz", pg_ctl)
+        subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], check=True, capture_output=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-DATABASES = itertools.count()
+def emptied(url: str) -> str:
+    """`url`, its database now without drawings: tests share the server's one database."""
+    engine = sa.create_engine(url)
+    store.metadata.drop_all(engine)
+    engine.dispose()
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -82,13 +95,7 @@ def url(request, tmp_path) -> str:
     """An empty database of each kind."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/drawings.sqlite3"
-    server = request.getfixturevalue("postgres")
-    name = f"test{next(DATABASES)}"
-    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    return f"{server}/{name}"
+    return emptied(request.getfixturevalue("postgres").url)
 
 
 @pytest.fixture
@@ -514,11 +521,20 @@ def test_a_full_disk_is_one_sentence_and_keeps_no_partial_drawing(tmp_path):
     Drawings(f"sqlite:///{path}").add(**GOOD)  # with room again, it works on
 
 
+def test_a_restarted_database_server_is_connected_to_again(postgres):
+    drawings = Drawings(emptied(postgres.url))
+    drawings.add("restart", "Ann", 1, digit(1), "s")
+    postgres.restart()  # the pool's connections are now closed by the server
+    drawings.add("restart", "Ann", 2, digit(2), "s")
+    assert [d.label for d in drawings.of_class("restart")] == [1, 2]
+    drawings.close()
+
+
 def test_a_postgresql_url_without_a_driver_uses_psycopg(postgres):
-    drawings = Drawings(postgres.replace("+psycopg", "") + "/postgres")
+    drawings = Drawings(emptied(postgres.url).replace("+psycopg", ""))
     assert drawings.engine.url.drivername == "postgresql+psycopg"
     drawings.add("driver", "Ann", 1, digit(1), "s")
-    assert drawings.delete_class("driver") == 1
+    assert [d.nickname for d in drawings.of_class("driver")] == ["Ann"]
     drawings.close()
 
 
