@@ -8,6 +8,7 @@ import pytest
 from apptest import FakeCanvas
 
 from deepviz.data import DATA_DIR_ENV, read_dir
+from deepviz.drawings import DATABASE_ENV
 from deepviz.measure.browser import WAIT_MS, BrowserError, chromium, running_app
 from deepviz.slots import SLOTS_ENV
 from deepviz.store import CACHE_ENV
@@ -16,6 +17,9 @@ from deepviz.store import CACHE_ENV
 # in a fresh folder, or in DEEPVIZ_TEST_CACHE's, kept between runs to skip retraining the
 # default model while working on the tests (the models in it are seeded, like the fresh ones).
 os.environ[CACHE_ENV] = os.environ.get("DEEPVIZ_TEST_CACHE") or tempfile.mkdtemp(prefix="deepviz-test-cache-")
+# Class drawings the tests and their app servers make go to a fresh SQLite file, never to the
+# user's data folder or a school's database that DEEPVIZ_DATABASE_URL may name.
+os.environ[DATABASE_ENV] = f"sqlite:///{tempfile.mkdtemp(prefix='deepviz-test-drawings-')}/drawings.sqlite3"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # One training at a time, as on a 2-core server, whatever cores the tests run on.
 os.environ[SLOTS_ENV] = "1"
