@@ -96,7 +96,7 @@ def database_url() -> str:
     try:
         folder = private_folder(data_folder())
     except OSError as error:
-        raise StoreError(f"The class drawings cannot be kept in {data_folder()}: {error}.") from error
+        raise StoreError(f"The class drawings cannot be kept: {error}.") from error
     return str(URL.create("sqlite", database=str(folder / DATABASE_FILE)))
 
 

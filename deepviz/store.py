@@ -60,7 +60,7 @@ def private_folder(folder: Path) -> Path:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     status = folder.stat()
     if os.name == "posix" and (status.st_mode & 0o022 or status.st_uid != os.getuid()):
-        raise PermissionError(f"{folder} can be written to by other users: deepviz keeps no models there")
+        raise PermissionError(f"{folder} can be written to by other users: deepviz keeps nothing there")
     return folder
 
 

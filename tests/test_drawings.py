@@ -444,11 +444,15 @@ def test_by_default_the_drawings_are_in_a_folder_of_this_users_own_made_on_first
 def test_a_data_folder_others_can_write_to_is_not_used(tmp_path, monkeypatch):
     monkeypatch.delenv(DATABASE_ENV, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    (tmp_path / "deepviz").mkdir(mode=0o777)
-    (tmp_path / "deepviz").chmod(0o777)
-    with pytest.raises(StoreError, match=r"^The class drawings cannot be kept in .*other users.*\.$"):
+    folder = tmp_path / "deepviz"
+    folder.mkdir()
+    folder.chmod(0o777)
+    with pytest.raises(StoreError) as refused:
         from_settings()
-    assert not (tmp_path / "deepviz" / "drawings.sqlite3").exists()
+    assert str(refused.value) == (
+        f"The class drawings cannot be kept: {folder} can be written to by other users: deepviz keeps nothing there."
+    )
+    assert not (folder / "drawings.sqlite3").exists()
 
 
 def test_the_database_url_setting_is_used(tmp_path, monkeypatch):
