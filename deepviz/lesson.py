@@ -3,7 +3,8 @@
 Like TensorFlow Playground's classroom links: a teacher sets up a network, picks what the
 students should not change, and hands out the link (or its QR code, for phones). The link
 is the configuration's query (see `ModelConfig.to_query`) plus `hide=`, a comma-separated
-list of control groups, and `projector=1` for the projector's large, high-contrast view.
+list of control groups, `projector=1` for the projector's large, high-contrast view, and
+`class=`, the class code of the handwriting lab (Collect and Wall).
 Reading a link never fails: unknown names are dropped and reported as messages, as
 `ModelConfig.from_query` does for bad configuration values.
 
@@ -30,6 +31,7 @@ HIDEABLE = {
 }
 NETWORK, TRAINING, MENU = HIDEABLE
 PROJECTOR_KEY = "projector"
+CLASS_KEY = "class"
 
 
 def hide_value(hidden: Iterable[str]) -> str:
@@ -68,33 +70,60 @@ def parse_projector(raw: object) -> tuple[bool, list[str]]:
     return False, [f"Ignored {PROJECTOR_KEY}={_shorten(str(raw))}: use {PROJECTOR_KEY}=1 for projector mode."]
 
 
-def lesson_query(config: ModelConfig, hidden: Iterable[str] = (), projector: bool = False) -> dict[str, str]:
-    """The configuration's query, plus `hide` when any group is hidden and `projector` when on."""
+def parse_class(raw: object) -> tuple[str, list[str]]:
+    """`class=`'s value: a class code of the handwriting lab, or "" for none. Never raises: a code
+    the lab would refuse (deepviz.drawings says which it keeps) is left out and reported."""
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return "", []
+    # Here, not at the top: the store loads SQLAlchemy, which only a link to a class needs.
+    from deepviz.drawings import DrawingError, checked_class_code
+
+    try:
+        return checked_class_code(text), []
+    except DrawingError as refused:
+        return "", [f"Ignored {CLASS_KEY}={_shorten(text)}: {refused}"]
+
+
+def lesson_query(
+    config: ModelConfig, hidden: Iterable[str] = (), projector: bool = False, class_code: str = ""
+) -> dict[str, str]:
+    """The configuration's query, plus `hide` when any group is hidden, `projector` when on, and
+    `class` when there is a class code."""
     value = hide_value(hidden)
-    return config.to_query() | ({HIDE_KEY: value} if value else {}) | ({PROJECTOR_KEY: "1"} if projector else {})
+    return (
+        config.to_query()
+        | ({HIDE_KEY: value} if value else {})
+        | ({PROJECTOR_KEY: "1"} if projector else {})
+        | ({CLASS_KEY: class_code} if class_code else {})
+    )
 
 
 class Lesson(NamedTuple):
     config: ModelConfig
     hidden: frozenset[str]
     projector: bool
+    class_code: str
     problems: list[str]
 
 
 def read_lesson(query: Mapping[str, str]) -> Lesson:
-    """What a link's query asks for: the configuration, the hidden groups, projector mode,
-    and the problems found (each bad value falls back to its default). Never raises."""
+    """What a link's query asks for: the configuration, the hidden groups, projector mode, the
+    class code, and the problems found (each bad value falls back to its default). Never raises."""
     config, problems = ModelConfig.from_query(dict(query))
     hidden, hide_problems = parse_hide(query.get(HIDE_KEY))
     projector, projector_problems = parse_projector(query.get(PROJECTOR_KEY))
-    return Lesson(config, hidden, projector, problems + hide_problems + projector_problems)
+    class_code, class_problems = parse_class(query.get(CLASS_KEY))
+    return Lesson(config, hidden, projector, class_code, problems + hide_problems + projector_problems + class_problems)
 
 
-def lesson_url(base_url: str, page_path: str, config: ModelConfig, hidden: Iterable[str] = ()) -> str:
+def lesson_url(
+    base_url: str, page_path: str, config: ModelConfig, hidden: Iterable[str] = (), class_code: str = ""
+) -> str:
     """`base_url` (the app's root, such as http://host:8501; "" gives a path-only link) +
     the page's path ("" for the home page, "draw", ...) + the lesson's query.
     Commas stay unescaped: the link stays readable and its QR code smaller."""
-    query = urlencode(lesson_query(config, hidden), safe=",")
+    query = urlencode(lesson_query(config, hidden, class_code=class_code), safe=",")
     return f"{base_url.rstrip('/')}/{page_path.strip('/')}?{query}"
 
 

@@ -21,6 +21,7 @@ from deepviz.lesson import (
     lesson_url,
     network_address,
     network_root,
+    parse_class,
     parse_hide,
     parse_projector,
     qr_png,
@@ -47,8 +48,8 @@ def test_a_lesson_url_reads_back_as_its_page_configuration_and_hidden_controls(p
     config = PRESETS[preset]
     url = lesson_url("http://school.example:8501/", "draw", config, hidden)
     assert url.startswith("http://school.example:8501/draw?layers=")
-    path, (read_config, read_hidden, projector, problems) = read_back(url)
-    assert (path, read_config, read_hidden, projector, problems) == ("/draw", config, hidden, False, [])
+    path, (read_config, read_hidden, projector, class_code, problems) = read_back(url)
+    assert (path, read_config, read_hidden, projector, class_code, problems) == ("/draw", config, hidden, False, "", [])
     assert (HIDE_KEY in url) == bool(hidden)
 
 
@@ -92,12 +93,24 @@ def test_a_bad_hide_value_never_raises_and_unknown_names_are_reported(raw, hidde
 
 
 def test_reading_a_link_reports_configuration_and_hide_problems_together():
-    config, hidden, projector, problems = read_lesson(
+    config, hidden, projector, class_code, problems = read_lesson(
         {"epochs": "-1", "hide": "network,bogus", "other": "1", "projector": "maybe"}
     )
-    assert config == ModelConfig() and hidden == {"network"} and not projector
+    assert config == ModelConfig() and hidden == {"network"} and not projector and class_code == ""
     assert len(problems) == 3 and "epochs='-1'" in problems[0] and "'bogus'" in problems[1]
     assert "projector='maybe'" in problems[2] and "projector=1" in problems[2]
+
+
+def test_a_class_code_goes_into_the_link_and_a_bad_one_is_reported_and_left_out():
+    url = lesson_url("http://school.example:8501", "collect", ModelConfig(), {"menu"}, "7B-maths")
+    assert url.endswith("&hide=menu&class=7B-maths")
+    assert read_back(url) == ("/collect", (ModelConfig(), {"menu"}, False, "7B-maths", []))
+    assert parse_class(" 7B ") == ("7B", [])
+    assert parse_class(None) == parse_class("") == ("", [])
+    for bad in ("7B maths", "<b>7B</b>", "x" * 21, "x" * 100_000):
+        code, problems = parse_class(bad)
+        assert code == "" and len(problems) == 1 and len(problems[0]) < 200
+        assert "class=" in problems[0] and "1 to 20 letters, digits or dashes" in problems[0]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +124,7 @@ def test_projector_mode_reads_from_the_link(raw, on):
 def test_projector_mode_stays_in_the_address_but_not_in_a_shared_link():
     query = lesson_query(ModelConfig(), {"menu"}, projector=True)
     assert query == ModelConfig().to_query() | {"hide": "menu", "projector": "1"}
-    assert read_lesson(query) == (ModelConfig(), {"menu"}, True, [])
+    assert read_lesson(query) == (ModelConfig(), {"menu"}, True, "", [])
     assert "projector" not in lesson_url("http://school.example:8501", "draw", ModelConfig(), {"menu"})
 
 
@@ -266,7 +279,7 @@ def test_the_share_control_links_to_this_page_and_configuration_with_a_qr_code()
     popover = share_popover(at)
     link = popover.code[0].value
     assert link == lesson_url("http://school.example:8501", "build", config, {"network", "menu"})
-    assert read_back(link) == ("/build", (config, {"network", "menu"}, False, []))
+    assert read_back(link) == ("/build", (config, {"network", "menu"}, False, "", []))
     assert HIDE_KEY not in at.query_params  # the teacher's own page hides nothing
     no_errors(at)
 

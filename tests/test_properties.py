@@ -164,7 +164,7 @@ def test_every_valid_configuration_survives_a_link(config, hidden):
     assert ModelConfig.from_query(config.to_query()) == (config, [])
     url = lesson_url("http://school.example:8501", "draw", config, hidden)
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-    assert read_lesson(query) == (config, hidden, False, [])
+    assert read_lesson(query) == (config, hidden, False, "", [])
 
 
 LONG = "x" * 100_000

@@ -40,7 +40,7 @@ def share_popover(page) -> None:
         root = app_root(st.context.url, page.url_path)
         if root is not None and is_local(root):
             root = network_choice(root)
-        url = lesson_url(root or "", page.url_path, session.config, hidden)
+        url = lesson_url(root or "", page.url_path, session.config, hidden, session.class_code)
         st.code(url, language=None, wrap_lines=True)
         # No st.caption or st.markdown here: the sidebar comes after the page in AppTest's
         # element lists, and page tests read the page's last captions and markdown.
@@ -96,7 +96,7 @@ html { font-size: max(24px, 1.4vw); }
 .stApp [data-testid="stFileUploaderDropzoneInstructions"] * { font-size: 1rem; }
 .stApp [data-testid="stMetricValue"], .stApp [data-testid="stMetricValue"] * { font-size: 4rem; line-height: 1.1; }
 [data-testid="stCaptionContainer"], [data-testid="stHeaderActionElements"],
-.st-key-draw-stroke, .st-key-compare-stroke { display: none; }
+.st-key-draw-stroke, .st-key-compare-stroke, .st-key-collect-stroke { display: none; }
 /* Help icons go. The same tooltip element wraps each button that has help: those stay. */
 [data-testid="stTooltipIcon"]:not(:has([data-testid^="stBaseButton"])) { display: none; }
 </style>"""

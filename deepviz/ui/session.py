@@ -17,6 +17,7 @@ from deepviz.lesson import lesson_query, read_lesson
 if TYPE_CHECKING:
     import numpy as np
 
+    from deepviz.drawings import Drawing
     from deepviz.trained import TrainedModel
     from deepviz.training import TrainingRun
 
@@ -82,6 +83,15 @@ class Session:
     canvas_versions: Kept[dict[str, int]] = Kept(dict)  # per page: its canvas's key, bumped by Clear
     canvas_starts: Kept[dict[str, Sketch | None]] = Kept(dict)  # per page: what its canvas showed on mounting
     drawing: Kept[np.ndarray | None] = Kept(none)  # the latest drawing as the network sees it
+    # The class handwriting lab (deepviz.ui.lab). The widgets keyed by these names keep their
+    # values across pages (persist_state), so a student types them once a lesson.
+    class_code: Kept[str] = Kept(str)  # from the link's class=, or typed on Collect or Wall
+    nickname: Kept[str] = Kept(str)  # what the class's drawings are filed under for this student
+    own_digits: Kept[bool] = Kept(bool)  # Collect asks for digits the student picks, not a 0-9 round
+    round_position: Kept[int] = Kept(int)  # the prompted round's next digit, 0-9
+    submitted: Kept[Drawing | None] = Kept(none)  # the latest drawing the student submitted
+    writer: Kept[str | None] = Kept(none)  # names this session to the store's rate limit
+    wall_notes: Kept[str | None] = Kept(none)  # what a teacher's tool on the wall did
 
     def take(self, name: str) -> Any:
         """A message left for this run, which is then gone."""
@@ -111,9 +121,9 @@ class Session:
         self.build_version += 1
 
     def share(self) -> None:
-        """Keep the address bar a link to this configuration, keeping the lesson link's `hide`
-        and projector mode, so a reload (or the link copied from the address bar) keeps them."""
-        query = lesson_query(self.config, self.lesson_hidden, self.projector)
+        """Keep the address bar a link to this configuration, keeping the lesson link's `hide`,
+        projector mode and class code, so a reload (or the link copied from the address bar) keeps them."""
+        query = lesson_query(self.config, self.lesson_hidden, self.projector, self.class_code)
         if st.query_params.to_dict() != query:
             st.query_params.from_dict(query)
 
@@ -126,6 +136,7 @@ class Session:
             lesson = read_lesson(st.query_params.to_dict())
             self.config, self.lesson_hidden = lesson.config, lesson.hidden
             self.projector, self.link_problems = lesson.projector, lesson.problems
+            self.class_code = lesson.class_code
             self.build_version = 0
         for problem in self.link_problems:
             st.warning(plain(problem), icon=":material/link:")
