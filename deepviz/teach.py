@@ -107,6 +107,7 @@ class Tuning:
     before: Evaluation | None  # the model it started from, on the held-out students' drawings
     after: Evaluation | None  # the tuned model, on the same drawings
     mnist_before: float  # the starting model's MNIST test accuracy
+    start: TrainedModel  # what was tuned: teaching again starts there, so held-out students stay unseen
 
     @property
     def whose(self) -> str:

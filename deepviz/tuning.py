@@ -72,6 +72,7 @@ class TuningRun(TrainingRun):
                 self.before,
                 self._read(tuned),
                 self.base.test_accuracy,
+                self.base,
             ),
         )
 
