@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deepviz.config import plural
+from deepviz.config import IMAGE_SIDE, plural
 from deepviz.evaluation import Evaluation, evaluate_on
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Handwriting:
 def handwriting(drawings: Sequence[Drawing]) -> Handwriting:
     """A class's drawings from the store, as arrays."""
     return Handwriting(
-        np.array([d.image for d in drawings], np.uint8).reshape(-1, 28, 28),
+        np.array([d.image for d in drawings], np.uint8).reshape(-1, IMAGE_SIDE, IMAGE_SIDE),
         np.array([d.label for d in drawings], np.int64),
         np.array([d.nickname for d in drawings], dtype=object),
     )
