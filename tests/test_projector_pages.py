@@ -10,7 +10,7 @@ from deepviz.config import PRESETS
 from deepviz.figures import PROJECTOR_FONT
 from deepviz.measure.pendigits import as_canvas
 
-PAGES = ("home", "build", "train", "draw", "insights", "compare")
+PAGES = ("home", "build", "train", "draw", "insights", "compare", "collect", "wall")
 PROJECTOR = {"projector": "1"}
 
 

@@ -158,13 +158,20 @@ def drawing_pad(page: str, controls=None) -> np.ndarray | None:
     return None if kept is None else kept.image
 
 
+def clear_pad(page: str) -> None:
+    """Wipe the drawing on `page`'s pad and on every page."""
+    # A new key gives a fresh, empty canvas.
+    session.canvas_versions = session.canvas_versions | {page: session.canvas_versions.get(page, 0) + 1}
+    session.canvas_starts = session.canvas_starts | {page: None}
+    session.sketch = session.drawing = None
+
+
 def clear_button(page: str, where=st) -> None:
-    """The Clear button of `page`'s drawing pad: wipes the drawing, there and on every page."""
-
-    def clear() -> None:
-        # A new key gives a fresh, empty canvas.
-        session.canvas_versions = session.canvas_versions | {page: session.canvas_versions.get(page, 0) + 1}
-        session.canvas_starts = session.canvas_starts | {page: None}
-        session.sketch = session.drawing = None
-
-    where.button("Clear", on_click=clear, icon=":material/ink_eraser:", help="Wipe the square to draw another digit.")
+    """The Clear button of `page`'s drawing pad."""
+    where.button(
+        "Clear",
+        on_click=clear_pad,
+        args=(page,),
+        icon=":material/ink_eraser:",
+        help="Wipe the square to draw another digit.",
+    )

@@ -34,6 +34,8 @@ def main() -> None:
             st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
             st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
             st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+            st.Page("pages/collect.py", title="Collect", icon=":material/gesture:", url_path="collect"),
+            st.Page("pages/wall.py", title="Wall", icon=":material/grid_view:", url_path="wall"),
         ],
         # A lesson link can keep students on one page.
         position="hidden" if MENU in session.lesson_hidden else "sidebar",
