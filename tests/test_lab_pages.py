@@ -233,3 +233,18 @@ def test_the_share_link_of_collect_carries_the_class_code(lab):
     assert popover.code[0].value.endswith("&class=7B")
     assert popover.code[0].value.startswith("http://school.example:8501/collect?")
     assert at.query_params["class"] == "7B"
+
+
+def test_a_store_that_cannot_open_is_one_sentence_and_the_rest_of_the_app_works(monkeypatch, canvas, examples):
+    monkeypatch.setenv(DATABASE_ENV, "mysql://school/lab")
+    sentence = "deepviz keeps class drawings in SQLite or PostgreSQL, not mysql."
+    at = open_page({"class": "7B"}, "wall")
+    assert not at.exception
+    assert [shown(error.value) for error in at.error] == [sentence]
+    canvas(as_canvas(examples[0]))
+    at = collect()
+    button(at, "Submit").click().run()
+    assert not at.exception
+    assert [shown(error.value) for error in at.error] == [sentence]
+    no_errors(at.switch_page("pages/draw.py").run())
+    assert at.metric[0].value == "0"
