@@ -116,6 +116,7 @@ def test_every_bad_input_gets_one_sentence_and_keeps_the_drawing(lab, canvas, ex
 
     at.text_input(key="class_code").input(" 7B ").run()
     assert at.text_input(key="class_code").value == "7B"
+    assert at.query_params["class"] == "7B"  # typed, it goes into the address bar and Share's link
     at.toggle(key="own_digits").set_value(True).run()
     refused(at, "Choose which digit this is, from 0 to 9.")
 

@@ -68,7 +68,6 @@ def class_code_input(where=st) -> str | None:
 
 def tidy_class_code() -> None:
     session.class_code = session.class_code.strip()
-    session.share()  # the address bar, and Share's link, carry it
 
 
 def writer() -> str:
