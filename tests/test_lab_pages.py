@@ -56,7 +56,6 @@ def collect():
     return at
 
 
-@pytest.mark.slow
 def test_a_prompted_round_keeps_each_digit_and_shows_what_the_network_read(lab, canvas, examples):
     pad = canvas(None)
     at = collect()
