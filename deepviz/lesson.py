@@ -89,13 +89,14 @@ def lesson_query(
     config: ModelConfig, hidden: Iterable[str] = (), projector: bool = False, class_code: str = ""
 ) -> dict[str, str]:
     """The configuration's query, plus `hide` when any group is hidden, `projector` when on, and
-    `class` when there is a class code."""
+    `class` when there is a class code the lab keeps (one half typed, or mistyped, stays out)."""
     value = hide_value(hidden)
+    code, _ = parse_class(class_code)
     return (
         config.to_query()
         | ({HIDE_KEY: value} if value else {})
         | ({PROJECTOR_KEY: "1"} if projector else {})
-        | ({CLASS_KEY: class_code} if class_code else {})
+        | ({CLASS_KEY: code} if code else {})
     )
 
 

@@ -111,6 +111,7 @@ def test_every_bad_input_gets_one_sentence_and_keeps_the_drawing(lab, canvas, ex
     refused(at, "Type your class code first")
     at.text_input(key="class_code").input("7B maths!").run()
     assert "A class code is 1 to 20 letters, digits or dashes." in words(at)
+    assert "class" not in at.query_params
     refused(at, "Type your class code first")
 
     at.text_input(key="class_code").input(" 7B ").run()

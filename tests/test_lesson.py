@@ -105,6 +105,7 @@ def test_a_class_code_goes_into_the_link_and_a_bad_one_is_reported_and_left_out(
     url = lesson_url("http://school.example:8501", "collect", ModelConfig(), {"menu"}, "7B-maths")
     assert url.endswith("&hide=menu&class=7B-maths")
     assert read_back(url) == ("/collect", (ModelConfig(), {"menu"}, False, "7B-maths", []))
+    assert lesson_query(ModelConfig(), class_code="7B maths") == ModelConfig().to_query()  # one being typed
     assert parse_class(" 7B ") == ("7B", [])
     assert parse_class(None) == parse_class("") == ("", [])
     for bad in ("7B maths", "<b>7B</b>", "x" * 21, "x" * 100_000):
