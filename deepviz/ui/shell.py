@@ -36,6 +36,7 @@ def main() -> None:
             st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
             st.Page("pages/collect.py", title="Collect", icon=":material/gesture:", url_path="collect"),
             st.Page("pages/wall.py", title="Wall", icon=":material/grid_view:", url_path="wall"),
+            st.Page("pages/teach.py", title="Teach", icon=":material/school:", url_path="teach"),
         ],
         # A lesson link can keep students on one page.
         position="hidden" if MENU in session.lesson_hidden else "sidebar",
