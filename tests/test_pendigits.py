@@ -1,7 +1,11 @@
+import gzip
+
+import numpy as np
 import pytest
 
 from deepviz.data import DataError
 from deepviz.measure.handwriting import Reading, Score
+from deepviz.measure.offline import PenSet
 from deepviz.measure.pendigits import (
     PenDigit,
     fit_strokes,
@@ -54,6 +58,18 @@ def test_a_bad_pen_digit_file_is_refused_with_its_name(tmp_path, content, reason
         load_pen_digits(path)
 
 
+def test_the_thirty_writers_load_from_their_gzipped_file(data_dir):
+    digits = load_pen_digits(data_dir.parent / "pen-digits" / "pendigits-train-writers.json.gz")
+    assert len(digits) == 7494 and {d.writer for d in digits} == {f"p{n:02}" for n in range(1, 31)}
+
+
+def test_a_damaged_gzipped_file_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "digits.json.gz"
+    path.write_bytes(gzip.compress(b'[{"writer": "w", "label": 3, "strokes": [[[0, 0]]]}]')[:-9])
+    with pytest.raises(DataError, match=r"digits\.json\.gz"):
+        load_pen_digits(path)
+
+
 def test_a_missing_pen_digit_file_is_named(tmp_path):
     with pytest.raises(DataError, match=r"cannot read pen digits from .*nowhere.json"):
         load_pen_digits(tmp_path / "nowhere.json")
@@ -66,3 +82,18 @@ def test_a_score_counts_and_names_the_misreadings():
     score = Score([reading(1, 1), reading(1, 7), reading(1, 7), reading(9, 4)])
     assert score.accuracy == 0.25
     assert score.summary() == "0.2500 (1 of 4); 1 read as 7 x2, 9 read as 4 x1"
+
+
+def test_an_offline_score_names_each_writer_digit_and_misreading():
+    pens = PenSet("set", np.array(["a", "a", "b", "b"]), np.array([1, 9, 1, 9]), np.zeros((4, 28, 28)))
+    scored = pens.score(np.array([1, 9, 7, 4]))
+    assert scored.per_writer() == {"a": (2, 2), "b": (0, 2)}
+    assert scored.per_digit() == {1: (1, 2), 9: (1, 2)}
+    assert scored.worst_writer() == ("b", 0.0)
+    assert scored.report().splitlines() == [
+        "set: 50.00% (2 of 4, 2 writers)",
+        "  per writer: a 100%, b 0%",
+        "  per digit: 1 50.0%, 9 50.0%",
+        "  worst writers: b 0 of 2, a 2 of 2",
+        "  commonest misreadings: 1 read as 7 x1, 9 read as 4 x1",
+    ]

@@ -1,7 +1,8 @@
 """Real pen-drawn digits, as strokes, to replay on the drawing canvas.
 
-The set (`pen-digits/uji-digits.json` beside the MNIST folder) records each digit as the
-pen traces its writer made, in the recording device's pixels. Replaying them as mouse
+The sets beside the MNIST folder (`pen-digits/uji-digits.json`, 11 writers, and
+`pen-digits/pendigits-train-writers.json.gz`, 30 others) record each digit as the pen traces
+its writer made, in the recording device's pixels. Replaying them as mouse
 strokes measures how well a model reads what people actually draw, canvas and
 preprocessing included, which MNIST's own test images cannot.
 
@@ -12,8 +13,10 @@ strokes as the canvas does, to measure many digits without a browser.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -36,25 +39,31 @@ class PenDigit:
     strokes: list[list[Point]]  # in the recording device's pixels, y down
 
 
-def default_path() -> Path | None:
+UJI = "uji-digits.json"
+WRITERS = "pendigits-train-writers.json.gz"
+
+
+def default_path(name: str = UJI) -> Path | None:
     """Beside the MNIST folder, as this project's shared data lays them out."""
     data_dir = os.environ.get(DATA_DIR_ENV)
-    return Path(data_dir).parent / "pen-digits" / "uji-digits.json" if data_dir else None
+    return Path(data_dir).parent / "pen-digits" / name if data_dir else None
 
 
 def load_pen_digits(path: str | os.PathLike | None = None) -> list[PenDigit]:
+    """The digits of a .json file, or of a gzipped one (.json.gz)."""
     path = Path(path) if path else default_path()
     if path is None:
         raise DataError(f"no pen digits: give their file, or set {DATA_DIR_ENV} to the MNIST folder beside them")
     try:
-        records = json.loads(Path(path).read_text())
+        raw = path.read_bytes()
+        records = json.loads(gzip.decompress(raw) if path.name.endswith(".gz") else raw)
         digits = [
             PenDigit(str(r["writer"]), int(r["label"]), [[(float(x), float(y)) for x, y in s] for s in r["strokes"]])
             for r in records
         ]
-    except OSError as error:
+    except OSError as error:  # gzip's BadGzipFile too
         raise DataError(f"cannot read pen digits from {path}: {error.strerror or error}") from None
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, EOFError, zlib.error) as error:
         raise DataError(f"{path} is not a list of {{writer, label, strokes}} digits: {error}") from None
     if not digits or any(not 0 <= d.label <= 9 or not any(d.strokes) for d in digits):
         raise DataError(f"{path} holds no digits, or one without a label 0-9 or strokes")
