@@ -36,7 +36,7 @@ def wall(trained, class_code: str) -> None:
     labels = np.array([drawing.label for drawing in kept])
     reading = evaluate_on(trained.model, images, labels)
     misread = reading.predictions != labels
-    scores = st.container(horizontal=True, gap="large", vertical_alignment="bottom", key="wall-scores")
+    scores = st.container(horizontal=True, gap="medium", key="wall-scores")
     scores.metric(
         "Our handwriting",
         f"{reading.accuracy:.0%}",
@@ -51,7 +51,7 @@ def wall(trained, class_code: str) -> None:
     )
     students = len({drawing.nickname for drawing in kept})
     wrong = int(misread.sum())
-    scores.markdown(
+    st.markdown(
         f"{plural(len(kept), 'drawing')} by {plural(students, 'student')}: "
         + (f"the network misreads **:red[{wrong}]**, framed in red." if wrong else "the network reads every one.")
     )
