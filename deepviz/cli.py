@@ -2,7 +2,8 @@
 `python -m deepviz handwriting`: how well the running app reads real pen-drawn digits.
 `python -m deepviz loadtest`: a class at once: many browser sessions drawing and training.
 `python -m deepviz inspect FILE`: check a .keras model file as the app's upload does; print its layers.
-`python -m deepviz bench`: training and drawing speed, against the tutorial script in the same run."""
+`python -m deepviz bench`: training and drawing speed, against the tutorial script in the same run.
+`python -m deepviz teach --simulate`: the Teach page's measurement, with the 30 pen-digit writers as a class."""
 
 from __future__ import annotations
 
@@ -100,6 +101,36 @@ def build_parser() -> Parser:
         metavar="FILE",
         help="the pen digits drawn on the Draw page (default: pen-digits/uji-digits.json beside the MNIST folder)",
     )
+    teach = commands.add_parser(
+        "teach",
+        help="fine-tune a model on a class's drawings and measure it on the class's other students, "
+        "before and after, per digit",
+    )
+    teach.add_argument(
+        "--simulate",
+        action="store_true",
+        help="the class: the 30 writers of pen-digits/pendigits-train-writers.json.gz, drawn as the canvas draws; "
+        "one of each digit from the taught writers, every digit of the held-out ones",
+    )
+    teach.add_argument("--pen-digits", metavar="FILE", help="the writers' strokes (default: the 30 writers' file)")
+    teach.add_argument("--writers", type=at_least(2), help="only the first N writers (default: all)")
+    teach.add_argument(
+        "--held-out", type=at_least(1), default=10, help="writers measured on, never taught (default: %(default)s)"
+    )
+    teach.add_argument(
+        "--models",
+        nargs="+",
+        choices=HANDWRITING_MODELS,
+        default=["default"],
+        help="the default model, and/or the tutorial MLP, trained seeded first (default: %(default)s)",
+    )
+    teach.add_argument("--data-dir", help="folder with the four MNIST .gz files or mnist.npz")
+    teach.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="picks the held-out writers, and seeds the tuning and the tutorial's training (default: %(default)s)",
+    )
     return parser
 
 
@@ -180,6 +211,48 @@ def run_handwriting(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_teach(args: argparse.Namespace) -> int:
+    if not args.simulate:
+        print("deepviz: error: teach needs --simulate: a real class teaches on the Teach page", file=sys.stderr)
+        return 2
+    from pathlib import Path
+
+    from deepviz.measure.classlab import CLASS_CODE, simulated_class, summary
+    from deepviz.measure.pendigits import WRITERS, load_pen_digits
+
+    if args.pen_digits:
+        path = Path(args.pen_digits)
+    elif mnist_dir := args.data_dir or os.environ.get(DATA_DIR_ENV):
+        path = Path(mnist_dir).expanduser().parent / "pen-digits" / WRITERS
+    else:
+        raise DataError(
+            f"no pen digits: give --pen-digits, or --data-dir or {DATA_DIR_ENV}, the MNIST folder beside them"
+        )
+    digits = load_pen_digits(path)
+    writers = sorted({d.writer for d in digits})[: args.writers]
+    if args.held_out >= len(writers):
+        print(
+            f"deepviz: error: --held-out {args.held_out} leaves none of {len(writers)} writers to teach",
+            file=sys.stderr,
+        )
+        return 2
+    drawings, split = simulated_class([d for d in digits if d.writer in writers], args.held_out, args.seed)
+    mnist = data_from(args)
+
+    import keras
+
+    from deepviz.store import default_model
+    from deepviz.teach import leave_students_out
+    from deepviz.training import train
+
+    for name in args.models:
+        keras.utils.set_random_seed(args.seed)
+        trained = default_model(mnist) if name == "default" else train(ModelConfig(), mnist)
+        tuned = leave_students_out(trained, mnist, drawings, split, CLASS_CODE)
+        print(summary(f"{name} model ({trained.config.describe()})", tuned), flush=True)
+    return 0
+
+
 def run_loadtest(args: argparse.Namespace) -> int:
     from deepviz.measure.loadtest import measure
 
@@ -225,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_inspect(args)
         if args.command == "bench":
             return run_bench(args)
+        if args.command == "teach":
+            return run_teach(args)
         return run_handwriting(args) if args.command == "handwriting" else run_train(args)
     except failures as error:
         print(f"deepviz: error: {str(error).splitlines()[0]}", file=sys.stderr)
