@@ -61,7 +61,6 @@ def shifted_class(small):
     return Handwriting(images, small.y_test[:600].astype(np.int64), np.repeat([f"s{n}" for n in range(6)], 100))
 
 
-@pytest.mark.slow
 def test_tuning_learns_the_class_handwriting_on_a_copy(small, base, shifted_class):
     weights = [w.copy() for w in base.model.get_weights()]
     split = split_students(sorted(set(shifted_class.students)), 2)
@@ -77,7 +76,6 @@ def test_tuning_learns_the_class_handwriting_on_a_copy(small, base, shifted_clas
     assert tuned.label.startswith("tuned on class 7B's drawings for 2 epochs")
 
 
-@pytest.mark.slow
 def test_a_stopped_tuning_keeps_the_partly_tuned_copy(small, base, shifted_class):
     from deepviz.tuning import TuningRun
 
@@ -97,7 +95,6 @@ def test_a_stopped_tuning_keeps_the_partly_tuned_copy(small, base, shifted_class
     assert all(np.array_equal(w, kept) for w, kept in zip(base.model.get_weights(), weights))
 
 
-@pytest.mark.slow
 def test_fine_tune_alone_tunes_a_copy(small, base, shifted_class):
     tuned = fine_tune(base, small, shifted_class.images, shifted_class.labels, QUICK_RECIPE)
     assert tuned.tuning.held_out == () and tuned.tuning.after is None
