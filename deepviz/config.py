@@ -15,6 +15,9 @@ from typing import Any, ClassVar
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+# What training does to the digits before the network sees them: nothing, or distorts a share of
+# each batch as people's pens do (deepviz/augment.py).
+AUGMENTATIONS = ("none", "distort")
 IMAGE_SIDE = 28
 MNIST_TRAIN_IMAGES = 60_000
 MAX_HIDDEN_LAYERS = 8
@@ -218,6 +221,7 @@ QUERY_FIELDS = (
     QueryField("epochs", "epochs", str, int),
     QueryField("validation_split", "val", _plain, float),
     QueryField("train_images", "images", str, int),
+    QueryField("augment", "augment", str, _word),
 )
 
 
@@ -238,6 +242,7 @@ class ModelConfig:
     epochs: int = 3
     validation_split: float = 0.1
     train_images: int = MNIST_TRAIN_IMAGES
+    augment: str = "none"
 
     def __post_init__(self) -> None:
         if len(self.layers) > MAX_HIDDEN_LAYERS:
@@ -253,6 +258,7 @@ class ModelConfig:
         _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         _check_float("validation split", self.validation_split, 0.0, 0.5)
         _check_int("training images", self.train_images, 100, MNIST_TRAIN_IMAGES)
+        _check_choice("augmentation", self.augment, AUGMENTATIONS)
         rows = summarize(self)
         params = total_params(rows)
         if params > MAX_PARAMS:
@@ -318,7 +324,8 @@ class ModelConfig:
 
     def describe(self) -> str:
         hidden = " -> ".join(layer.describe() for layer in self.layers) or "no hidden layers"
-        return f"{hidden}; {self.optimizer} lr {self.learning_rate:g}, {plural(self.epochs, 'epoch')}"
+        distort = ", digits distorted" if self.augment == "distort" else ""
+        return f"{hidden}; {self.optimizer} lr {self.learning_rate:g}, {plural(self.epochs, 'epoch')}{distort}"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deepviz.augment import distorted
+
 STEPS_PER_CALL = 32  # progress callbacks run between calls, so this sets how live they are
 HOST = "/cpu:0"
 
@@ -30,9 +32,10 @@ class Steps:
 
     Both return the batches' mean loss and accuracy since the last `reset`, as `fit`'s logs."""
 
-    def __init__(self, model: keras.Model, batch_size: int):
+    def __init__(self, model: keras.Model, batch_size: int, distort: bool = False):
         self.model = model
         self.batch_size = batch_size
+        self.distort = distort
         self.strategy = model.distribute_strategy
         with self.strategy.scope():  # mirrored metrics add up over devices
             # Variables made while tracing need a conditional first call, which fails when
@@ -76,6 +79,8 @@ class Steps:
 
     def _train_step(self, x, y, batch):
         x, y = self._shard(x, y, batch)
+        if self.distort:
+            x = distorted(x)
         model = self.model
         with tf.GradientTape() as tape:
             predicted = model(x, training=True)

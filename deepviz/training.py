@@ -140,7 +140,7 @@ class TrainingRun:
         callbacks = keras.callbacks.CallbackList(
             [LiveProgress(self.history, report), WeightSnapshots(self.snapshots, self.config.epochs)], model=self.model
         )
-        steps = Steps(self.model, self.config.batch_size)
+        steps = Steps(self.model, self.config.batch_size, distort=self.config.augment == "distort")
         train, validation = tensors(*self.train), tensors(*self.validation)
         per_epoch = self.history.steps_per_epoch
         callbacks.on_train_begin()

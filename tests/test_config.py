@@ -54,6 +54,7 @@ def test_a_custom_config_round_trips():
         epochs=12,
         validation_split=0.0,
         train_images=1234,
+        augment="distort",
     )
     assert ModelConfig.from_query(config.to_query()) == (config, [])
 
@@ -72,6 +73,7 @@ def test_query_keys_are_short_and_readable():
         "epochs": "3",
         "val": "0.1",
         "images": "60000",
+        "augment": "none",
     }
 
 
@@ -97,6 +99,7 @@ def test_missing_keys_take_defaults():
         ("layers", ",".join(["pool-2"] * 5), "shrink below 1x1"),
         ("layers", ",".join(["16"] * 9), "at most 8"),
         ("images", "50", "between 100 and 60000"),
+        ("augment", "rotate", "augmentation must be one of none, distort"),
     ],
 )
 def test_bad_values_are_refused_with_a_reason_and_the_default_used(key, value, reason):
