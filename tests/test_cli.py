@@ -48,6 +48,11 @@ def test_train_prints_the_tutorial_line_and_saves(data_dir, tmp_path):
         (["train", "--save", "model.h5"], "--save needs a path ending in .keras"),
         (["train", "--data-dir", "/no/such/folder"], "/no/such/folder is not a folder"),
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
+        (["handwriting", "--offline", "--limit", "5"], "--offline reads both shared sets with one model"),
+        (
+            ["handwriting", "--offline", "--data-dir", "/no/such/folder"],
+            "cannot read pen digits from /no/such/pen-digits",
+        ),
         ([], "required: command"),
     ],
 )
