@@ -187,10 +187,11 @@ with editor:
         st.caption(
             f"{current.optimizer}, learning rate {current.learning_rate:g}, batch size {current.batch_size}, "
             f"{plural(current.epochs, 'epoch')}, {current.validation_split:.0%} held back for validation, "
-            f"{current.train_images:,} training images."
+            f"{current.train_images:,} training images" + (", distorted." if current.augment == "distort" else ".")
         )
         optimizer, learning_rate, batch_size = current.optimizer, current.learning_rate, current.batch_size
         epochs, validation_split, train_images = current.epochs, current.validation_split, current.train_images
+        augment = current.augment
     else:
         a, b = st.columns(2)
         optimizer = a.selectbox(
@@ -234,6 +235,14 @@ with editor:
             key=f"{version}-images",
             help="Fewer images train faster, and less well.",
         )
+        distort = a.toggle(
+            "Distort the training digits",
+            current.augment == "distort",
+            key=f"{version}-augment",
+            help="Data augmentation: half of each batch is bent, slanted, stretched, thickened or thinned a "
+            "little, the ways people's pens differ, so the network sees more kinds of handwriting than MNIST has.",
+        )
+        augment = "distort" if distort else "none"
 
 try:
     edited = replace(
@@ -245,6 +254,7 @@ try:
         epochs=epochs,
         validation_split=validation_split,
         train_images=train_images,
+        augment=augment,
     )
 except ConfigError as error:
     st.error(f"Not changed: {error}.")

@@ -48,6 +48,17 @@ def test_build_page_shows_the_default_and_its_summary():
     assert at.query_params["layers"] == "dense-128-relu,dense-64-relu"
 
 
+def test_distorting_the_training_digits_is_a_switch_on_build_kept_in_the_link():
+    at = open_page({}, "build")
+    switch = at.toggle(key=f"{at.session_state.build_version}-augment")
+    assert switch.label == "Distort the training digits" and not switch.value
+    switch.set_value(True).run()
+    no_errors(at)
+    assert at.session_state.config.augment == "distort" and at.query_params["augment"] == "distort"
+    at = open_page({"augment": "distort"}, "build")
+    assert at.toggle(key=f"{at.session_state.build_version}-augment").value
+
+
 def test_a_link_with_a_kernel_size_between_the_slider_stops_opens_the_build_page():
     at = open_page({"layers": "conv-8-2-relu,pool-2"}, "build")
     no_errors(at)
