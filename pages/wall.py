@@ -4,7 +4,7 @@ import streamlit as st
 from deepviz.config import CLASSES, plural
 from deepviz.drawings import DrawingError
 from deepviz.evaluation import evaluate_on
-from deepviz.ui.lab import class_code_input, drawings, wall_picture
+from deepviz.ui.lab import class_code_input, drawings, may_use_teacher_tools, teacher_tools_open, wall_picture
 from deepviz.ui.markdown import plain
 from deepviz.ui.resources import pick_model, preload_tensorflow
 from deepviz.ui.session import session
@@ -71,6 +71,8 @@ def wall(trained, class_code: str) -> None:
 
 def delete(class_code: str, nickname: str | None) -> None:
     """Delete one student's drawings, or with None, the whole class's; the wall says what it did."""
+    if not may_use_teacher_tools():
+        return
     store = drawings()
     try:
         if nickname is None:
@@ -89,6 +91,8 @@ def teachers_tools(class_code: str) -> None:
     with st.expander("Teacher's tools", icon=":material/admin_panel_settings:"):
         if notes := session.take("wall_notes"):
             st.info(notes, icon=":material/delete:")
+        if not teacher_tools_open():
+            return
         student = st.selectbox("Student", store.students(class_code), index=None, placeholder="Pick a nickname")
         st.button(
             "Delete this student's drawings",

@@ -10,7 +10,7 @@ from apptest import no_errors, open_page, shown
 import deepviz.drawings
 from deepviz.drawings import DATABASE_ENV, Drawings
 from deepviz.measure.pendigits import as_canvas
-from deepviz.ui.lab import FRAME, MISREAD, READ, wall_picture
+from deepviz.ui.lab import FRAME, MISREAD, READ, TEACHER_ENV, wall_picture
 
 HOSTILE = "**Bo** <b>[y](e.vil)"  # a nickname is anyone's text
 
@@ -195,6 +195,22 @@ def test_a_teacher_deletes_one_students_drawings_then_the_whole_class(lab, examp
     assert "Deleted the class's 10 drawings." in words(at)
     assert "No drawings yet" in words(at)
     assert not at.checkbox(key="wall-sure").value
+
+
+def test_with_a_teacher_password_the_tools_open_only_to_it(lab, examples, monkeypatch):
+    monkeypatch.setenv(TEACHER_ENV, "owl-4-tree")
+    seed(lab, examples, misread_as=1)
+    at = open_page({"class": "7B"}, "wall")
+    no_errors(at)
+    assert not [b for b in at.button if b.label.startswith("Delete")] and not at.get("download_button")
+    at.text_input(key="teacher-password").input("owl").run()
+    assert shown(at.warning[0].value) == "That is not the teacher's password."
+    assert not [b for b in at.button if b.label.startswith("Delete")]
+    at.text_input(key="teacher-password").input("owl-4-tree").run()
+    no_errors(at)
+    assert button(at, "Delete this student's drawings") and len(at.get("download_button")) == 2
+    at.switch_page("pages/draw.py").run().switch_page("pages/wall.py").run()  # once a session
+    assert button(at, "Delete this student's drawings")
 
 
 def test_the_wall_exports_the_classs_drawings_as_csv_and_npz(lab, examples, monkeypatch):

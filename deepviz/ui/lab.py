@@ -3,6 +3,7 @@ the class's drawings, the class code, and the wall's picture of a digit's drawin
 
 from __future__ import annotations
 
+import hmac
 import os
 import uuid
 from typing import TYPE_CHECKING
@@ -16,6 +17,9 @@ from deepviz.ui.session import session
 if TYPE_CHECKING:
     from deepviz.drawings import Drawings
 
+# A server setting: with it, the wall's tools that delete and export a class's drawings are the
+# teacher's alone; without it, anyone who opens the wall with the class code can use them.
+TEACHER_ENV = "DEEPVIZ_TEACHER_PASSWORD"
 # The wall's thumbnails: each drawing in a frame, red where the model misreads it. Pure red on
 # the projector's black reads from the back of the room; a grey frame keeps the rest apart.
 FRAME = 3  # px, around each 28 x 28 drawing
@@ -90,3 +94,33 @@ def wall_picture(images: np.ndarray, misread: np.ndarray, across: int) -> np.nda
         picture[top : top + tile, left : left + tile] = MISREAD if wrong else READ
         picture[top + FRAME : top + FRAME + side, left + FRAME : left + FRAME + side] = image[..., np.newaxis]
     return picture
+
+
+def teacher_password() -> str:
+    return os.environ.get(TEACHER_ENV, "")
+
+
+def may_use_teacher_tools() -> bool:
+    """Checked by each tool's callback too: a tool's button exists only once unlocked, but what a
+    browser sends is untrusted."""
+    return not teacher_password() or session.teacher
+
+
+def teacher_tools_open(where=st) -> bool:
+    """Whether this session may use the teacher's tools, asking for the server's password first
+    where it has one (once a session)."""
+    if not teacher_password():
+        where.caption(
+            f"Anyone who opens this page with the class code can use these tools: set {TEACHER_ENV} "
+            "on the server to keep them for the teacher."
+        )
+        return True
+    if session.teacher:
+        return True
+    typed = where.text_input("Teacher's password", type="password", key="teacher-password")
+    if typed:
+        if hmac.compare_digest(typed.encode(), teacher_password().encode()):
+            session.teacher = True
+            return True
+        where.warning("That is not the teacher's password.", icon=":material/lock:")
+    return False

@@ -92,6 +92,7 @@ class Session:
     submitted: Kept[Drawing | None] = Kept(none)  # the latest drawing the student submitted
     writer: Kept[str | None] = Kept(none)  # names this session to the store's rate limit
     wall_notes: Kept[str | None] = Kept(none)  # what a teacher's tool on the wall did
+    teacher: Kept[bool] = Kept(bool)  # typed the server's teacher password (deepviz.ui.lab.teacher_tools_open)
 
     def take(self, name: str) -> Any:
         """A message left for this run, which is then gone."""
