@@ -62,7 +62,9 @@ def postgres():
     if not found:
         pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (these tests start a real server).")
     binaries = found[-1].parent
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    # runuser is in /usr/sbin, which a non-login shell's PATH (CI's) may leave out.
+    runuser = shutil.which("runuser", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") or "runuser"
+    as_postgres = [runuser, "-u", "postgres", "--"] if os.geteuid() == 0 else []
     folder = Path(tempfile.mkdtemp(prefix="deepviz-postgres-"))
     if as_postgres:
         shutil.chown(folder, "postgres", "postgres")
