@@ -3,10 +3,9 @@ import streamlit as st
 
 from deepviz.config import CLASSES
 from deepviz.drawings import MAX_NICKNAME, DrawingError
-from deepviz.evaluation import evaluate_on
 from deepviz.preprocess import prepare
 from deepviz.ui.canvas import clear_button, clear_pad, drawing_pad
-from deepviz.ui.lab import class_code_input, drawings, writer
+from deepviz.ui.lab import class_code_input, drawings, reading, writer
 from deepviz.ui.markdown import plain
 from deepviz.ui.resources import pick_model, preload_tensorflow
 from deepviz.ui.session import session
@@ -41,7 +40,7 @@ def show_reading(where) -> None:
         return
     with where:
         trained = pick_model()
-    probabilities = evaluate_on(trained.model, sent.image[np.newaxis], np.array([sent.label])).probabilities[0]
+    probabilities = reading(trained, [sent]).probabilities[0]
     read = int(np.argmax(probabilities))
     picture, words = where.columns([1, 3], vertical_alignment="center")
     picture.image(sent.image, width=84, alt=f"your {sent.label}, as the network sees it")

@@ -3,8 +3,14 @@ import streamlit as st
 
 from deepviz.config import CLASSES, plural
 from deepviz.drawings import DrawingError
-from deepviz.evaluation import evaluate_on
-from deepviz.ui.lab import class_code_input, drawings, may_use_teacher_tools, teacher_tools_open, wall_picture
+from deepviz.ui.lab import (
+    class_code_input,
+    drawings,
+    may_use_teacher_tools,
+    reading,
+    teacher_tools_open,
+    wall_picture,
+)
 from deepviz.ui.markdown import plain
 from deepviz.ui.resources import pick_model, preload_tensorflow
 from deepviz.ui.session import session
@@ -34,12 +40,12 @@ def wall(trained, class_code: str) -> None:
         return
     images = np.stack([drawing.image for drawing in kept])
     labels = np.array([drawing.label for drawing in kept])
-    reading = evaluate_on(trained.model, images, labels)
-    misread = reading.predictions != labels
+    read = reading(trained, kept)
+    misread = read.predictions != labels
     scores = st.container(horizontal=True, gap="medium", key="wall-scores")
     scores.metric(
         "Our handwriting",
-        f"{reading.accuracy:.0%}",
+        f"{read.accuracy:.0%}",
         help="How many of the class's drawings the network reads as the digit they were drawn as.",
         width="content",
     )

@@ -15,7 +15,9 @@ from deepviz.ui.markdown import plain
 from deepviz.ui.session import session
 
 if TYPE_CHECKING:
-    from deepviz.drawings import Drawings
+    from deepviz.drawings import Drawing, Drawings
+    from deepviz.evaluation import Evaluation
+    from deepviz.trained import TrainedModel
 
 # A server setting: with it, the wall's tools that delete and export a class's drawings are the
 # teacher's alone; without it, anyone who opens the wall with the class code can use them.
@@ -46,6 +48,22 @@ def server_drawings(setting: str) -> Drawings:
     from deepviz.drawings import from_settings
 
     return from_settings()
+
+
+def reading(trained: TrainedModel, kept: list[Drawing]) -> Evaluation:
+    """How `trained` reads the drawings `kept`: computed once per model and set of drawings, as
+    the wall refreshes every few seconds and Collect reruns on every stroke."""
+    ids = tuple(drawing.id for drawing in kept)
+    return cached_reading(trained.key, ids, trained, kept)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_reading(key: str, ids: tuple[int, ...], _trained: TrainedModel, _kept: list[Drawing]) -> Evaluation:
+    """Per model (`key`) and drawings (their `ids`)."""
+    from deepviz.evaluation import evaluate_on
+
+    images = np.stack([drawing.image for drawing in _kept])
+    return evaluate_on(_trained.model, images, np.array([drawing.label for drawing in _kept]))
 
 
 def class_code_input(where=st) -> str | None:
