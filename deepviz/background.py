@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deepviz.config import DEFAULT_MODEL, PRESETS, duration
+from deepviz.config import DEFAULT_MODEL, duration
 from deepviz.slots import TrainingQueue
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class DefaultModel:
         self.ready = ready
         self.training = False  # known once the cache folder had no model
         self.position = 0  # place in the training line while waiting there
+        self.drawing = False  # while the pen-drawn digits it learns from are drawn, before training
         self.run: TrainingRun | None = None  # once training has begun
         self.model: TrainedModel | None = None  # once ready
         self.error = ""  # why it could not be made
@@ -80,6 +81,8 @@ class DefaultModel:
         if self.position:
             return f"Training {name} waits for a training slot: number {self.position} in line."
         left, run = self.seconds_left, self.run  # `left` first: once it is known, `run` is set
+        if run is None and self.drawing:
+            return f"Training {name}: first drawing 30 people's pen digits to learn from (once, a few minutes)..."
         if run is None or left is None:
             return f"Training {name}: starting..."
         history = run.history
@@ -107,11 +110,11 @@ class DefaultModel:
             if model is None:
                 self.training = True
                 self._decided.set()
-                from deepviz.training import TrainingRun  # TensorFlow: seconds, after saying so
-
                 with self.queue.slot(self._waiting_at) if self.queue else nullcontext():
                     self.position = 0
-                    self.run = TrainingRun(PRESETS[DEFAULT_MODEL], mnist)
+                    self.drawing = store.default_config().data == "mnist-pen"
+                    # TensorFlow loads here (seconds), after the page has said that training comes.
+                    self.run = store.train_default(mnist, self.directory)
                     self.run.fit()
                     model = self.run.finish()
                     assert model is not None  # no time limit and no `report` to stop it: it took every step

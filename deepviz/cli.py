@@ -12,11 +12,13 @@ import argparse
 import os
 import sys
 from dataclasses import replace
+from pathlib import Path
 
-from deepviz.config import AUGMENTATIONS, OPTIMIZERS, ConfigError, ModelConfig, parse_layers
+from deepviz.config import AUGMENTATIONS, DATASETS, OPTIMIZERS, ConfigError, ModelConfig, parse_layers
 from deepviz.data import DATA_DIR_ENV, DataError, load_mnist, read_dir
 from deepviz.modelfile import layer_table, load_file
 from deepviz.modelfile.errors import ModelFileError
+from deepviz.pendigits import WRITERS
 
 # Which model the Draw page reads with: the default one, or the tutorial MLP trained on the Train page.
 HANDWRITING_MODELS = ("default", "tutorial")
@@ -57,6 +59,12 @@ def build_parser() -> Parser:
         default=default.augment,
         help="distort: warp a share of each batch's digits as people's pens do (default: %(default)s)",
     )
+    train.add_argument(
+        "--data",
+        choices=DATASETS,
+        default=default.data,
+        help="mnist-pen: train on the 30 writers' pen-drawn digits beside the MNIST folder too (default: %(default)s)",
+    )
     handwriting = commands.add_parser(
         "handwriting",
         help="replay real pen-drawn digits on the Draw page in headless Chromium and print how many it reads right",
@@ -79,6 +87,12 @@ def build_parser() -> Parser:
         action="store_true",
         help="no browser: draw every digit of both shared sets as the canvas does, read them with the default "
         "model (trained first if not cached) and print accuracy per writer and per digit: a minute, not an hour",
+    )
+    handwriting.add_argument(
+        "--cross-writers",
+        action="store_true",
+        help="with --offline: train the default model's recipe twice, each time with half of the 30 writers' digits, "
+        "and read the other half and the 11 writers: every figure from writers the model never saw (minutes)",
     )
     handwriting.add_argument("--data-dir", help="with --offline: folder with the four MNIST .gz files or mnist.npz")
     handwriting.add_argument(
@@ -172,7 +186,19 @@ def config_from(args: argparse.Namespace) -> ModelConfig:
         validation_split=args.validation_split,
         train_images=args.train_images,
         augment=args.augment,
+        data=args.data,
     )
+
+
+def pen_folder(args: argparse.Namespace, or_else: str = "") -> Path:
+    """The pen-digits folder beside the MNIST folder (--data-dir, or $DEEPVIZ_DATA_DIR); `or_else`:
+    the command's other ways to name them, for its error."""
+    data_dir = args.data_dir or os.environ.get(DATA_DIR_ENV)
+    if not data_dir:
+        raise DataError(
+            f"no pen digits: give {or_else}--data-dir or set {DATA_DIR_ENV}, the MNIST folder they lie beside"
+        )
+    return Path(data_dir).expanduser().parent / "pen-digits"
 
 
 def data_from(args: argparse.Namespace):
@@ -206,7 +232,13 @@ def run_train(args: argparse.Namespace) -> int:
             print(f"Epoch {row['epoch']}/{history.epochs} - {row['seconds']:.1f}s - {metrics}", flush=True)
         printed = len(history.rows)
 
-    trained = train(config, mnist, report)
+    pens = None
+    if config.data == "mnist-pen":
+        from deepviz.store import pen_digits
+
+        print("Drawing the 30 writers' pen digits as the canvas draws them (once: kept in the cache folder)")
+        pens = pen_digits(source=pen_folder(args) / WRITERS, workers=os.cpu_count() or 1)
+    trained = train(config, mnist, report, pens)
     print(f"Test accuracy: {trained.test_accuracy:.4f}")
     if args.save:
         trained.model.save(args.save)
@@ -217,11 +249,11 @@ def run_train(args: argparse.Namespace) -> int:
 def run_handwriting(args: argparse.Namespace) -> int:
     if args.offline:
         return run_offline(args)
-    if args.model or args.data_dir:
-        print("deepviz: error: --model and --data-dir go with --offline", file=sys.stderr)
+    if args.model or args.data_dir or args.cross_writers:
+        print("deepviz: error: --model, --data-dir and --cross-writers go with --offline", file=sys.stderr)
         return 2
     from deepviz.measure.handwriting import measure
-    from deepviz.measure.pendigits import load_pen_digits
+    from deepviz.pendigits import load_pen_digits
 
     digits = load_pen_digits(args.pen_digits)[: args.limit]
     print(f"Replaying {len(digits)} pen-drawn digits on the Draw page: {', '.join(args.models)} model", flush=True)
@@ -235,9 +267,7 @@ def run_handwriting(args: argparse.Namespace) -> int:
 
 
 def run_offline(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from deepviz.measure.offline import measure, pen_sets
+    from deepviz.measure.offline import cross_writers, measure, pen_sets
 
     if args.pen_digits or args.limit is not None or args.models != list(HANDWRITING_MODELS):
         print(
@@ -245,11 +275,16 @@ def run_offline(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    data_dir = args.data_dir or os.environ.get(DATA_DIR_ENV)
-    if not data_dir:
-        raise DataError(f"no pen digits: give --data-dir or set {DATA_DIR_ENV}, the MNIST folder they lie beside")
-    sets = pen_sets(Path(data_dir).expanduser().parent / "pen-digits")
+    if args.cross_writers and args.model:
+        print("deepviz: error: --cross-writers trains its own models: drop --model", file=sys.stderr)
+        return 2
+    sets = pen_sets(pen_folder(args))
     mnist = data_from(args)
+    if args.cross_writers:
+        from deepviz.store import pen_digits
+
+        cross_writers(mnist, pen_digits(source=pen_folder(args) / WRITERS, workers=os.cpu_count() or 1), sets)
+        return 0
     if args.model:
         from deepviz.evaluation import evaluate
 
@@ -261,6 +296,8 @@ def run_offline(args: argparse.Namespace) -> int:
         trained = default_model(mnist)
         config, model, name, accuracy = trained.config, trained.model, "the default model", trained.test_accuracy
     print(f"Reading with {name} ({config.describe()}), MNIST test accuracy {accuracy:.2%}")
+    if config.data == "mnist-pen":
+        print("It learnt from the digits of p01-p30: only the 11 uji writers are people it never saw.")
     measure(model, sets)
     return 0
 
@@ -269,19 +306,10 @@ def run_teach(args: argparse.Namespace) -> int:
     if not args.simulate:
         print("deepviz: error: teach needs --simulate: a real class teaches on the Teach page", file=sys.stderr)
         return 2
-    from pathlib import Path
-
     from deepviz.measure.classlab import CLASS_CODE, simulated_class, summary
-    from deepviz.measure.pendigits import WRITERS, load_pen_digits
+    from deepviz.pendigits import load_pen_digits
 
-    if args.pen_digits:
-        path = Path(args.pen_digits)
-    elif mnist_dir := args.data_dir or os.environ.get(DATA_DIR_ENV):
-        path = Path(mnist_dir).expanduser().parent / "pen-digits" / WRITERS
-    else:
-        raise DataError(
-            f"no pen digits: give --pen-digits, or --data-dir or {DATA_DIR_ENV}, the MNIST folder beside them"
-        )
+    path = Path(args.pen_digits) if args.pen_digits else pen_folder(args, "--pen-digits, or ") / WRITERS
     digits = load_pen_digits(path)
     writers = sorted({d.writer for d in digits})[: args.writers]
     if args.held_out >= len(writers):
@@ -320,7 +348,7 @@ def run_loadtest(args: argparse.Namespace) -> int:
 
 def run_bench(args: argparse.Namespace) -> int:
     from deepviz.measure.bench import QUICK, Plan, run
-    from deepviz.measure.pendigits import load_pen_digits
+    from deepviz.pendigits import load_pen_digits
 
     if args.data_dir:
         # The app's server that the bench starts, and the pen digits beside the MNIST folder,

@@ -11,6 +11,7 @@ import hashlib
 import os
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,23 @@ KERAS_CACHE = Path("~/.keras/datasets/mnist.npz")
 FULL_SET_HINT = (
     f"Set {DATA_DIR_ENV} to a folder with the four MNIST .gz files or mnist.npz to train on all 60,000 digits."
 )
+
+
+@dataclass(frozen=True)
+class Handwriting:
+    """Labelled digits drawn by people, with who drew each (a class's students, or the pen-digit sets'
+    writers): uint8 28x28 images, prepared as the Draw page prepares a drawing, as MNIST's."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    students: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def of(self, students: Sequence[str]) -> Handwriting:
+        chosen = np.isin(self.students, list(students))
+        return Handwriting(self.images[chosen], self.labels[chosen], self.students[chosen])
 
 
 class DataError(Exception):

@@ -21,18 +21,20 @@ import io
 import json
 import os
 import tempfile
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
-from deepviz.data import Mnist
+from deepviz.config import DEFAULT_MODEL, IMAGE_SIDE, PEN_DRAWINGS, PRESETS, ModelConfig
+from deepviz.data import DataError, Handwriting, Mnist
 from deepviz.evaluation import evaluate
 
 if TYPE_CHECKING:
     from deepviz.trained import TrainedModel
+    from deepviz.training import TrainingRun
 
 CACHE_ENV = "DEEPVIZ_CACHE_DIR"
 SAVED = (".keras", ".npz")  # the files a save's metadata (.json) holds the SHA-256 of
@@ -128,8 +130,67 @@ def load(path: Path, mnist: Mnist) -> TrainedModel:
     )
 
 
+def pen_digits(directory: Path | None = None, source: Path | None = None, workers: int = 1) -> Handwriting:
+    """The 30 writers' digits as a configuration with `data="mnist-pen"` trains on them
+    (pendigits.training_drawings, a couple of minutes of drawing), from the cache folder if they
+    were drawn before. `source`: their file, if not beside the MNIST folder. DataError if it is
+    missing or cannot be read. `workers`: see pendigits.training_drawings."""
+    from deepviz import pendigits
+
+    source = source or pendigits.training_source()
+    if source is None:
+        raise DataError(
+            f"the 30 writers' pen-drawn digits are not here: they go in pen-digits/{pendigits.WRITERS} "
+            "beside the MNIST folder"
+        )
+    try:
+        raw = source.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read {source}: {error.strerror or error}") from None
+    # The file's contents and every setting of the drawing: a change to either draws them again.
+    how = [sha256(raw), PEN_DRAWINGS, pendigits.SIZES, pendigits.PEN_WIDTHS, pendigits.SEED, pendigits.DIGIT_SHARE]
+    path = (directory or cache_dir()) / f"pen-digits-{sha256(json.dumps(how).encode())[:16]}.npz"
+    with contextlib.suppress(OSError, ValueError, KeyError):  # missing, damaged or another's: drawn again
+        private_folder(path.parent)
+        with np.load(path, allow_pickle=False) as arrays:
+            pens = Handwriting(arrays["images"], arrays["labels"], arrays["writers"])
+        shape = (len(pens), IMAGE_SIDE, IMAGE_SIDE)
+        if pens.images.dtype == np.uint8 and pens.images.shape == shape and len(pens.students) == len(pens):
+            return pens
+    drawn = pendigits.training_drawings(pendigits.load_pen_digits(source), workers)
+    with contextlib.suppress(OSError):  # read-only or full disk: drawn again next time
+        folder = private_folder(path.parent)
+        # Written under a random name beside the file, then renamed: a reader finds all of it or none.
+        with tempfile.TemporaryDirectory(prefix=".saving-", dir=folder) as scratch:
+            partial = Path(scratch) / path.name
+            np.savez(partial, images=drawn.images, labels=drawn.labels, writers=drawn.students)
+            partial.replace(path)
+    return drawn
+
+
+def default_config() -> ModelConfig:
+    """The default model's configuration: PRESETS[DEFAULT_MODEL], or where the pen-drawn digits it
+    trains on are not beside the MNIST folder, the same network on MNIST alone (it reads new
+    writers less well: docs/handwriting.md)."""
+    from deepviz import pendigits
+
+    config = PRESETS[DEFAULT_MODEL]
+    if config.data == "mnist-pen" and pendigits.training_source() is None:
+        return replace(config, data="mnist")
+    return config
+
+
+def train_default(mnist: Mnist, directory: Path | None = None, workers: int = 1) -> TrainingRun:
+    """A run that trains the default model, its pen-drawn digits drawn (or found in the cache folder)."""
+    from deepviz.training import TrainingRun
+
+    config = default_config()
+    pens = pen_digits(directory, workers=workers) if config.data == "mnist-pen" else None
+    return TrainingRun(config, mnist, pens=pens)
+
+
 def default_path(mnist: Mnist, directory: Path | None = None) -> Path:
-    return model_path(PRESETS[DEFAULT_MODEL], mnist, directory or cache_dir())
+    return model_path(default_config(), mnist, directory or cache_dir())
 
 
 def cached_default(mnist: Mnist, directory: Path | None = None) -> TrainedModel | None:
@@ -152,10 +213,13 @@ def kept(trained: TrainedModel, path: Path) -> TrainedModel:
 
 
 def default_model(mnist: Mnist, directory: Path | None = None) -> TrainedModel:
-    """From the cache folder if it was trained before, else trained now."""
-    from deepviz.training import train
-
+    """From the cache folder if it was trained before, else trained now (drawing its pen digits on
+    every core: for the command line and the tests, not a Streamlit server; see background.py)."""
     trained = cached_default(mnist, directory)
     if trained is None:
-        trained = kept(train(PRESETS[DEFAULT_MODEL], mnist), default_path(mnist, directory))
+        run = train_default(mnist, directory, os.cpu_count() or 1)
+        run.fit()
+        trained = run.finish()
+        assert trained is not None  # no time limit and no `report` to stop it: it took every step
+        trained = kept(trained, default_path(mnist, directory))
     return trained

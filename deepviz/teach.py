@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from deepviz.config import IMAGE_SIDE, plural
+from deepviz.data import Handwriting
 from deepviz.evaluation import Evaluation, evaluate_on
 
 if TYPE_CHECKING:
@@ -47,22 +48,6 @@ class Recipe:
 
 
 RECIPE = Recipe()
-
-
-@dataclass(frozen=True)
-class Handwriting:
-    """Labelled drawings, with the student who drew each: uint8 28x28 images, as MNIST's."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    students: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def of(self, students: Sequence[str]) -> Handwriting:
-        chosen = np.isin(self.students, list(students))
-        return Handwriting(self.images[chosen], self.labels[chosen], self.students[chosen])
 
 
 def handwriting(drawings: Sequence[Drawing]) -> Handwriting:

@@ -14,15 +14,18 @@ import time
 from collections.abc import Callable
 
 import keras
+import numpy as np
 
 from deepviz.config import ModelConfig, held_back
-from deepviz.data import Mnist
+from deepviz.data import DataError, Handwriting, Mnist
 from deepviz.evaluation import evaluate
 from deepviz.history import History, Snapshot
 from deepviz.network import build_model
 from deepviz.steps import STEPS_PER_CALL, Steps, shuffled, tensors
 from deepviz.tensorflow_internals import traced_gradients
 from deepviz.trained import TrainedModel
+
+Examples = tuple[np.ndarray, np.ndarray]  # uint8 images (N, 28, 28) and their labels
 
 REPORT_EVERY_S = 0.25
 # Validation only reads: big batches are fewer steps, and still bounded memory for the biggest CNN.
@@ -104,26 +107,40 @@ class WeightSnapshots(keras.callbacks.Callback):
 
 class TrainingRun:
     """`time_limit`: the most seconds this run's `fit` trains for; it stops there as the Stop button does,
-    and `finish` keeps the partly trained model."""
+    and `finish` keeps the partly trained model. `pens`: the pen-drawn digits a configuration with
+    `data="mnist-pen"` trains on besides MNIST."""
 
-    def __init__(self, config: ModelConfig, mnist: Mnist, time_limit: float | None = None):
+    def __init__(
+        self, config: ModelConfig, mnist: Mnist, time_limit: float | None = None, pens: Handwriting | None = None
+    ):
         self.config = config
         self.time_limit = time_limit
         self.timed_out = False
         self.mnist = mnist
         self.model = build_model(config)
-        images = min(config.train_images, len(mnist.x_train))
-        # Keras's validation_split: the last images, taken before any shuffling.
-        train_images = images - held_back(images, config.validation_split)
-        self.train = (mnist.x_train[:train_images], mnist.y_train[:train_images])
-        self.validation = (mnist.x_train[train_images:images], mnist.y_train[train_images:images])
-        self.history = History(config.epochs, math.ceil(train_images / config.batch_size))
+        self.train, self.validation = self._examples(pens)
+        self.history = History(config.epochs, math.ceil(len(self.train[0]) / config.batch_size))
         self.snapshots: list[Snapshot] = []
         self.finished = False
         self._idle = threading.Event()  # set while `fit` is not running
         self._idle.set()
         self._lock = threading.Lock()
         self._result: tuple[TrainedModel | None] | None = None
+
+    def _examples(self, pens: Handwriting | None) -> tuple[Examples, Examples]:
+        """The (images, labels) to train on and to validate with: MNIST's training digits, the last
+        ones held back as Keras's validation_split holds them (before any shuffling), and for a
+        configuration that asks for them, the pen-drawn digits, all trained on."""
+        config, mnist = self.config, self.mnist
+        images = min(config.train_images, len(mnist.x_train))
+        train_images = images - held_back(images, config.validation_split)
+        train = (mnist.x_train[:train_images], mnist.y_train[:train_images].astype(np.int64))
+        validation = (mnist.x_train[train_images:images], mnist.y_train[train_images:images].astype(np.int64))
+        if config.data == "mnist-pen":
+            if pens is None:
+                raise DataError("this configuration trains on pen-drawn digits too, and none were given")
+            train = (np.concatenate([train[0], pens.images]), np.concatenate([train[1], pens.labels]))
+        return train, validation
 
     def fit(self, report: Callable[[History], None] | None = None) -> None:
         """Train; an exception raised by `report` stops training and propagates."""
@@ -193,8 +210,13 @@ class TrainingRun:
         )
 
 
-def train(config: ModelConfig, mnist: Mnist, report: Callable[[History], None] | None = None) -> TrainedModel:
-    run = TrainingRun(config, mnist)
+def train(
+    config: ModelConfig,
+    mnist: Mnist,
+    report: Callable[[History], None] | None = None,
+    pens: Handwriting | None = None,
+) -> TrainedModel:
+    run = TrainingRun(config, mnist, pens=pens)
     run.fit(report)
     trained = run.finish()
     # No time limit, and only an exception from `report` stops this run: it took every step.

@@ -3,18 +3,16 @@ from a copy of a trained model's weights instead of random ones (see deepviz.tea
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 
 from deepviz.config import MNIST_TRAIN_IMAGES
-from deepviz.data import Mnist
+from deepviz.data import Handwriting, Mnist
 from deepviz.evaluation import Evaluation
-from deepviz.history import History
-from deepviz.teach import RECIPE, SEED, Handwriting, Recipe, TeachError, Tuning, class_accuracy
+from deepviz.teach import RECIPE, SEED, Recipe, TeachError, Tuning, class_accuracy
 from deepviz.trained import TrainedModel
-from deepviz.training import TrainingRun
+from deepviz.training import Examples, TrainingRun
 
 
 class TuningRun(TrainingRun):
@@ -33,7 +31,7 @@ class TuningRun(TrainingRun):
     ):
         if not len(taught):
             raise TeachError("there are no drawings to learn from")
-        images, labels = mixed(taught, mnist, recipe)
+        self.mix = mixed(taught, mnist, recipe)
         # The network as `trained`'s, with the recipe's optimizer; trained on the mix, no validation,
         # and held to the server's limits for that many images.
         config = replace(
@@ -41,18 +39,21 @@ class TuningRun(TrainingRun):
             epochs=recipe.epochs,
             learning_rate=recipe.learning_rate,
             validation_split=0.0,
-            train_images=min(len(images), MNIST_TRAIN_IMAGES),
+            train_images=min(len(self.mix[0]), MNIST_TRAIN_IMAGES),
+            augment="none",
+            data="mnist",
         )
         super().__init__(config, mnist, time_limit)
         self.model.set_weights(trained.model.get_weights())  # a copy: `trained` itself never changes
-        self.train = (images, labels)
-        self.validation = (images[:0], labels[:0])
-        self.history = History(recipe.epochs, math.ceil(len(images) / config.batch_size))
         self.base = trained
         self.taught = taught
         self.held_out = held_out if held_out is not None and len(held_out) else None
         self.class_code = class_code
         self.before = self._read(trained)
+
+    def _examples(self, pens: Handwriting | None) -> tuple[Examples, Examples]:
+        images, labels = self.mix
+        return (images, labels), (images[:0], labels[:0])
 
     def _read(self, trained: TrainedModel) -> Evaluation | None:
         held_out = self.held_out

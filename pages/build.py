@@ -13,6 +13,8 @@ from deepviz.config import (
     MAX_TRAINING_SECONDS,
     MNIST_TRAIN_IMAGES,
     OPTIMIZERS,
+    PEN_DIGITS,
+    PEN_DRAWINGS,
     PRESETS,
     UNIT_CHOICES,
     ConfigError,
@@ -28,7 +30,7 @@ from deepviz.config import (
 )
 from deepviz.guide import word
 from deepviz.lesson import NETWORK, TRAINING
-from deepviz.ui.resources import preload_tensorflow
+from deepviz.ui.resources import pens_available, preload_tensorflow
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 
@@ -187,11 +189,13 @@ with editor:
         st.caption(
             f"{current.optimizer}, learning rate {current.learning_rate:g}, batch size {current.batch_size}, "
             f"{plural(current.epochs, 'epoch')}, {current.validation_split:.0%} held back for validation, "
-            f"{current.train_images:,} training images" + (", distorted." if current.augment == "distort" else ".")
+            f"{current.train_images:,} training images"
+            + (", distorted" if current.augment == "distort" else "")
+            + (", and 30 people's pen-drawn digits." if current.data == "mnist-pen" else ".")
         )
         optimizer, learning_rate, batch_size = current.optimizer, current.learning_rate, current.batch_size
         epochs, validation_split, train_images = current.epochs, current.validation_split, current.train_images
-        augment = current.augment
+        augment, data = current.augment, current.data
     else:
         a, b = st.columns(2)
         optimizer = a.selectbox(
@@ -239,10 +243,28 @@ with editor:
             "Distort the training digits",
             current.augment == "distort",
             key=f"{version}-augment",
-            help="Data augmentation: half of each batch is bent, slanted, stretched, thickened or thinned a "
-            "little, the ways people's pens differ, so the network sees more kinds of handwriting than MNIST has.",
+            help="Data augmentation: half of each batch is bent a little, afresh every batch, as people's "
+            "strokes wobble, so the network sees more kinds of handwriting than MNIST has.",
         )
         augment = "distort" if distort else "none"
+        found = pens_available()
+        pens = b.toggle(
+            "Learn from pen-drawn digits too",
+            current.data == "mnist-pen" and found,
+            key=f"{version}-data",
+            disabled=not found,
+            help=f"Besides MNIST's scanned digits, {PEN_DIGITS:,} digits that 30 people drew with a pen, each drawn "
+            f"{PEN_DRAWINGS} times as the Draw page's canvas draws, at different sizes: the network meets the "
+            "ways people draw on a screen, and reads a class's drawings better."
+            + ("" if found else " They are not on this server: pen-digits/ beside the MNIST folder."),
+        )
+        data = "mnist-pen" if pens else "mnist"
+        if current.data == "mnist-pen" and not found:
+            st.info(
+                "This network was set to learn from 30 people's pen-drawn digits too, and they are not on this "
+                "server: it learns from MNIST alone here.",
+                icon=":material/draw:",
+            )
 
 try:
     edited = replace(
@@ -255,6 +277,7 @@ try:
         validation_split=validation_split,
         train_images=train_images,
         augment=augment,
+        data=data,
     )
 except ConfigError as error:
     st.error(f"Not changed: {error}.")

@@ -69,8 +69,9 @@ def cache_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def default_trained(mnist, cache_dir):
-    """The default model (the Small CNN on all of MNIST), trained once per test run, seeded,
-    and left in the cache folder where the app's pages and servers load it from."""
+    """The default model (PRESETS[DEFAULT_MODEL], on MNIST and the 30 writers' pen digits), trained
+    once per test run, seeded, and left in the cache folder where the app's pages and servers load
+    it from, with the pen digits as drawn for it."""
     import keras
 
     from deepviz.store import default_model

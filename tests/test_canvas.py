@@ -9,7 +9,7 @@ from apptest import FakeCanvas, no_errors, open_page, png_url
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from deepviz.measure.pendigits import as_canvas
+from deepviz.pendigits import as_canvas
 from deepviz.preprocess import CANVAS_SIZE, canvas_image
 
 REFUSED = "The drawing pad sent something deepviz cannot read"

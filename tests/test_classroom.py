@@ -6,7 +6,7 @@ from apptest import QUICK, no_errors, open_page, shown
 
 from deepviz.config import PRESETS
 from deepviz.guide import TOUR, TUTORIAL, WORDS, added_a_layer, compared, trained_tutorial
-from deepviz.measure.pendigits import as_canvas
+from deepviz.pendigits import as_canvas
 
 # Projector mode
 

@@ -20,8 +20,8 @@ PROGRESS = re.compile(re.escape(TRAINING) + r": epoch 1 of 2, [\d,]+ of 1,800 im
 
 @pytest.fixture
 def small_default(monkeypatch):
-    """The default configuration on 2,000 images (1,800 to train on) for 2 epochs: seconds."""
-    small = replace(PRESETS[DEFAULT_MODEL], train_images=2000, epochs=2)
+    """The default network on 2,000 MNIST images (1,800 to train on) for 2 epochs: seconds."""
+    small = replace(PRESETS[DEFAULT_MODEL], train_images=2000, epochs=2, data="mnist")
     monkeypatch.setitem(PRESETS, DEFAULT_MODEL, small)
 
 

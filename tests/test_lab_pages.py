@@ -9,7 +9,7 @@ from apptest import no_errors, open_page, shown
 
 import deepviz.drawings
 from deepviz.drawings import DATABASE_ENV, Drawings
-from deepviz.measure.pendigits import as_canvas
+from deepviz.pendigits import as_canvas
 from deepviz.ui.lab import FRAME, MISREAD, READ, TEACHER_ENV, wall_picture
 
 HOSTILE = "**Bo** <b>[y](e.vil)"  # a nickname is anyone's text

@@ -9,7 +9,7 @@ import pytest
 from apptest import APP, QUICK, app, no_errors, open_page, shown
 
 from deepviz.config import PRESETS, ModelConfig
-from deepviz.measure.pendigits import as_canvas
+from deepviz.pendigits import as_canvas
 from deepviz.preprocess import CANVAS_SIZE
 
 

@@ -6,7 +6,7 @@ import pytest
 from deepviz.data import DataError
 from deepviz.measure.handwriting import Reading, Score
 from deepviz.measure.offline import PenSet
-from deepviz.measure.pendigits import (
+from deepviz.pendigits import (
     PenDigit,
     fit_strokes,
     load_pen_digits,

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from deepviz.measure.browser import WAIT_MS, replay, settled
-from deepviz.measure.pendigits import fit_strokes, load_pen_digits
+from deepviz.pendigits import fit_strokes, load_pen_digits
 from deepviz.preprocess import CANVAS_SIZE
 
 TRAINING = "images=12000&epochs=1"  # the tutorial MLP, on a fifth of MNIST: a few seconds

@@ -8,7 +8,7 @@ from apptest import QUICK, app, no_errors
 
 from deepviz.config import PRESETS
 from deepviz.figures import PROJECTOR_FONT
-from deepviz.measure.pendigits import as_canvas
+from deepviz.pendigits import as_canvas
 
 PAGES = ("home", "build", "train", "draw", "insights", "compare", "collect", "wall", "teach")
 PROJECTOR = {"projector": "1"}

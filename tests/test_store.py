@@ -1,6 +1,7 @@
 """The cache folder of trained models: this user's alone, written under names no one can guess,
 and a model loaded from it only if its files are the ones deepviz saved."""
 
+import gzip
 import json
 import os
 import stat
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from deepviz import store
-from deepviz.config import Dense, ModelConfig
+from deepviz.config import PEN_DRAWINGS, Dense, ModelConfig
 from deepviz.data import Mnist
 from deepviz.store import cached_default, default_path, kept, save
 
@@ -104,3 +105,48 @@ def test_saves_write_under_names_no_one_can_guess_and_side_by_side(tmp_path, tin
     names = [path.with_suffix(suffix).name for suffix in (".json", ".keras", ".npz")]
     assert sorted(child.name for child in tmp_path.iterdir()) == names  # and no scratch folder left
     assert cached_default(tiny, tmp_path) is not None
+
+
+@pytest.fixture
+def pen_file(tmp_path, data_dir, monkeypatch):
+    """12 of the 30 writers' digits in a pen-digits folder beside a stand-in MNIST folder."""
+    from deepviz.data import DATA_DIR_ENV
+    from deepviz.pendigits import WRITERS
+
+    records = json.loads(gzip.decompress((data_dir.parent / "pen-digits" / WRITERS).read_bytes()))[:12]
+    folder = tmp_path / "pen-digits"
+    folder.mkdir()
+    (folder / WRITERS).write_bytes(gzip.compress(json.dumps(records).encode()))
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "mnist"))
+    return folder / WRITERS
+
+
+def test_pen_digits_are_drawn_once_then_read_from_the_cache_folder(pen_file, tmp_path, monkeypatch):
+    from deepviz import pendigits
+
+    drawn = store.pen_digits(tmp_path / "cache")
+    assert drawn.images.shape == (12 * PEN_DRAWINGS, 28, 28) and drawn.images.dtype == np.uint8
+    assert set(drawn.students) <= {f"p{n:02}" for n in range(1, 31)}
+    # The first drawing of each digit is the canvas's own; the others differ in size and pen.
+    assert not np.array_equal(drawn.images[:12], drawn.images[12:24])
+    (kept_file,) = (tmp_path / "cache").glob("pen-digits-*.npz")
+    monkeypatch.setattr(pendigits, "training_drawings", lambda *a: pytest.fail("drawn again"))
+    again = store.pen_digits(tmp_path / "cache")
+    assert np.array_equal(again.images, drawn.images) and np.array_equal(again.labels, drawn.labels)
+    kept_file.write_bytes(b"not an npz")
+    monkeypatch.undo()
+    monkeypatch.setenv("DEEPVIZ_DATA_DIR", str(pen_file.parent.parent / "mnist"))
+    assert np.array_equal(store.pen_digits(tmp_path / "cache").images, drawn.images)  # damaged: drawn again
+
+
+def test_without_the_pen_digits_the_default_network_learns_from_mnist_alone(tmp_path, monkeypatch):
+    from deepviz.config import DEFAULT_MODEL, PRESETS
+    from deepviz.data import DATA_DIR_ENV, DataError
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "mnist"))
+    config = store.default_config()
+    assert config.data == "mnist" and config.layers == PRESETS[DEFAULT_MODEL].layers
+    with pytest.raises(DataError, match=r"not here: they go in pen-digits/pendigits-train-writers\.json\.gz"):
+        store.pen_digits(tmp_path / "cache")
+    monkeypatch.delenv(DATA_DIR_ENV)
+    assert store.default_config().data == "mnist"

@@ -9,9 +9,9 @@ from apptest import no_errors, open_page, shown
 
 from deepviz.cli import main
 from deepviz.config import ModelConfig
-from deepviz.data import DATA_DIR_ENV
+from deepviz.data import DATA_DIR_ENV, Handwriting
 from deepviz.drawings import DATABASE_ENV, Drawings, StoreError
-from deepviz.teach import MIN_STUDENTS, Handwriting, Recipe, TeachError, fine_tune, leave_students_out, split_students
+from deepviz.teach import MIN_STUDENTS, Recipe, TeachError, fine_tune, leave_students_out, split_students
 
 STUDENTS = [f"student {n}" for n in range(9)]
 QUICK_RECIPE = Recipe(epochs=2, learning_rate=1e-3, mnist_images=1000)
@@ -134,7 +134,7 @@ def test_the_command_line_refuses_a_class_it_cannot_simulate(argv, message, caps
 def test_without_the_pen_digits_the_command_line_says_where_to_find_them(monkeypatch, capsys):
     monkeypatch.delenv(DATA_DIR_ENV)
     assert main(["teach", "--simulate"]) == 1
-    assert capsys.readouterr().err.startswith("deepviz: error: no pen digits: give --pen-digits, or --data-dir")
+    assert capsys.readouterr().err.startswith("deepviz: error: no pen digits: give --pen-digits, or --data-dir or set")
 
 
 # The Teach page

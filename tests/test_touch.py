@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from deepviz.measure.browser import WAIT_MS, settled
-from deepviz.measure.pendigits import fit_strokes, load_pen_digits
+from deepviz.pendigits import fit_strokes, load_pen_digits
 from deepviz.preprocess import CANVAS_SIZE
 
 # A fresh server's first Draw page imports TensorFlow and loads the model: a minute or more

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
-from deepviz.data import Mnist
+from deepviz.data import Handwriting, Mnist
 from deepviz.history import Snapshot
 from deepviz.store import default_model, load, model_path, save
 from deepviz.training import MAX_SNAPSHOTS, TrainingRun, WeightSnapshots, train
@@ -154,18 +154,30 @@ def tiny(small):
     return Mnist(small.x_train[:300], small.y_train[:300], small.x_test[:100], small.y_test[:100], "tiny", full=False)
 
 
-def test_default_model_is_trained_once_then_loaded(tiny, tmp_path, monkeypatch):
-    import deepviz.training
+@pytest.fixture
+def few_pens(tiny, monkeypatch):
+    """30 drawings stand in for the 30 writers' 22,482, which take minutes to draw."""
+    import deepviz.store
 
-    calls = []
-    monkeypatch.setattr(deepviz.training, "train", lambda *a: calls.append(1) or train(*a))
+    pens = Handwriting(tiny.x_test[:30], tiny.y_test[:30].astype(np.int64), np.array(["p01"] * 30))
+    monkeypatch.setattr(deepviz.store, "pen_digits", lambda *a, **k: pens)
+    return pens
+
+
+def test_default_model_is_trained_once_with_the_pen_digits_then_loaded(tiny, few_pens, tmp_path, monkeypatch):
+    import deepviz.store
+
+    runs = []
+    made = deepviz.store.train_default
+    monkeypatch.setattr(deepviz.store, "train_default", lambda *a: runs.append(made(*a)) or runs[-1])
     first = default_model(tiny, tmp_path)
     again = default_model(tiny, tmp_path)
-    assert calls == [1] and first.config == again.config == PRESETS[DEFAULT_MODEL]
+    assert len(runs) == 1 and first.config == again.config == PRESETS[DEFAULT_MODEL]
+    assert len(runs[0].train[0]) == 270 + len(few_pens)  # MNIST's, less the validation's 30, and the pens'
     assert again.test_accuracy == first.test_accuracy
 
 
-def test_a_damaged_cache_file_is_retrained_and_an_unwritable_folder_is_survived(tiny, tmp_path):
+def test_a_damaged_cache_file_is_retrained_and_an_unwritable_folder_is_survived(tiny, few_pens, tmp_path):
     path = model_path(ModelConfig(), tiny, tmp_path)
     path.write_bytes(b"not a zip")
     path.with_suffix(".json").write_text("{}")

@@ -23,7 +23,7 @@ import numpy as np
 
 from deepviz.config import DEFAULT_MODEL, FORWARD_AND_BACKWARD, PRESETS, ModelConfig, held_back, multiply_adds
 from deepviz.data import Mnist
-from deepviz.measure.pendigits import PenDigit, as_canvas, fit_strokes, one_of_each
+from deepviz.pendigits import PenDigit, as_canvas, fit_strokes, one_of_each
 
 MATMUL_SIDE = 2048  # big enough to run at the machine's peak, small enough to take a fraction of a second
 ACCURACY_GOAL = 0.97

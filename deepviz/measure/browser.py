@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepviz.measure.pendigits import Point
+from deepviz.pendigits import Point
 from deepviz.preprocess import CANVAS_SIZE
 
 ROOT = Path(__file__).parents[2]  # app.py's folder

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from deepviz.data import Handwriting
 from deepviz.drawings import checked_image
 from deepviz.measure.offline import prepared
-from deepviz.measure.pendigits import PenDigit, one_of_each
-from deepviz.teach import SEED, Handwriting, Split, split_students
+from deepviz.pendigits import PenDigit, one_of_each
+from deepviz.teach import SEED, Split, split_students
 from deepviz.trained import TrainedModel
 
 HELD_OUT_WRITERS = 10

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from deepviz.config import PRESETS
 from deepviz.measure.browser import WAIT_MS, BrowserError, chromium, replay, running_app, settled
-from deepviz.measure.pendigits import PenDigit, fit_strokes
+from deepviz.pendigits import PenDigit, fit_strokes
 
 TRAIN_TIMEOUT_MS = 600_000
 

@@ -35,7 +35,7 @@ from deepviz.measure.browser import (
     async_chromium,
     running_server,
 )
-from deepviz.measure.pendigits import Point, fit_strokes, load_pen_digits
+from deepviz.pendigits import Point, fit_strokes, load_pen_digits
 from deepviz.preprocess import CANVAS_SIZE
 
 HINT = "Draw a digit from 0 to 9"

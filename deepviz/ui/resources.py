@@ -17,7 +17,7 @@ from deepviz.ui.training import training_queue
 
 if TYPE_CHECKING:
     from deepviz.background import DefaultModel
-    from deepviz.data import Mnist
+    from deepviz.data import Handwriting, Mnist
     from deepviz.trained import TrainedModel
 
 
@@ -50,6 +50,22 @@ def mnist() -> Mnist:
     from deepviz.data import load_mnist
 
     return load_mnist()
+
+
+@st.cache_resource(show_spinner="Drawing 30 people's pen digits to learn from, as the canvas draws them (once)...")
+def pen_digits() -> Handwriting:
+    """The 30 writers' digits a configuration with data="mnist-pen" trains on, once per server
+    (and kept in the cache folder across restarts). DataError where they are missing."""
+    from deepviz.store import pen_digits
+
+    return pen_digits()
+
+
+def pens_available() -> bool:
+    """Whether the 30 writers' pen digits are beside the MNIST folder, without drawing them."""
+    from deepviz.pendigits import training_source
+
+    return training_source() is not None
 
 
 def data_banner(data: Mnist) -> None:

@@ -41,8 +41,9 @@ def server_queue() -> TrainingQueue | None:
 
 
 def queue_refusal() -> None:
-    """Says why this session's last training found no place in line, if it did not: train_into
-    keeps the reason, as its page reruns once training ends, which wipes what the run showed."""
+    """Says why this session's last training did not start, if it did not (no place in line, or
+    the pen-drawn digits it asks for are not on this server): train_into keeps the reason, as its
+    page reruns once training ends, which wipes what the run showed."""
     if refusal := session.take("queue_refusal"):
         st.warning(refusal, icon=":material/block:")
 
@@ -58,8 +59,9 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
 
     def start(time_limit: float | None) -> TrainingRun:
         from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
+        from deepviz.ui.resources import pen_digits
 
-        return TrainingRun(current, data, time_limit)
+        return TrainingRun(current, data, time_limit, pen_digits() if current.data == "mnist-pen" else None)
 
     run_into(slot, start, report)
 
@@ -73,6 +75,7 @@ def run_into(slot: str, start: Callable[[float | None], TrainingRun], report) ->
     raises in the script's thread there); settle_training then keeps the partly trained
     model, labelled as such, as it does when training reaches the server's time limit. A
     session has one place in line (see TrainingQueue.join)."""
+    from deepviz.data import DataError
     from deepviz.slots import QueueError
 
     queue = server_queue()
@@ -98,7 +101,7 @@ def run_into(slot: str, start: Callable[[float | None], TrainingRun], report) ->
                 run.fit(report)
             finally:
                 settle_training(run)
-    except QueueError as error:
+    except (QueueError, DataError) as error:  # no slot, or the pen-drawn digits it asks for are missing
         session.queue_refusal = f"{error}."
 
 

@@ -6,6 +6,9 @@ its writer made, in the recording device's pixels. Replaying them as mouse
 strokes measures how well a model reads what people actually draw, canvas and
 preprocessing included, which MNIST's own test images cannot.
 
+They also teach: `training_drawings` draws every digit of a set as the canvas would, at several
+sizes and pen widths, for a configuration that trains on MNIST and the 30 writers' digits.
+
 `as_canvas` gives an MNIST digit the form the canvas sends a drawing in, for what drives the
 Draw page without a browser: the bench's timings and the tests. `render` draws a pen digit's
 strokes as the canvas does, to measure many digits without a browser.
@@ -15,19 +18,29 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 import os
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
-from deepviz.data import DATA_DIR_ENV, DataError
-from deepviz.preprocess import CANVAS_SIZE, STROKE_WIDTH
+from deepviz.config import PEN_DRAWINGS
+from deepviz.data import DATA_DIR_ENV, DataError, Handwriting
+from deepviz.preprocess import CANVAS_SIZE, STROKE_WIDTH, prepare
 
 DIGIT_SHARE = 0.65  # of the canvas: big and centred, as the Draw page's hint asks
 SUPERSAMPLE = 4  # drawn 4x larger, then averaged down: the canvas's antialiased edges
+
+# Each training digit is drawn config.PEN_DRAWINGS times: once as big as the Draw page asks, with
+# its pen, and then at random sizes and pen widths in these ranges, as people draw small or big
+# with the same pen (measured against one drawing repeated: docs/handwriting.md).
+SIZES = (0.45, 0.85)  # the digit's share of the canvas
+PEN_WIDTHS = (18.0, 38.0)  # in canvas pixels
+SEED = 0  # the same digits are always drawn the same way
 
 Point = tuple[float, float]
 
@@ -47,6 +60,12 @@ def default_path(name: str = UJI) -> Path | None:
     """Beside the MNIST folder, as this project's shared data lays them out."""
     data_dir = os.environ.get(DATA_DIR_ENV)
     return Path(data_dir).parent / "pen-digits" / name if data_dir else None
+
+
+def training_source() -> Path | None:
+    """The 30 writers' file beside the MNIST folder, if it is there: what data="mnist-pen" trains on."""
+    path = default_path(WRITERS)
+    return path if path and path.exists() else None
 
 
 def load_pen_digits(path: str | os.PathLike | None = None) -> list[PenDigit]:
@@ -80,6 +99,39 @@ def fit_strokes(strokes: list[list[Point]], size: float = CANVAS_SIZE, share: fl
     left = (size - width * scale) / 2 - min(xs) * scale
     top = (size - height * scale) / 2 - min(ys) * scale
     return [[(left + x * scale, top + y * scale) for x, y in stroke] for stroke in strokes]
+
+
+def drawing(digit: PenDigit, share: float = DIGIT_SHARE, width: float = STROKE_WIDTH) -> np.ndarray:
+    """`digit` as the network receives it after being drawn on the canvas: 28x28 floats in [0, 1]."""
+    result = prepare(render(fit_strokes(digit.strokes, share=share), width=width))
+    assert result is not None  # fit_strokes puts every digit's ink in the middle of the canvas
+    return result.image
+
+
+def training_drawings(digits: list[PenDigit], workers: int = 1) -> Handwriting:
+    """Every digit drawn PEN_DRAWINGS times (see SIZES), as uint8 images as MNIST's, with its
+    writer. About 5 ms a drawing on one core; `workers` > 1 draws in that many fresh processes
+    (not from a Streamlit server, whose script would run again in each)."""
+    rng = np.random.default_rng(SEED)
+    jobs = [
+        (digit, DIGIT_SHARE, STROKE_WIDTH) if copy == 0 else (digit, rng.uniform(*SIZES), rng.uniform(*PEN_WIDTHS))
+        for copy in range(PEN_DRAWINGS)
+        for digit in digits
+    ]
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            images = list(pool.map(_drawn, jobs, chunksize=500))
+    else:
+        images = [_drawn(job) for job in jobs]
+    return Handwriting(
+        np.stack(images),
+        np.tile([d.label for d in digits], PEN_DRAWINGS).astype(np.int64),
+        np.tile([d.writer for d in digits], PEN_DRAWINGS),
+    )
+
+
+def _drawn(job: tuple[PenDigit, float, float]) -> np.ndarray:
+    return np.round(drawing(*job) * 255).astype(np.uint8)
 
 
 def one_of_each(digits: list[PenDigit]) -> list[PenDigit]:
