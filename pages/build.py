@@ -247,22 +247,23 @@ with editor:
             "strokes wobble, so the network sees more kinds of handwriting than MNIST has.",
         )
         augment = "distort" if distort else "none"
-        found = pens_available()
-        pens = b.toggle(
-            "Learn from pen-drawn digits too",
-            current.data == "mnist-pen" and found,
-            key=f"{version}-data",
-            disabled=not found,
-            help=f"Besides MNIST's scanned digits, {PEN_DIGITS:,} digits that 30 people drew with a pen, each drawn "
+        pens_help = (
+            f"Besides MNIST's scanned digits, {PEN_DIGITS:,} digits that 30 people drew with a pen, each drawn "
             f"{PEN_DRAWINGS} times as the Draw page's canvas draws, at different sizes: the network meets the "
             "ways people draw on a screen, and reads a class's drawings better."
-            + ("" if found else " They are not on this server: pen-digits/ beside the MNIST folder."),
         )
+        if pens_available() or current.data == "mnist-pen":
+            pens = b.toggle(
+                "Learn from pen-drawn digits too", current.data == "mnist-pen", key=f"{version}-data", help=pens_help
+            )
+        else:
+            pens = False
+            b.caption("Pen-drawn digits to learn from: not on this server.", help=pens_help)
         data = "mnist-pen" if pens else "mnist"
-        if current.data == "mnist-pen" and not found:
-            st.info(
-                "This network was set to learn from 30 people's pen-drawn digits too, and they are not on this "
-                "server: it learns from MNIST alone here.",
+        if pens and not pens_available():
+            st.warning(
+                "The 30 people's pen-drawn digits are not on this server, so this network cannot learn from "
+                "them here: switch **Learn from pen-drawn digits too** off to train it on MNIST alone.",
                 icon=":material/draw:",
             )
 

@@ -59,6 +59,29 @@ def test_distorting_the_training_digits_is_a_switch_on_build_kept_in_the_link():
     assert at.toggle(key=f"{at.session_state.build_version}-augment").value
 
 
+def test_learning_from_pen_digits_too_is_a_switch_on_build_kept_in_the_link():
+    at = open_page({}, "build")
+    switch = at.toggle(key=f"{at.session_state.build_version}-data")
+    assert switch.label == "Learn from pen-drawn digits too" and not switch.value and not switch.disabled
+    switch.set_value(True).run()
+    no_errors(at)
+    assert at.session_state.config.data == "mnist-pen" and at.query_params["data"] == "mnist-pen"
+
+
+def test_without_the_pen_digits_the_switch_is_off_and_a_link_that_asks_for_them_is_told(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEEPVIZ_DATA_DIR", str(tmp_path / "mnist"))  # no pen-digits folder beside it
+    at = open_page({}, "build")
+    assert not [t for t in at.toggle if t.key.endswith("-data")]
+    assert any(caption.value == "Pen-drawn digits to learn from: not on this server." for caption in at.caption)
+    at = open_page({"data": "mnist-pen"}, "build")
+    switch = at.toggle(key=f"{at.session_state.build_version}-data")
+    assert switch.value
+    assert any("not on this server" in warning.value for warning in at.warning)
+    switch.set_value(False).run()
+    no_errors(at)
+    assert at.session_state.config.data == "mnist" and not at.warning
+
+
 def test_a_link_with_a_kernel_size_between_the_slider_stops_opens_the_build_page():
     at = open_page({"layers": "conv-8-2-relu,pool-2"}, "build")
     no_errors(at)
