@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from deepviz.config import AUGMENTATIONS, DATASETS, OPTIMIZERS, ConfigError, ModelConfig, parse_layers
+from deepviz.config import AUGMENTATIONS, DATASETS, OPTIMIZERS, SCHEDULES, ConfigError, ModelConfig, parse_layers
 from deepviz.data import DATA_DIR_ENV, DataError, load_mnist, read_dir
 from deepviz.modelfile import layer_table, load_file
 from deepviz.modelfile.errors import ModelFileError
@@ -48,6 +48,12 @@ def build_parser() -> Parser:
     train.add_argument("--batch-size", type=int, default=default.batch_size)
     train.add_argument("--optimizer", choices=OPTIMIZERS, default=default.optimizer)
     train.add_argument("--learning-rate", type=float, default=default.learning_rate)
+    train.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=default.schedule,
+        help="cosine: the learning rate falls to 0 by the last step (default: %(default)s)",
+    )
     train.add_argument("--validation-split", type=float, default=default.validation_split)
     train.add_argument("--train-images", type=int, default=default.train_images)
     train.add_argument("--data-dir", help="folder with the four MNIST .gz files or mnist.npz")
@@ -183,6 +189,7 @@ def config_from(args: argparse.Namespace) -> ModelConfig:
         batch_size=args.batch_size,
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,
+        schedule=args.schedule,
         validation_split=args.validation_split,
         train_images=args.train_images,
         augment=args.augment,

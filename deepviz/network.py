@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import types
 from typing import TYPE_CHECKING
 
@@ -68,7 +69,11 @@ def make_optimizer(config: ModelConfig) -> keras.optimizers.Optimizer:
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
     }
-    optimizer = optimizers[config.optimizer](learning_rate=config.learning_rate)
+    learning_rate = config.learning_rate
+    if config.schedule == "cosine":
+        steps = math.ceil(config.training_images / config.batch_size) * config.epochs
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)
+    optimizer = optimizers[config.optimizer](learning_rate=learning_rate)
     if config.optimizer == "adam":
         # On the instance, not a subclass: a saved model's optimizer is still plain Keras Adam.
         optimizer.update_step = types.MethodType(fused_adam_step, optimizer)

@@ -38,6 +38,7 @@ class TuningRun(TrainingRun):
             trained.config,
             epochs=recipe.epochs,
             learning_rate=recipe.learning_rate,
+            schedule="constant",
             validation_split=0.0,
             train_images=min(len(self.mix[0]), MNIST_TRAIN_IMAGES),
             augment="none",

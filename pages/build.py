@@ -187,7 +187,9 @@ with editor:
     if TRAINING in hidden:
         st.info("Your teacher fixed the training settings for this lesson.", icon=":material/lock:")
         st.caption(
-            f"{current.optimizer}, learning rate {current.learning_rate:g}, batch size {current.batch_size}, "
+            f"{current.optimizer}, learning rate {current.learning_rate:g}"
+            + (" falling to 0" if current.schedule == "cosine" else "")
+            + f", batch size {current.batch_size}, "
             f"{plural(current.epochs, 'epoch')}, {current.validation_split:.0%} held back for validation, "
             f"{current.train_images:,} training images"
             + (", distorted" if current.augment == "distort" else "")
@@ -195,7 +197,7 @@ with editor:
         )
         optimizer, learning_rate, batch_size = current.optimizer, current.learning_rate, current.batch_size
         epochs, validation_split, train_images = current.epochs, current.validation_split, current.train_images
-        augment, data = current.augment, current.data
+        augment, data, schedule = current.augment, current.data, current.schedule
     else:
         a, b = st.columns(2)
         optimizer = a.selectbox(
@@ -260,6 +262,14 @@ with editor:
             pens = False
             b.caption("Pen-drawn digits to learn from: not on this server.", help=pens_help)
         data = "mnist-pen" if pens else "mnist"
+        falling = a.toggle(
+            "Let the learning rate fall to 0",
+            current.schedule == "cosine",
+            key=f"{version}-schedule",
+            help="Big steps while the network has much to learn, then ever smaller ones, along half a cosine "
+            "to 0 at the last batch: the last epochs settle the weights instead of shaking them.",
+        )
+        schedule = "cosine" if falling else "constant"
         if pens and not pens_available():
             st.warning(
                 "The 30 people's pen-drawn digits are not on this server, so this network cannot learn from "
@@ -273,6 +283,7 @@ try:
         layers=tuple(layers),
         optimizer=optimizer,
         learning_rate=learning_rate,
+        schedule=schedule,
         batch_size=batch_size,
         epochs=epochs,
         validation_split=validation_split,

@@ -86,7 +86,7 @@ def draw_a_three(page, server, query=""):
 def test_drawing_a_real_digit_shows_a_prediction_and_every_layer(server, page, screenshots):
     prediction = draw_a_three(page, server)
     hint = page.get_by_text("Draw a digit from 0 to 9")
-    # The probability bars, and the stage: one image per layer of the Small CNN (input, conv1,
+    # The probability bars, and the stage: one image per layer of the default model (input, conv1,
     # pool1, conv2, pool2, dense1, output), all on the first screen with the canvas.
     expect(page.locator(".deepviz-bars > div")).to_have_count(10)
     charts = page.locator(".js-plotly-plot")
@@ -176,7 +176,7 @@ def test_the_drawing_is_placed_among_the_test_digits_at_every_layer(server, page
     expect(page.get_by_role("heading", name="Patterns building up, layer by layer")).to_be_visible()
     expect(page.locator(".js-plotly-plot").filter(has_text="your drawing")).to_have_count(
         7, timeout=60_000
-    )  # every layer of the Small CNN
+    )  # every layer of the default model
     no_exceptions(page)
     if screenshots:
         screenshot(page, screenshots / "insights-page.png")

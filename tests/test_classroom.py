@@ -12,7 +12,7 @@ from deepviz.pendigits import as_canvas
 
 
 def dense_cells(at) -> list[tuple[float, int]]:
-    """(value, brightness) of each unit in the Draw page's picture of the Small CNN's dense1."""
+    """(value, brightness) of each unit in the Draw page's picture of the default model's dense1."""
     import base64
     import io
     import json

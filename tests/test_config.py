@@ -50,6 +50,7 @@ def test_a_custom_config_round_trips():
         layers=(Conv(8, 5, "tanh"), Pool(3), Dense(300, "gelu", 0.25), Dense(7, "linear")),
         optimizer="rmsprop",
         learning_rate=0.0003,
+        schedule="cosine",
         batch_size=100,
         epochs=12,
         validation_split=0.0,
@@ -70,6 +71,7 @@ def test_query_keys_are_short_and_readable():
         "layers": "dense-128-relu,dense-64-relu",
         "opt": "adam",
         "lr": "0.001",
+        "schedule": "constant",
         "batch": "32",
         "epochs": "3",
         "val": "0.1",
@@ -102,6 +104,7 @@ def test_missing_keys_take_defaults():
         ("layers", ",".join(["16"] * 9), "at most 8"),
         ("images", "50", "between 100 and 60000"),
         ("augment", "rotate", "augmentation must be one of none, distort"),
+        ("schedule", "step", "learning rate schedule must be one of constant, cosine"),
         ("data", "emnist", "training data must be one of mnist, mnist-pen"),
     ],
 )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from apptest import APP, QUICK, app, no_errors, open_page, shown
 
-from deepviz.config import PRESETS, ModelConfig
+from deepviz.config import DEFAULT_MODEL, PRESETS, ModelConfig
 from deepviz.pendigits import as_canvas
 from deepviz.preprocess import CANVAS_SIZE
 
@@ -57,6 +57,15 @@ def test_distorting_the_training_digits_is_a_switch_on_build_kept_in_the_link():
     assert at.session_state.config.augment == "distort" and at.query_params["augment"] == "distort"
     at = open_page({"augment": "distort"}, "build")
     assert at.toggle(key=f"{at.session_state.build_version}-augment").value
+
+
+def test_a_falling_learning_rate_is_a_switch_on_build_kept_in_the_link():
+    at = open_page({}, "build")
+    switch = at.toggle(key=f"{at.session_state.build_version}-schedule")
+    assert switch.label == "Let the learning rate fall to 0" and not switch.value
+    switch.set_value(True).run()
+    no_errors(at)
+    assert at.session_state.config.schedule == "cosine" and at.query_params["schedule"] == "cosine"
 
 
 def test_learning_from_pen_digits_too_is_a_switch_on_build_kept_in_the_link():
@@ -240,13 +249,13 @@ def test_draw_page_predicts_and_shows_every_layer(default_trained, canvas, mnist
     at = open_page({}, "draw")
     no_errors(at)
     assert at.metric[0].label == "Prediction" and at.metric[0].value == str(label)
-    assert "default model (the Small CNN)" in at.caption[0].value
+    assert f"default model (the {DEFAULT_MODEL})" in at.caption[0].value
     # The probabilities (ten bars, the answer's highlighted), and one stage of every layer: the
-    # Small CNN's input, conv1, pool1, conv2, pool2, dense1 and output. No saliency maps while
+    # default model's input, conv1, pool1, conv2, pool2, dense1 and output. No saliency maps while
     # their tab is closed.
     assert bars(at).count("title='digit") == 10 and f"title='digit {label}: " in bars(at)
     (stage,) = at.get("plotly_chart")
-    assert stage_titles(stage) == ["Pixels", "Conv ×16", "Pool ×16", "Conv ×32", "Pool ×32", "Dense ×64", "Output"]
+    assert stage_titles(stage) == ["Pixels", "Conv ×32", "Pool ×32", "Conv ×64", "Pool ×64", "Dense ×128", "Output"]
     at.session_state["draw-more"] = "Which pixels decided this"
     at.run()
     no_errors(at)
@@ -290,8 +299,8 @@ def test_draw_page_uses_your_own_model_or_the_default_cnn_with_its_feature_maps(
     no_errors(at)
     assert at.radio[0].value == "Your model"
     assert stage_titles(at.get("plotly_chart")[0]) == ["Pixels", "Dense ×128", "Dense ×64", "Output"]
-    at.radio[0].set_value("Default model (Small CNN)").run()
-    assert stage_titles(at.get("plotly_chart")[0])[1:3] == ["Conv ×16", "Pool ×16"]
+    at.radio[0].set_value(f"Default model ({DEFAULT_MODEL})").run()
+    assert stage_titles(at.get("plotly_chart")[0])[1:3] == ["Conv ×32", "Pool ×32"]
     at.switch_page("pages/insights.py").run()
     no_errors(at)
     assert at.radio[0].value == "Your model"
