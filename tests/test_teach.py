@@ -111,8 +111,9 @@ def test_there_must_be_drawings_to_learn_from(small, base, shifted_class):
 
 
 @pytest.mark.slow
-def test_the_simulated_class_reports_before_and_after(default_trained, data_dir, capsys):
-    assert main(["teach", "--simulate", "--writers", "3", "--held-out", "1", "--data-dir", str(data_dir)]) == 0
+def test_the_simulated_class_reports_before_and_after(data_dir, capsys):
+    argv = ["teach", "--simulate", "--writers", "3", "--held-out", "1", "--models", "tutorial"]
+    assert main([*argv, "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "tuned on 20 drawings of 2 writers" in out
     assert "held-out writers: " in out and "MNIST test: " in out
@@ -124,6 +125,7 @@ def test_the_simulated_class_reports_before_and_after(default_trained, data_dir,
     [
         (["teach"], "teach needs --simulate"),
         (["teach", "--simulate", "--writers", "3", "--held-out", "3"], "leaves none of 3 writers to teach"),
+        (["teach", "--simulate", "--models", "default"], "the default model learnt from these 30 writers' digits"),
     ],
 )
 def test_the_command_line_refuses_a_class_it_cannot_simulate(argv, message, capsys):
