@@ -5,6 +5,8 @@ import streamlit as st
 
 from deepviz.config import (
     ACTIVATIONS,
+    AUGMENTATIONS,
+    DATASETS,
     FILTER_CHOICES,
     MAX_BATCH_VALUES,
     MAX_EPOCHS,
@@ -16,6 +18,7 @@ from deepviz.config import (
     PEN_DIGITS,
     PEN_DRAWINGS,
     PRESETS,
+    SCHEDULES,
     UNIT_CHOICES,
     ConfigError,
     Conv,
@@ -66,6 +69,15 @@ def remove_layer(index: int) -> None:
 def with_current(options: list, current) -> list:
     """Slider stops, plus the current value if a shared link chose one off the stops."""
     return sorted(set(options) | {current})
+
+
+def switch(column, label: str, name: str, values: tuple[str, str], help_text: str) -> str:
+    """A toggle for a configuration field of two values, (off, on): the value it is set to."""
+    off, on = values
+    checked = column.toggle(
+        label, getattr(session.config, name) == on, key=f"{session.build_version}-{name}", help=help_text
+    )
+    return on if checked else off
 
 
 def edit_layer(layer, key: str):
@@ -241,36 +253,33 @@ with editor:
             key=f"{version}-images",
             help="Fewer images train faster, and less well.",
         )
-        distort = a.toggle(
+        augment = switch(
+            a,
             "Distort the training digits",
-            current.augment == "distort",
-            key=f"{version}-augment",
-            help="Data augmentation: half of each batch is bent a little, afresh every batch, as people's "
+            "augment",
+            AUGMENTATIONS,
+            "Data augmentation: half of each batch is bent a little, afresh every batch, as people's "
             "strokes wobble, so the network sees more kinds of handwriting than MNIST has.",
         )
-        augment = "distort" if distort else "none"
         pens_help = (
             f"Besides MNIST's scanned digits, {PEN_DIGITS:,} digits that 30 people drew with a pen, each drawn "
             f"{PEN_DRAWINGS} times as the Draw page's canvas draws, at different sizes: the network meets the "
             "ways people draw on a screen, and reads a class's drawings better."
         )
         if pens_available() or current.data == "mnist-pen":
-            pens = b.toggle(
-                "Learn from pen-drawn digits too", current.data == "mnist-pen", key=f"{version}-data", help=pens_help
-            )
+            data = switch(b, "Learn from pen-drawn digits too", "data", DATASETS, pens_help)
         else:
-            pens = False
+            data = "mnist"
             b.caption("Pen-drawn digits to learn from: not on this server.", help=pens_help)
-        data = "mnist-pen" if pens else "mnist"
-        falling = a.toggle(
+        schedule = switch(
+            a,
             "Let the learning rate fall to 0",
-            current.schedule == "cosine",
-            key=f"{version}-schedule",
-            help="Big steps while the network has much to learn, then ever smaller ones, along half a cosine "
+            "schedule",
+            SCHEDULES,
+            "Big steps while the network has much to learn, then ever smaller ones, along half a cosine "
             "to 0 at the last batch: the last epochs settle the weights instead of shaking them.",
         )
-        schedule = "cosine" if falling else "constant"
-        if pens and not pens_available():
+        if data == "mnist-pen" and not pens_available():
             st.warning(
                 "The 30 people's pen-drawn digits are not on this server, so this network cannot learn from "
                 "them here: switch **Learn from pen-drawn digits too** off to train it on MNIST alone.",
