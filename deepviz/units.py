@@ -34,6 +34,13 @@ def unit_strengths(reader, images: np.ndarray, chunk: int = 500) -> dict[str, np
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 
+def dead_units(strengths: np.ndarray) -> np.ndarray:
+    """Which units never fire on any of the images (`strengths` as unit_strengths gives them):
+    a relu unit whose response is 0 or below on every test digit passes nothing on, and no
+    digit can tell what it looks for. One bool per unit."""
+    return strengths.max(axis=0) <= 0
+
+
 def top_images(strengths: np.ndarray, unit: int, count: int = 9) -> np.ndarray:
     """Indices of the images that drive `unit` hardest, strongest first."""
     return np.argsort(-strengths[:, unit], kind="stable")[:count]

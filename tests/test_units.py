@@ -50,3 +50,10 @@ def test_feature_maps_count_by_their_strongest_position(mnist):
 def test_top_images_are_strongest_first():
     strengths = np.array([[0.1], [0.9], [0.5], [0.7]])
     assert list(top_images(strengths, 0, count=3)) == [1, 3, 2]
+
+
+def test_a_unit_is_dead_when_no_image_makes_it_fire():
+    from deepviz.units import dead_units
+
+    strengths = np.array([[0.0, 0.5, -1.0], [0.0, 0.0, -2.0], [0.0, 3.0, -0.5]])
+    assert dead_units(strengths).tolist() == [True, False, True]
