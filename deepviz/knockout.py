@@ -8,6 +8,7 @@ LayerReader already has, with no new model. Every other number the model compute
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -90,3 +91,19 @@ class Scorer:
     def scores(self, images: np.ndarray, labels: np.ndarray, weights=None) -> Evaluation:
         """How well it reads `images` (floats in [0, 1]), per digit too."""
         return Evaluation(labels.astype(np.int64), self(images, weights))
+
+
+@dataclass(frozen=True)
+class Knockout:
+    """A session's units switched off in one model (`key` names it): the weights that ignore
+    them, and how the model so reads the first TEST_DIGITS test digits."""
+
+    key: str
+    scorer: Scorer
+    off: dict[str, tuple[int, ...]]
+    weights: list[np.ndarray]
+    test: Evaluation
+
+    @property
+    def described(self) -> str:
+        return "; ".join(f"{layer}: {', '.join(map(str, units))}" for layer, units in self.off.items())

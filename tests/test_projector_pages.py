@@ -10,7 +10,7 @@ from deepviz.config import PRESETS
 from deepviz.figures import PROJECTOR_FONT
 from deepviz.pendigits import as_canvas
 
-PAGES = ("home", "build", "train", "draw", "insights", "compare", "collect", "wall", "teach")
+PAGES = ("home", "build", "train", "draw", "insights", "inside", "compare", "collect", "wall", "teach")
 PROJECTOR = {"projector": "1"}
 
 

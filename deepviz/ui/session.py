@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from deepviz.drawings import Drawing
+    from deepviz.knockout import Knockout
     from deepviz.trained import TrainedModel
     from deepviz.training import TrainingRun
 
@@ -83,6 +84,7 @@ class Session:
     canvas_versions: Kept[dict[str, int]] = Kept(dict)  # per page: its canvas's key, bumped by Clear
     canvas_starts: Kept[dict[str, Sketch | None]] = Kept(dict)  # per page: what its canvas showed on mounting
     drawing: Kept[np.ndarray | None] = Kept(none)  # the latest drawing as the network sees it
+    knockout: Kept[Knockout | None] = Kept(none)  # the Inside page's units switched off, in a copy of the weights
     # The class handwriting lab (deepviz.ui.lab). The widgets keyed by these names keep their
     # values across pages (persist_state), so a student types them once a lesson.
     class_code: Kept[str] = Kept(str)  # from the link's class=, or typed on Collect or Wall

@@ -33,6 +33,7 @@ def main() -> None:
             st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
             st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
             st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
+            st.Page("pages/inside.py", title="Inside", icon=":material/calculate:", url_path="inside"),
             st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
             st.Page("pages/collect.py", title="Collect", icon=":material/gesture:", url_path="collect"),
             st.Page("pages/wall.py", title="Wall", icon=":material/grid_view:", url_path="wall"),

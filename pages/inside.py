@@ -1,0 +1,317 @@
+from functools import partial
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from deepviz.arithmetic import Arithmetic, unit_arithmetic
+from deepviz.evaluation import Evaluation
+from deepviz.figures import HIGHLIGHT, MUTED, WEIGHT_SCALE, activation_figure, for_projector, grid_shape
+from deepviz.guide import word
+from deepviz.knockout import TEST_DIGITS, Knockout, Scorer, masked, silenced, strongest
+from deepviz.ui.resources import mnist, pick_model, preload_tensorflow, unit_strengths
+from deepviz.ui.session import session
+from deepviz.ui.shell import run_app_first
+from deepviz.ui.show import confidence
+from deepviz.units import dead_units
+
+run_app_first()
+preload_tensorflow()
+
+TOP_INPUTS = 8  # rows of a unit's table: the inputs that move its sum most
+TOP_UNITS = 5  # "Switch off the top 5"
+PER_ROW = 3
+WHAT = {"conv": "filter", "pool": "filter", "dense": "unit", "output": "digit"}
+
+
+def show(figure: go.Figure, where=st, **selection) -> None:
+    """A chart as `deepviz.ui.show.plot` shows it, which can also report a click (`on_select`)."""
+    where.plotly_chart(for_projector(figure) if session.projector else figure, **selection)
+
+
+def clickable(figure: go.Figure, layer) -> go.Figure:
+    """The layer's heatmap with an invisible point on every cell: Streamlit reports clicks on
+    points, not on heatmap cells. Points go in `np.ndindex(shape)` order, so a clicked point's
+    index is its unit's flat index (see `picked`)."""
+    shape = layer.values.shape
+    if len(shape) == 3:
+        height, width, channels = shape
+        columns = grid_shape(channels)[1]
+        rows, cols, filters = np.indices(shape).reshape(3, -1)
+        x = (filters % columns) * (width + 1) + cols
+        y = (filters // columns) * (height + 1) + rows
+    else:
+        columns = shape[0] if layer.kind == "output" else grid_shape(shape[0])[1]  # as figures.layer_grid lays them
+        x, y = np.arange(shape[0]) % columns, np.arange(shape[0]) // columns
+    figure.data[0].hoverinfo = "skip"
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="markers",
+            marker={"size": 6, "opacity": 0, "color": HIGHLIGHT},
+            selected={"marker": {"opacity": 1}},
+            hoverinfo="none",
+            showlegend=False,
+        )
+    )
+    figure.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
+    return figure
+
+
+def picked(layer: str, shape: tuple[int, ...]) -> None:
+    """A click on `layer`'s heatmap: its unit goes into the number boxes below."""
+    points = st.session_state[f"inside-chart-{layer}"].selection.points
+    if not points:
+        return
+    place = np.unravel_index(int(points[0]["point_index"]), shape)
+    st.session_state["inside-layer"] = layer
+    for name, value in zip(("row", "column", "unit") if len(shape) == 3 else ("unit",), place):
+        st.session_state[f"inside-{layer}-{name}"] = int(value)
+
+
+def pick_unit(activations, layer: str) -> tuple[int, ...]:
+    """Number boxes for the unit (and its place, in a feature map): for keyboards and screen
+    readers, and where a click cannot reach."""
+    shape = activations.values.shape
+    if len(shape) == 1:
+        what = "Digit" if activations.kind == "output" else "Unit"
+        return (st.number_input(what, 0, shape[0] - 1, 0, key=f"inside-{layer}-unit", help=word("unit")),)
+    row, column, unit = st.columns(3)
+    return (
+        row.number_input("Row", 0, shape[0] - 1, shape[0] // 2, key=f"inside-{layer}-row"),
+        column.number_input("Column", 0, shape[1] - 1, shape[1] // 2, key=f"inside-{layer}-column"),
+        unit.number_input("Filter", 0, shape[2] - 1, 0, key=f"inside-{layer}-unit", help=word("filter")),
+    )
+
+
+def numbers_figure(values: np.ndarray, title: str, symmetric: bool) -> go.Figure:
+    """A small grid of numbers (a patch, a kernel, a window), each printed in its cell."""
+    limit = float(np.abs(values).max()) or 1.0
+    trace = go.Heatmap(
+        z=values,
+        text=np.round(values, 2),
+        texttemplate="%{text}",
+        colorscale=WEIGHT_SCALE if symmetric else "Greys_r",
+        zmin=-limit if symmetric else 0.0,
+        zmax=limit,
+        showscale=False,
+        hovertemplate="%{z:.4f}<extra></extra>",
+    )
+    layout = {
+        "title": {"text": title},
+        "height": 260,
+        "margin": {"l": 4, "r": 4, "t": 36, "b": 4},
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x"},
+    }
+    return go.Figure(trace, layout=layout)
+
+
+def total_line(numbers: Arithmetic) -> str:
+    sum_words = f"Inputs × weights add up to **{numbers.weighted_sum:.4f}**"
+    if numbers.kind == "output":
+        return (
+            f"{sum_words}; + bias {numbers.bias:.4f} = **{numbers.total:.4f}**, this digit's score. "
+            f"Softmax turns the ten scores into chances: e^{numbers.total:.2f} ÷ (e^ of every score, added up) "
+            f"= **{numbers.output:.4f}**, that is {confidence(numbers.output)}."
+        )
+    return (
+        f"{sum_words}; + bias {numbers.bias:.4f} = **{numbers.total:.4f}**; "
+        f"{numbers.activation}({numbers.total:.4f}) = **{numbers.output:.4f}**, what this unit passes on."
+    )
+
+
+def dense_arithmetic(numbers: Arithmetic) -> None:
+    top = numbers.strongest(TOP_INPUTS)
+    flat_inputs, flat_weights = numbers.inputs.reshape(-1), numbers.weights.reshape(-1)
+    st.caption(
+        f"It reads all {flat_inputs.size:,} numbers of {numbers.source}. The {len(top)} that move its sum "
+        "most, either way:"
+    )
+    st.table(
+        {
+            "Input": [numbers.input_name(int(index)) for index in top],
+            "Value": [f"{flat_inputs[index]:.4f}" for index in top],
+            "× weight": [f"{flat_weights[index]:.4f}" for index in top],
+            "= adds": [f"{flat_inputs[index] * flat_weights[index]:+.4f}" for index in top],
+        }
+    )
+    st.markdown(total_line(numbers))
+
+
+def conv_arithmetic(numbers: Arithmetic) -> None:
+    by_filter = numbers.contributions.sum(axis=(0, 1))
+    channel = int(np.argmax(np.abs(by_filter)))
+    side = numbers.inputs.shape[0]
+    many = numbers.inputs.shape[2] > 1
+    st.caption(
+        f"Its {side}x{side} kernel lies over the patch of {numbers.source} around this place "
+        "(past the border, zeros): each number times the weight on it, all added up."
+        + (
+            f" It reads all {numbers.inputs.shape[2]} filters of {numbers.source}; below, the one that adds most."
+            if many
+            else ""
+        )
+    )
+    patch, kernel = st.columns(2)
+    where = f"filter {channel} of {numbers.source}" if many else numbers.source
+    show(numbers_figure(numbers.inputs[..., channel], f"Patch of {where}", symmetric=False), patch)
+    show(numbers_figure(numbers.weights[..., channel], "Kernel (its weights)", symmetric=True), kernel)
+    if many:
+        order = np.argsort(-np.abs(by_filter), kind="stable")[:TOP_INPUTS]
+        st.table(
+            {
+                f"{numbers.source} filter": [int(index) for index in order],
+                "patch × kernel, added up": [f"{by_filter[index]:+.4f}" for index in order],
+            }
+        )
+    st.markdown(total_line(numbers))
+
+
+def pool_arithmetic(numbers: Arithmetic) -> None:
+    st.caption(f"{word('pooling')} Its window on {numbers.source}:")
+    show(numbers_figure(numbers.inputs[..., 0], "Window", symmetric=False), st.columns(2)[0])
+    st.markdown(f"The largest of these is **{numbers.output:.4f}**: that is all it passes on.")
+
+
+def quiet_notes(trained, numbers: Arithmetic, values: np.ndarray, unit: int) -> None:
+    """One sentence for a relu unit that passes nothing on, or a layer where none does."""
+    layer, kind = numbers.layer, numbers.kind
+    if numbers.activation != "relu":
+        return
+    if (values <= 0).all():
+        st.info(f"No {WHAT[kind]} of {layer} fires for this drawing: the layers after it read only zeros from it.")
+    elif dead_units(unit_strengths(trained.key, trained)[layer])[unit]:
+        st.info(
+            f"{WHAT[kind].capitalize()} {unit} of {layer} never fires on any of the 10,000 test digits: "
+            "a dead unit, which passes nothing on whatever the drawing."
+        )
+    elif numbers.output <= 0:
+        st.info(f"This {WHAT[kind]} is quiet here: its total is 0 or below, and relu passes 0 on.")
+
+
+def switch_off(trained, layer: str, units: tuple[int, ...]) -> None:
+    kept = session.knockout
+    kept = kept if kept is not None and kept.key == trained.key else None
+    off = dict(kept.off) if kept else {}
+    off[layer] = tuple(sorted(set(off.get(layer, ())) | set(units)))
+    test = mnist()
+    weights = silenced(trained.model, off)
+    scorer = kept.scorer if kept else Scorer(trained.model)
+    scores = scorer.scores(test.scaled(test.x_test[:TEST_DIGITS]), test.y_test[:TEST_DIGITS], weights)
+    session.knockout = Knockout(trained.key, scorer, off, weights, scores)
+
+
+def undo() -> None:
+    session.knockout = None
+
+
+def accuracy_figure(before: np.ndarray, after: np.ndarray) -> go.Figure:
+    figure = go.Figure(
+        [
+            go.Bar(name="all units on", x=list(range(10)), y=before, marker_color=MUTED),
+            go.Bar(name="units switched off", x=list(range(10)), y=after, marker_color=HIGHLIGHT),
+        ]
+    )
+    figure.update_layout(
+        height=300,
+        barmode="group",
+        margin={"l": 4, "r": 4, "t": 8, "b": 4},
+        xaxis={"tickvals": list(range(10)), "title": "digit"},
+        yaxis={"range": [0, 1], "tickformat": ".0%", "title": "test accuracy"},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return figure
+
+
+def knock_out(trained, reader, image, layer: str, kind: str, values: np.ndarray, unit: int) -> None:
+    st.header("Switch units off")
+    st.caption(
+        "What happens when part of the network stops working? Switch a unit off (in a conv layer, its "
+        "whole filter) and it passes on 0, whatever it reads: see whether the network still reads your "
+        f"drawing, and how many of {TEST_DIGITS:,} test digits it still reads right. Undo brings it back."
+    )
+    hidden = kind in ("dense", "conv")
+    top = strongest(values, TOP_UNITS) if hidden else ()
+    one, five, back = st.columns(3)
+    one.button(
+        "Switch this unit off",
+        on_click=switch_off,
+        args=(trained, layer, (unit,)),
+        disabled=not hidden,
+        help=None
+        if hidden
+        else "Pick a Dense or Conv layer: pooling only passes on its filters, and the output is the answer.",
+    )
+    five.button(
+        f"Switch off the top {TOP_UNITS} of this layer",
+        on_click=switch_off,
+        args=(trained, layer, top),
+        disabled=not top,
+    )
+    kept = session.knockout
+    kept = kept if kept is not None and kept.key == trained.key else None
+    back.button("Undo", on_click=undo, disabled=kept is None, help="Switch every unit back on.")
+    if hidden and not top:
+        st.info(f"None of {layer}'s {WHAT[kind]}s fires for this drawing: there is no top {TOP_UNITS} to switch off.")
+    if kept is None:
+        return
+    st.markdown(f"Switched off: {kept.described}.")
+    outputs = reader.batch(image[np.newaxis], weights=kept.weights)
+    after = masked(reader.names, reader.kinds, outputs, kept.off)[-1][0]
+    before = reader(image)[-1].values
+    was, now = st.columns(2)
+    was.metric("Before: it read", int(np.argmax(before)), confidence(float(before.max())), delta_color="off")
+    now.metric("With them off", int(np.argmax(after)), confidence(float(after.max())), delta_color="off")
+    labels = kept.test.labels
+    intact = Evaluation(labels, trained.evaluation.probabilities[: len(labels)])
+    st.caption(
+        f"Test accuracy on the first {len(labels):,} test digits: {intact.accuracy:.1%} with every unit on, "
+        f"{kept.test.accuracy:.1%} with them off."
+    )
+    show(accuracy_figure(intact.per_class_accuracy, kept.test.per_class_accuracy))
+
+
+st.title("Inside the network")
+st.caption(
+    f"Every unit does the same small sum. {word('unit')} Click a square in a layer below (or type its "
+    "number) to see that sum with the real numbers for the drawing."
+)
+trained = pick_model()
+image = session.drawing
+if image is None:
+    st.info("Draw a digit on the Draw page first. Until then, here is a test digit.", icon=":material/draw:")
+    test = mnist()
+    index = st.number_input("Test digit", 0, len(test.x_test) - 1, 0)
+    image = test.scaled(test.x_test[index])
+
+reader = trained.reader
+activations = reader(image)
+layers = activations[1:]
+st.header("Click a unit")
+for start in range(0, len(layers), PER_ROW):
+    for column, layer in zip(st.columns(PER_ROW), layers[start : start + PER_ROW]):
+        figure = activation_figure(layer, f"{layer.name}: {layer.values.shape[-1]} {WHAT[layer.kind]}s", 300)
+        show(
+            clickable(figure, layer),
+            column,
+            key=f"inside-chart-{layer.name}",
+            on_select=partial(picked, layer.name, layer.values.shape),
+            selection_mode="points",
+        )
+
+names = [layer.name for layer in layers]
+name = st.selectbox("Layer", names, key="inside-layer", help=word("layer"))
+picked_layer = layers[names.index(name)]
+position = pick_unit(picked_layer, name)
+numbers = unit_arithmetic(trained.model, activations, name, tuple(int(value) for value in position))
+st.subheader(
+    f"{name}, {WHAT[picked_layer.kind]} {position[-1]}"
+    + (f" at row {position[0]}, column {position[1]}" if len(position) == 3 else "")
+)
+{"dense": dense_arithmetic, "output": dense_arithmetic, "conv": conv_arithmetic, "pool": pool_arithmetic}[
+    picked_layer.kind
+](numbers)
+quiet_notes(trained, numbers, picked_layer.values, int(position[-1]))
+knock_out(trained, reader, image, name, picked_layer.kind, picked_layer.values, int(position[-1]))

@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+from apptest import app, no_errors
+
+from deepviz.config import ModelConfig
+from deepviz.trained import opened
+
+
+def inside(mnist, model=None, drawing=0):
+    """The Inside page, with the session's own `model` and a test digit as its drawing."""
+    at = app()
+    if model is not None:
+        at.session_state["model"] = model
+    if drawing is not None:
+        at.session_state["drawing"] = mnist.x_test[drawing] / 255.0
+    return at.switch_page("pages/inside.py").run()
+
+
+def pick(at, layer, **place):
+    at.selectbox(key="inside-layer").set_value(layer).run()
+    for name, value in place.items():
+        at.number_input(key=f"inside-{layer}-{name}").set_value(value).run()
+    no_errors(at)
+    return at
+
+
+def button(at, label):
+    return next(button for button in at.button if button.label == label)
+
+
+def text(at) -> str:
+    return " ".join(element.value for element in [*at.markdown, *at.caption, *at.info, *at.subheader])
+
+
+@pytest.fixture
+def mlp(mnist):
+    """The tutorial MLP as a file would bring it (seeded weights, scored on the test digits)."""
+    import keras
+
+    from deepviz.network import build_model
+
+    keras.utils.set_random_seed(3)
+    config = ModelConfig()
+    return opened(config, build_model(config), mnist, "tutorial.keras")
+
+
+def test_without_a_drawing_it_says_so_and_shows_a_test_digits_arithmetic(default_trained, mnist):
+    at = inside(mnist, drawing=None)
+    no_errors(at)
+    assert any("Draw a digit on the Draw page first" in info.value for info in at.info)
+    assert at.number_input[0].label == "Test digit"
+    assert len(at.get("plotly_chart")) >= 6  # one clickable heatmap per layer, then patch and kernel
+    assert at.selectbox(key="inside-layer").options == ["conv1", "pool1", "conv2", "pool2", "dense1", "output"]
+    assert "Its 3x3 kernel lies over the patch of pixels" in text(at)
+
+
+def test_the_default_cnns_dense_unit_shows_its_sum_matching_the_model(default_trained, mnist):
+    at = pick(inside(mnist), "dense1", unit=7)
+    value = default_trained.reader(mnist.x_test[0] / 255.0)[-2].values[7]
+    assert at.subheader[-1].value.startswith("dense1, unit 7")
+    table = at.table[0].value
+    assert list(table.columns) == ["Input", "Value", "× weight", "= adds"] and len(table) == 8
+    assert table["Input"].iloc[0].startswith("pool2 filter")
+    assert "relu(" in text(at) and f"= **{value:.4f}**" in text(at)
+
+
+def test_a_conv_unit_in_a_feature_map_and_the_output(default_trained, mnist):
+    at = pick(inside(mnist), "conv2", row=3, column=4, unit=5)
+    assert at.subheader[-1].value == "conv2, filter 5 at row 3, column 4"
+    assert "It reads all 32 filters of pool1" in text(at)
+    assert list(at.table[0].value.columns) == ["pool1 filter", "patch × kernel, added up"]
+    at = pick(at, "output", unit=7)  # the first test digit is a 7
+    assert "Softmax turns the ten scores into chances" in text(at)
+
+
+def test_switching_units_off_shows_the_answer_and_accuracy_before_and_after_and_undo(default_trained, mnist):
+    at = pick(inside(mnist), "dense1", unit=0)
+    charts = len(at.get("plotly_chart"))
+    button(at, "Switch off the top 5 of this layer").click().run()
+    no_errors(at)
+    kept = at.session_state.knockout
+    assert list(kept.off) == ["dense1"] and len(kept.off["dense1"]) == 5
+    assert [metric.label for metric in at.metric] == ["Before: it read", "With them off"]
+    assert at.metric[0].value == "7" and len(at.get("plotly_chart")) == charts + 1
+    assert "Switched off: dense1:" in text(at) and "with them off" in text(at)
+    button(at, "Switch this unit off").click().run()
+    assert len(at.session_state.knockout.off["dense1"]) in (5, 6)
+    button(at, "Undo").click().run()
+    no_errors(at)
+    assert at.session_state.knockout is None and not at.metric and button(at, "Undo").disabled
+
+
+def test_the_tutorial_mlp_from_a_file_shows_pixels_as_inputs(default_trained, mnist, mlp):
+    at = inside(mnist, mlp)
+    no_errors(at)
+    assert at.radio[0].value == "Your model"
+    assert at.selectbox(key="inside-layer").options == ["dense1", "dense2", "output"]
+    assert at.table[0].value["Input"].iloc[0].startswith("pixel row")
+    button(at, "Switch this unit off").click().run()
+    no_errors(at)
+    assert at.session_state.knockout.off == {"dense1": (0,)}
+
+
+def test_a_dead_unit_and_a_layer_with_no_live_unit_are_each_one_sentence(default_trained, mnist, mlp):
+    layer = mlp.model.get_layer("dense1")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel, np.where(np.arange(len(bias)) == 4, -1000.0, bias)])
+    dense2 = mlp.model.get_layer("dense2")
+    kernel2, bias2 = dense2.get_weights()
+    dense2.set_weights([kernel2, np.full_like(bias2, -1000.0)])
+    at = pick(inside(mnist, mlp), "dense1", unit=4)
+    assert any("never fires on any of the 10,000 test digits" in info.value for info in at.info)
+    at = pick(at, "dense2")
+    assert any("No unit of dense2 fires for this drawing" in info.value for info in at.info)
+    assert button(at, "Switch off the top 5 of this layer").disabled
+    assert any("there is no top 5 to switch off" in info.value for info in at.info)
