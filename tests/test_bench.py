@@ -20,6 +20,7 @@ FIGURES = [
     "train_seed_flop_limit_ratio",
     "draw_compute_ms",
     "draw_render_ms",
+    "knockout_ms",
     "draw_browser_p50_ms",
     "draw_browser_p95_ms",
     "draw_browser_projector_p50_ms",

@@ -157,6 +157,19 @@ def draw_times(model, canvas: np.ndarray, repeats: int) -> tuple[float, float]:
     return compute, median_seconds(render, max(repeats // 4, 1))
 
 
+def knockout_seconds(model, mnist: Mnist, repeats: int) -> float:
+    """What a press of the Inside page's "Switch this unit off" waits for: scoring its test digits
+    with a filter of the first conv layer switched off (traced first, as by a session's first press)."""
+    from deepviz.knockout import TEST_DIGITS, Scorer, silenced
+
+    scorer = Scorer(model)
+    first = next(layer.name for layer in model.layers if type(layer).__name__ == "Conv2D")
+    weights = silenced(model, {first: (0,)})
+    images, labels = mnist.scaled(mnist.x_test[:TEST_DIGITS]), mnist.y_test[:TEST_DIGITS]
+    scorer(images[:1], weights)
+    return median_seconds(lambda: scorer.scores(images, labels, weights), repeats)
+
+
 def ready_default_model(mnist: Mnist) -> str:
     """Load the default model into the cache folder the app's server reads, training it first
     if it is not there (as the Draw page's first visit would), so that the browser's figures
@@ -275,10 +288,13 @@ def run(mnist: Mnist, pen_digits: list[PenDigit], plan: Plan, say: Callable[[str
     for name, value in figures.items():
         say(f"{name}: {value:.4g}")
 
-    compute_s, render_s = draw_times(build_model(PRESETS[DEFAULT_MODEL]), as_canvas(mnist.x_test[0]), plan.draw_repeats)
+    network = build_model(PRESETS[DEFAULT_MODEL])
+    compute_s, render_s = draw_times(network, as_canvas(mnist.x_test[0]), plan.draw_repeats)
     figures["draw_compute_ms"], figures["draw_render_ms"] = compute_s * 1000, render_s * 1000
     say(f"draw_compute_ms: {figures['draw_compute_ms']:.3g}")
     say(f"draw_render_ms: {figures['draw_render_ms']:.3g}")
+    figures["knockout_ms"] = knockout_seconds(network, mnist, plan.repeats) * 1000
+    say(f"knockout_ms: {figures['knockout_ms']:.3g}")
     say(f"default_model: {ready_default_model(mnist)}")
     for name, value in draw_browser(digits).items():
         figures[name] = value
