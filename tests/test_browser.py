@@ -128,7 +128,7 @@ def test_a_shared_link_as_a_fresh_servers_first_request_opens_its_page(default_t
         expect(page.get_by_text("1. Conv 8x3x3 relu")).to_be_visible()
         nav = page.get_by_test_id("stSidebarNav")
         # Each after its icon's ligature name.
-        names = ["Home", "Build", "Train", "Draw", "Insights", "Compare", "Collect", "Wall", "Teach"]
+        names = ["Home", "Build", "Train", "Draw", "Insights", "Inside", "Compare", "Collect", "Wall", "Teach"]
         expect(nav.get_by_role("link")).to_have_text([re.compile(f"{name}$") for name in names])
         no_exceptions(page)
 

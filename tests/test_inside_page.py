@@ -114,3 +114,33 @@ def test_a_dead_unit_and_a_layer_with_no_live_unit_are_each_one_sentence(default
     assert any("No unit of dense2 fires for this drawing" in info.value for info in at.info)
     assert button(at, "Switch off the top 5 of this layer").disabled
     assert any("there is no top 5 to switch off" in info.value for info in at.info)
+
+
+def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(server, page):
+    # Last in this file: the browser's event loop stays until the module ends.
+    from playwright.sync_api import expect
+    from test_browser import draw_a_three
+
+    from deepviz.measure.bench import FIRST_VISIT_MS
+
+    page.goto(f"{server}/draw")  # a fresh server loads the default model first, past expect's wait on a busy machine
+    expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=FIRST_VISIT_MS)
+    draw_a_three(page, server)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Inside").click()
+    expect(page.get_by_role("heading", name="Inside the network")).to_be_visible()
+    cells = page.locator(".st-key-inside-chart-dense1 .nsewdrag")
+    cells.scroll_into_view_if_needed()
+    box = cells.bounding_box()
+    rows, columns = 8, 16  # dense1's 128 units, as figures.grid_shape lays them
+    page.mouse.click(box["x"] + 5.5 / columns * box["width"], box["y"] + 2.5 / rows * box["height"])
+    expect(page.get_by_role("heading", name="dense1, unit 37")).to_be_visible()
+    expect(page.get_by_test_id("stTable")).to_contain_text("pool2 filter")
+    switch = page.get_by_role("button", name="Switch this unit off")
+    switch.scroll_into_view_if_needed()
+    box, viewport = switch.bounding_box(), page.viewport_size
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+    switch.click()
+    expect(page.get_by_test_id("stMetric").filter(has_text="With them off")).to_be_visible()
+    expect(page.get_by_text("Switched off: dense1: 37.")).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
