@@ -23,6 +23,7 @@ from deepviz.config import CLASSES
 
 if TYPE_CHECKING:
     from deepviz.history import History
+    from deepviz.liveness import Liveness
 
 COLOR_SCALE = "Cividis"
 # Weights are signed: ColorBrewer's red-blue diverging scale (colour-blind safe), zero in the middle.
@@ -536,3 +537,55 @@ def _png(rgba: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def dead_units_figure(life: Liveness, at: int, height: int = 300) -> go.Figure:
+    """Each layer's share of dead units per kept epoch, one line per layer; the epoch `at` marked."""
+    figure = go.Figure()
+    for layer, color in zip(life.layers, DIGIT_COLORS):
+        figure.add_scatter(
+            x=life.epochs,
+            y=layer.dead / layer.units,
+            name=layer.name,
+            mode="lines+markers",
+            line={"color": color, "width": 3},
+            marker={"size": 9},
+            customdata=np.stack([layer.dead, np.full(len(layer.dead), layer.units)], axis=-1),
+            hovertemplate=f"{layer.name}: %{{customdata[0]}} of %{{customdata[1]}} units dead<extra></extra>",
+        )
+    figure.add_vline(x=life.epochs[at], line={"color": HIGHLIGHT, "dash": "dot"})
+    figure.update_xaxes(title_text="epoch", range=[0, max(*life.epochs, 1)])
+    figure.update_yaxes(title_text="dead units", range=[0, 1.05], tickformat=".0%", tickvals=[0, 0.5, 1])
+    figure.update_layout(
+        height=height,
+        margin={"l": 4, "r": 4, "t": 36, "b": 4},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+    )
+    return figure
+
+
+def responses_figure(life: Liveness, at: int, height: int = 220) -> go.Figure:
+    """Per layer, how its units respond to the digits at kept epoch `at`: the share of responses
+    in each of the layer's bins. Bins and axes stay the same at every epoch, so a slider over
+    the epochs shows the responses move; a tall bar at 0 is units staying quiet."""
+    columns = min(len(life.layers), 3)
+    rows = ceil(len(life.layers) / columns)
+    titles = [f"{layer.name}: {layer.dead[at]} of {layer.units} dead" for layer in life.layers]
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.06)
+    for index, layer in enumerate(life.layers):
+        row, col = index // columns + 1, index % columns + 1
+        figure.add_bar(
+            x=(layer.edges[:-1] + layer.edges[1:]) / 2,
+            y=layer.shares[at],
+            width=np.diff(layer.edges),
+            marker_color=MUTED,
+            showlegend=False,
+            hovertemplate="response %{x:.2g}: %{y:.1%} of responses<extra></extra>",
+            row=row,
+            col=col,
+        )
+        figure.update_xaxes(range=[layer.edges[0], layer.edges[-1]], title_text="response", row=row, col=col)
+        top = float(layer.shares.max()) * 1.05
+        figure.update_yaxes(range=[0, top], tickformat=".0%", nticks=3, row=row, col=col)
+    figure.update_layout(height=height * rows, margin={"l": 4, "r": 4, "t": 36, "b": 4}, bargap=0)
+    return figure

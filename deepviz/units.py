@@ -21,14 +21,15 @@ def first_layer_templates(model: keras.Model) -> tuple[str, np.ndarray]:
     return layer.name, kernel.T.reshape(-1, side, side)
 
 
-def unit_strengths(reader, images: np.ndarray, chunk: int = 500) -> dict[str, np.ndarray]:
+def unit_strengths(reader, images: np.ndarray, chunk: int = 500, weights=None) -> dict[str, np.ndarray]:
     """How strongly each hidden unit responds to each image, (images, units) per layer: a Dense
-    unit's value, or a feature map's strongest position. Reduced chunk by chunk, so a CNN's
-    feature maps for 10,000 images never sit in memory at once."""
+    unit's value, or a feature map's strongest position; with a training snapshot's `weights`
+    in place of the model's own, if given. Reduced chunk by chunk, so a CNN's feature maps for
+    10,000 images never sit in memory at once."""
     hidden = reader.names[1:-1]
     parts: dict[str, list[np.ndarray]] = {name: [] for name in hidden}
     for start in range(0, len(images), chunk):
-        for name, values in zip(hidden, reader.batch(images[start : start + chunk])[1:-1]):
+        for name, values in zip(hidden, reader.batch(images[start : start + chunk], weights=weights)[1:-1]):
             maps = values.ndim == 4
             parts[name].append(values.reshape(len(values), -1, values.shape[-1]).max(axis=1) if maps else values)
     return {name: np.concatenate(values) for name, values in parts.items()}

@@ -3,9 +3,11 @@ import streamlit as st
 
 from deepviz.figures import ACTIVITY_SCALE, HIGHLIGHT, MUTED, draw_figures
 from deepviz.guide import word
+from deepviz.liveness import SAMPLE
 from deepviz.preprocess import Preparation, prepare
 from deepviz.ui.canvas import clear_button, drawing_pad
-from deepviz.ui.resources import layer_tops, pick_model, preload_tensorflow
+from deepviz.ui.markdown import plain
+from deepviz.ui.resources import layer_tops, liveness, pick_model, preload_tensorflow
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import confidence, figure_font, plot, stage_titles
@@ -43,8 +45,10 @@ HEIGHTS = {True: (150, 210), False: (170, 220)}
 PAD_ROOM = {True: "420px", False: "580px"}  # what the canvas leaves to the rest of the stage
 
 
-def replay_training(snapshots):
-    """A slider over the weights kept during training: the snapshot picked, or None for the trained model."""
+def replay_training(trained):
+    """A slider over the weights kept during training: the snapshot picked, or None for the trained
+    model; with each layer's dead units at the snapshot picked."""
+    snapshots = trained.snapshots
     if len(snapshots) < 2:
         st.info("This model kept no weights from during its training: train one on the Train page to replay it.")
         return None
@@ -58,9 +62,22 @@ def replay_training(snapshots):
     )
     st.caption(
         "Slide back to watch this network learn: with random weights its answer is a guess; "
-        "epoch by epoch, the layers and the scores settle on your digit."
+        "epoch by epoch, the layers and the scores settle on your digit, and units die or come alive."
     )
-    return None if at == last else snapshots[at]
+    if at == last:
+        return None
+    # Worked out on the first slide back, never for a stroke on the trained model: seconds, once per model.
+    life = liveness(trained.key, trained)
+    dead = " · ".join(
+        f"{plain(layer.name)} {layer.dead[at]} of {layer.units}"
+        + (" (all: it passes only zeros on)" if layer.dead[at] == layer.units else "")
+        for layer in life.layers
+    )
+    st.markdown(
+        f"**Dead units {snapshots[at].label}:** {dead}",
+        help=f"A dead unit stays quiet (0) for every one of {SAMPLE:,} test digits. {word('unit')}",
+    )
+    return snapshots[at]
 
 
 def probability_bars(probabilities: np.ndarray, height: int) -> str:
@@ -121,7 +138,7 @@ def stage() -> None:
     clear_button("draw", reading)
     verdict = reading.container(width="content")
     with replay_tab:
-        replayed = replay_training(trained.snapshots)
+        replayed = replay_training(trained)
     with prepare_tab:
         steps = preparation_steps()
     prepared = prepare(drawing, steps) if drawing is not None else None

@@ -2,10 +2,11 @@ import pandas as pd
 import streamlit as st
 
 from deepviz.config import count_params
-from deepviz.figures import curves_figure
+from deepviz.figures import curves_figure, dead_units_figure, responses_figure
 from deepviz.guide import word
+from deepviz.liveness import SAMPLE
 from deepviz.ui.markdown import plain
-from deepviz.ui.resources import data_banner, mnist, preload_tensorflow
+from deepviz.ui.resources import data_banner, liveness, mnist, preload_tensorflow
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import plot
@@ -74,7 +75,48 @@ def show_result(trained) -> None:
         "of digits read right. Validation accuracy well below training accuracy means the network "
         "memorises its training images instead of learning digits: that is overfitting."
     )
+    show_liveness(trained)
     st.page_link("pages/draw.py", label="Draw a digit for this model", icon=":material/draw:")
+
+
+@st.fragment
+def show_liveness(trained) -> None:
+    """Each layer's dead units and responses, epoch by epoch: a fragment, so the slider redraws only this."""
+    st.subheader("Units living and dying", help=word("unit"))
+    life = liveness(trained.key, trained)
+    last = len(life.labels) - 1
+    if not trained.snapshots:
+        st.info(
+            "A model file keeps the weights, not how they were learned: here are its units as they are now. "
+            "Train a network here to watch its units epoch by epoch.",
+            icon=":material/info:",
+        )
+        at = last
+    else:
+        at = st.select_slider(
+            "Epoch",
+            range(len(life.labels)),
+            value=last,
+            format_func=life.labels.__getitem__,
+            key="liveness-epoch",
+            help=word("epoch"),
+        )
+    for name in life.all_dead(at):
+        st.warning(
+            f"Every unit of {plain(name)} is dead {life.labels[at]}: it passes only zeros on, so every digit looks the "
+            "same to the layers after it and the network gives them all the same answer. Try a smaller "
+            "learning rate on **Build**.",
+            icon=":material/warning:",
+        )
+    plot(dead_units_figure(life, at))
+    plot(responses_figure(life, at))
+    st.caption(
+        f"A unit is dead when it stays quiet (0) for every one of {SAMPLE:,} test digits: it passes nothing "
+        "on, so nothing it could change moves the answer, training gets no signal to change it (its "
+        "gradient is 0), and it never comes back. A learning rate too high is the usual killer: one big "
+        "step pushes a relu unit's bias so low that no digit turns it on again. Below the lines: how strongly each "
+        "layer's units respond to the digits at the chosen epoch; a tall bar at 0 is units staying quiet."
+    )
 
 
 def open_model_file() -> None:

@@ -175,7 +175,7 @@ def test_train_page_trains_live_and_reports_test_accuracy():
     assert "trained for 1 epoch" in at.success[0].value
     assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{trained.test_accuracy:.2%}"
     assert list(at.dataframe[0].value.index) == [1]
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 3  # the curves, and the units living and dying: dead share, responses
 
 
 def test_leaving_mid_training_keeps_the_partly_trained_model(monkeypatch):

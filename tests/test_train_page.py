@@ -1,6 +1,7 @@
 """The Train page while a training runs: what the browser shows mid-run, and how a run that
 ended early is reported."""
 
+import json
 import re
 
 import pytest
@@ -73,3 +74,57 @@ def test_a_finished_run_shows_whole_epochs():
 )
 def test_epochs_done_never_rounds_a_partial_run_up_to_finished(steps, shown):
     assert epochs_done(History(epochs=3, steps_per_epoch=10, steps=steps)) == shown
+
+
+def liveness_charts(at) -> list[dict]:
+    """The Train page's figures of units living and dying: the dead-units lines, the responses."""
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return [spec for spec in specs if "dead units" in json.dumps(spec["layout"].get("yaxis", {}))] + [
+        spec for spec in specs if any(" dead" in note.get("text", "") for note in spec["layout"].get("annotations", []))
+    ]
+
+
+def test_after_training_each_layers_dead_units_show_epoch_by_epoch():
+    at = open_page(QUICK, "train")
+    train_button(at).click().run()
+    no_errors(at)
+    assert any(header.value == "Units living and dying" for header in at.subheader)
+    epoch = at.select_slider(key="liveness-epoch")
+    assert epoch.options == ["before training (random weights)", "after epoch 1"] and epoch.value == 1
+    lines, responses = liveness_charts(at)
+    assert [trace["name"] for trace in lines["data"]] == ["dense1", "dense2"]
+    assert [len(trace["x"]) for trace in lines["data"]] == [2, 2]  # one point per kept epoch
+    assert any("gradient is 0" in caption.value for caption in at.caption)
+    epoch.set_value(0).run()
+    no_errors(at)
+    _, before = liveness_charts(at)
+    assert [bars["y"] for bars in before["data"]] != [bars["y"] for bars in responses["data"]]  # the epoch picked
+    assert [bars["x"] for bars in before["data"]] == [bars["x"] for bars in responses["data"]]  # on the same bins
+
+
+def test_a_model_file_shows_its_units_as_they_are_and_a_dead_layer_is_named(small):
+    import keras
+    import numpy as np
+
+    from deepviz.config import ModelConfig
+    from deepviz.trained import opened
+    from deepviz.training import train
+
+    keras.utils.set_random_seed(0)
+    trained = train(ModelConfig(epochs=1, train_images=500), small)
+    at = open_page({}, "train")
+    at.session_state["model"] = opened(trained.config, trained.model, small, "digits.keras")
+    at.run()
+    no_errors(at)
+    assert any("keeps the weights, not how they were learned" in info.value for info in at.info)
+    assert not at.select_slider and len(liveness_charts(at)) == 2
+
+    names = [variable.path for variable in trained.model.weights]
+    weights = trained.model.get_weights()
+    weights[names.index("dense2/bias")] = np.full(64, -1e4, np.float32)  # no digit can wake dense2
+    trained.model.set_weights(weights)
+    at.session_state["model"] = opened(trained.config, trained.model, small, "dead.keras")
+    at.run()
+    no_errors(at)
+    (warning,) = [w.value for w in at.warning if "Every unit" in w.value]
+    assert warning.startswith("Every unit of dense2 is dead as it is now: it passes only zeros on")

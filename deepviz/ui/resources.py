@@ -18,6 +18,7 @@ from deepviz.ui.training import training_queue
 if TYPE_CHECKING:
     from deepviz.background import DefaultModel
     from deepviz.data import Handwriting, Mnist
+    from deepviz.liveness import Liveness
     from deepviz.trained import TrainedModel
 
 
@@ -196,3 +197,11 @@ def pick_model() -> TrainedModel:
         label_visibility="collapsed" if session.projector else "visible",  # the choices say it: room for the stage
     )
     return own if choice == "Your model" else default_model()
+
+
+@st.cache_data(max_entries=8, show_spinner="Watching each layer's units at every kept epoch...")
+def liveness(key: str, _trained: TrainedModel) -> Liveness:
+    """Per model (`key` names it): its units' dead share and responses at each kept epoch."""
+    from deepviz.liveness import liveness, sample
+
+    return liveness(_trained, sample(mnist()))

@@ -1,0 +1,118 @@
+"""Units living and dying while training: the dead share and responses per kept epoch
+(deepviz/liveness.py), their figures, and the Draw page's replay of them."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from apptest import QUICK, no_errors, open_page
+
+from deepviz.config import ModelConfig
+from deepviz.figures import dead_units_figure, for_projector, responses_figure
+from deepviz.history import Snapshot
+from deepviz.liveness import BINS, liveness, sample
+
+
+def seeded_training(config, data):
+    import keras
+
+    from deepviz.training import train
+
+    keras.utils.set_random_seed(0)
+    return train(config, data)
+
+
+@pytest.fixture(scope="module")
+def tiny(small):
+    """The tutorial MLP after one epoch on 500 digits."""
+    return seeded_training(ModelConfig(epochs=1, train_images=500), small)
+
+
+def last_dead_share(trained, images, layer="dense1") -> float:
+    life = liveness(trained, images)
+    (found,) = [each for each in life.layers if each.name == layer]
+    return found.dead_share(len(life.labels) - 1)
+
+
+def test_a_too_high_learning_rate_kills_relu_units(small):
+    # One epoch on 1,800 digits: Adam's steps at 0.3 push most relu units' totals below 0 for
+    # every digit, and at 0.001 all but a few stay alive (measured: over 0.9 against under 0.05).
+    images = sample(small)
+    calm = seeded_training(ModelConfig(epochs=1, train_images=2000), small)
+    wild = seeded_training(ModelConfig(epochs=1, train_images=2000, learning_rate=0.3), small)
+    assert liveness(wild, images).layers[0].dead[0] == 0  # random weights: every unit fires for some digit
+    assert last_dead_share(wild, images) > 0.6
+    assert last_dead_share(calm, images) < 0.1
+
+
+def test_each_kept_epoch_has_a_dead_count_and_a_histogram_on_fixed_bins(default_trained, mnist):
+    life = liveness(default_trained, sample(mnist)[:200])
+    assert life.labels == [snapshot.label for snapshot in default_trained.snapshots]
+    # A pooled filter lives or dies with its conv layer: only the layers with weights.
+    assert [layer.name for layer in life.layers] == ["conv1", "conv2", "dense1"]
+    assert [layer.units for layer in life.layers] == [32, 64, 128]
+    for layer in life.layers:
+        assert layer.edges.shape == (BINS + 1,) and layer.shares.shape == (len(life.labels), BINS)
+        np.testing.assert_allclose(layer.shares.sum(axis=1), 1, rtol=1e-6)  # every response in a bin
+
+
+def test_a_model_from_a_file_is_one_point_as_it_is_now(tiny, small):
+    from deepviz.trained import opened
+
+    life = liveness(opened(tiny.config, tiny.model, small, "digits.keras"), sample(small))
+    assert life.labels == ["as it is now"] and len(life.epochs) == 1
+    assert [layer.name for layer in life.layers] == ["dense1", "dense2"]
+
+
+def silenced(trained, layer="dense2"):
+    """`trained` with one more kept epoch, in which no total of `layer` can rise above 0."""
+    weights = [np.copy(array) for array in trained.model.get_weights()]
+    names = [variable.path for variable in trained.model.weights]
+    weights[names.index(f"{layer}/bias")] -= 1e4
+    epochs = trained.snapshots[-1].epoch
+    return dataclasses.replace(
+        trained, snapshots=[*trained.snapshots, Snapshot(epochs + 1, weights)], key=f"silenced-{trained.key}"
+    )
+
+
+def test_a_layer_with_every_unit_dead_is_named_and_its_responses_all_sit_at_zero(tiny, small):
+    life = liveness(silenced(tiny), sample(small))
+    last = len(life.labels) - 1
+    assert life.all_dead(last) == ["dense2"] and life.all_dead(0) == []
+    dense2 = life.layers[1]
+    assert dense2.shares[last][0] == 1  # the bin holding 0
+    figure = responses_figure(life, last)
+    assert "dense2: 64 of 64 dead" in [note.text for note in figure.layout.annotations]
+
+
+def test_the_figures_draw_a_line_per_layer_and_a_histogram_per_layer(tiny, small):
+    life = liveness(tiny, sample(small))
+    lines = dead_units_figure(life, 0)
+    assert [trace.name for trace in lines.data] == ["dense1", "dense2"]
+    assert list(lines.data[0].x) == life.epochs and max(lines.data[1].y) <= 1
+    bars = responses_figure(life, 1)
+    assert [trace.type for trace in bars.data] == ["bar", "bar"]
+    np.testing.assert_allclose(bars.data[0].y, life.layers[0].shares[1])
+    # Projector mode: large type everywhere, titles included.
+    assert {note.font.size for note in for_projector(bars).layout.annotations} == {26}
+
+
+def test_replaying_training_on_the_draw_page_shows_each_layers_dead_units(canvas, mnist):
+    from deepviz.pendigits import as_canvas
+
+    canvas(as_canvas(mnist.x_test[2]))
+    at = open_page(QUICK, "train")
+    next(b for b in at.button if b.label == "Train").click().run()
+    at.switch_page("pages/draw.py").run()
+    no_errors(at)
+    assert not [m for m in at.markdown if m.value.startswith("**Dead units")]  # the trained model: none computed
+    at.select_slider[0].set_value(0).run()
+    no_errors(at)
+    (line,) = [m.value for m in at.markdown if m.value.startswith("**Dead units")]
+    life = liveness(at.session_state.model, sample(mnist))
+    assert line == (
+        f"**Dead units before training (random weights):** dense1 {life.layers[0].dead[0]} of 128 · "
+        f"dense2 {life.layers[1].dead[0]} of 64"
+    )
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)  # the stage still shows
