@@ -20,7 +20,7 @@ preload_tensorflow()
 
 TOP_INPUTS = 8  # rows of a unit's table: the inputs that move its sum most
 TOP_UNITS = 5  # "Switch off the top 5"
-PER_ROW = 3
+PER_ROW = {False: 3, True: 2}  # heatmaps side by side; in projector mode each has its colour legend
 WHAT = {"conv": "filter", "pool": "filter", "dense": "unit", "output": "digit"}
 
 
@@ -219,7 +219,11 @@ def accuracy_figure(before: np.ndarray, after: np.ndarray) -> go.Figure:
         barmode="group",
         margin={"l": 4, "r": 4, "t": 8, "b": 4},
         xaxis={"tickvals": list(range(10)), "title": "digit"},
-        yaxis={"range": [0, 1], "tickformat": ".0%", "title": "test accuracy"},
+        yaxis={
+            "range": [max(0.0, min(before.min(), after.min()) - 0.05), 1],
+            "tickformat": ".0%",
+            "title": "test accuracy",
+        },
         legend={"orientation": "h", "y": -0.3},
     )
     return figure
@@ -261,9 +265,9 @@ def knock_out(trained, reader, image, layer: str, kind: str, values: np.ndarray,
     outputs = reader.batch(image[np.newaxis], weights=kept.weights)
     after = masked(reader.names, reader.kinds, outputs, kept.off)[-1][0]
     before = reader(image)[-1].values
-    was, now = st.columns(2)
-    was.metric("Before: it read", int(np.argmax(before)), confidence(float(before.max())), delta_color="off")
-    now.metric("With them off", int(np.argmax(after)), confidence(float(after.max())), delta_color="off")
+    for column, label, chances in zip(st.columns(2), ("Before: it read", "With them off"), (before, after)):
+        column.metric(label, int(np.argmax(chances)))
+        column.markdown(f"{confidence(float(chances.max()))} sure")
     labels = kept.test.labels
     intact = Evaluation(labels, trained.evaluation.probabilities[: len(labels)])
     st.caption(
@@ -290,8 +294,9 @@ reader = trained.reader
 activations = reader(image)
 layers = activations[1:]
 st.header("Click a unit")
-for start in range(0, len(layers), PER_ROW):
-    for column, layer in zip(st.columns(PER_ROW), layers[start : start + PER_ROW]):
+per_row = PER_ROW[session.projector]
+for start in range(0, len(layers), per_row):
+    for column, layer in zip(st.columns(per_row), layers[start : start + per_row]):
         figure = activation_figure(layer, f"{layer.name}: {layer.values.shape[-1]} {WHAT[layer.kind]}s", 300)
         show(
             clickable(figure, layer),
