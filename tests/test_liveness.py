@@ -3,6 +3,7 @@
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -116,3 +117,48 @@ def test_replaying_training_on_the_draw_page_shows_each_layers_dead_units(canvas
         f"dense2 {life.layers[1].dead[0]} of 64"
     )
     assert json.loads(at.get("plotly_chart")[0].proto.spec)  # the stage still shows
+
+
+def test_on_the_projector_the_train_page_shows_units_dying_and_draws_replay_names_them(server, browser):
+    """In the browser, at 1280x720 in projector mode: a tiny training's figures fit the screen in
+    large type and follow the epoch slider; Draw's replay at random weights counts dead units."""
+    from playwright.sync_api import expect
+
+    from deepviz.measure.browser import WAIT_MS, replay, settled
+    from deepviz.pendigits import fit_strokes, load_pen_digits
+
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.goto(f"{server}/train?images=1000&epochs=1&projector=1")
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("button", name="Train").click()
+    expect(main.get_by_role("heading", name="Units living and dying")).to_be_visible(timeout=120_000)
+    settled(page)
+    charts = main.locator(".js-plotly-plot")
+    expect(charts).to_have_count(3)  # the curves, the dead units, the responses
+    for chart in (charts.nth(1), charts.nth(2)):
+        box = chart.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+    titles = charts.nth(2).locator(".annotation-text")
+    expect(titles.first).to_have_text(re.compile(r"^dense1: \d+ of 128 dead$"))
+    assert titles.first.evaluate("title => parseFloat(getComputedStyle(title).fontSize)") >= 24
+    bars = charts.nth(2).locator(".bars path").first
+    trained = bars.get_attribute("d")
+    main.get_by_role("slider", name="Epoch").press("Home")
+    expect(main.get_by_text("before training (random weights)").first).to_be_visible()
+    expect(bars).not_to_have_attribute("d", trained)  # the histograms follow the epoch picked
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+    main.get_by_role("link", name="Draw a digit for this model").click()
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_be_visible()
+    three = next(digit for digit in load_pen_digits() if digit.label == 3)
+    replay(page, canvas, fit_strokes(three.strokes))
+    settled(page)
+    page.get_by_role("slider", name="Replay training").press("Home")
+    expect(
+        page.get_by_text(re.compile(r"^Dead units before training \(random weights\): dense1 \d+ of 128"))
+    ).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    context.close()
