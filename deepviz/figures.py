@@ -542,13 +542,15 @@ def _png(rgba: np.ndarray) -> str:
 def dead_units_figure(life: Liveness, at: int, height: int = 300) -> go.Figure:
     """Each layer's share of dead units per kept epoch, one line per layer; the epoch `at` marked."""
     figure = go.Figure()
-    for layer, color in zip(life.layers, DIGIT_COLORS):
+    # Dashes as well as colours: lines that lie on top of each other (all 0%, all 100%) still show.
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash")
+    for index, (layer, color) in enumerate(zip(life.layers, DIGIT_COLORS)):
         figure.add_scatter(
             x=life.epochs,
             y=layer.dead / layer.units,
             name=layer.name,
             mode="lines+markers",
-            line={"color": color, "width": 3},
+            line={"color": color, "width": 3, "dash": dashes[index % len(dashes)]},
             marker={"size": 9},
             customdata=np.stack([layer.dead, np.full(len(layer.dead), layer.units)], axis=-1),
             hovertemplate=f"{layer.name}: %{{customdata[0]}} of %{{customdata[1]}} units dead<extra></extra>",
@@ -559,12 +561,13 @@ def dead_units_figure(life: Liveness, at: int, height: int = 300) -> go.Figure:
     figure.update_layout(
         height=height,
         margin={"l": 4, "r": 4, "t": 36, "b": 4},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        # On the left: Plotly's toolbar takes the top right corner.
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
     )
     return figure
 
 
-def responses_figure(life: Liveness, at: int, height: int = 220) -> go.Figure:
+def responses_figure(life: Liveness, at: int, height: int = 260) -> go.Figure:
     """Per layer, how its units respond to the digits at kept epoch `at`: the share of responses
     in each of the layer's bins. Bins and axes stay the same at every epoch, so a slider over
     the epochs shows the responses move; a tall bar at 0 is units staying quiet."""

@@ -101,11 +101,11 @@ def show_liveness(trained) -> None:
             key="liveness-epoch",
             help=word("epoch"),
         )
-    for name in life.all_dead(at):
+    if dead := life.all_dead(at):
         st.warning(
-            f"Every unit of {plain(name)} is dead {life.labels[at]}: it passes only zeros on, so every digit looks the "
-            "same to the layers after it and the network gives them all the same answer. Try a smaller "
-            "learning rate on **Build**.",
+            f"Every unit is dead in {plain(', '.join(dead))} {life.labels[at]}: a layer like that passes only "
+            "zeros on, so every digit looks the same to the layers after it and the network gives them all the "
+            "same answer. Try a smaller learning rate on **Build**.",
             icon=":material/warning:",
         )
     plot(dead_units_figure(life, at))

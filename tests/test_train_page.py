@@ -127,4 +127,4 @@ def test_a_model_file_shows_its_units_as_they_are_and_a_dead_layer_is_named(smal
     at.run()
     no_errors(at)
     (warning,) = [w.value for w in at.warning if "Every unit" in w.value]
-    assert warning.startswith("Every unit of dense2 is dead as it is now: it passes only zeros on")
+    assert warning.startswith("Every unit is dead in dense2 as it is now: a layer like that passes only zeros on")
