@@ -17,6 +17,7 @@ from pathlib import Path
 from deepviz.config import (
     AUGMENTATIONS,
     DATASETS,
+    DEFAULT_MODEL,
     OPTIMIZERS,
     PRESETS,
     SCHEDULES,
@@ -149,6 +150,14 @@ def build_parser() -> Parser:
         metavar="FILE",
         help="the pen digits drawn on the Draw page (default: pen-digits/uji-digits.json beside the MNIST folder)",
     )
+    fool = commands.add_parser(
+        "fool",
+        help="how much ink the smallest change to a test digit takes to make the default CNN, and the "
+        "tutorial MLP (trained seeded first), read the next digit",
+    )
+    fool.add_argument("--count", type=at_least(1), default=100, help="test digits (default: %(default)s)")
+    fool.add_argument("--data-dir", help="folder with the four MNIST .gz files or mnist.npz")
+    fool.add_argument("--seed", type=int, default=0, help="seeds the tutorial's training (default: %(default)s)")
     teach = commands.add_parser(
         "teach",
         help="fine-tune a model on a class's drawings and measure it on the class's other students, "
@@ -367,6 +376,20 @@ def run_teach(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_fool(args: argparse.Namespace) -> int:
+    import keras
+
+    from deepviz.measure.fooling import measure
+    from deepviz.store import default_model
+    from deepviz.training import train
+
+    mnist = data_from(args)
+    print(measure(f"default model ({DEFAULT_MODEL})", default_model(mnist), mnist, args.count).line(), flush=True)
+    keras.utils.set_random_seed(args.seed)
+    print(measure("tutorial MLP", train(ModelConfig(), mnist), mnist, args.count).line())
+    return 0
+
+
 def run_loadtest(args: argparse.Namespace) -> int:
     from deepviz.measure.loadtest import measure
 
@@ -414,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_bench(args)
         if args.command == "teach":
             return run_teach(args)
+        if args.command == "fool":
+            return run_fool(args)
         return run_handwriting(args) if args.command == "handwriting" else run_train(args)
     except failures as error:
         print(f"deepviz: error: {str(error).splitlines()[0]}", file=sys.stderr)

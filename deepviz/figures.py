@@ -592,3 +592,10 @@ def responses_figure(life: Liveness, at: int, height: int = 260) -> go.Figure:
         figure.update_yaxes(range=[0, top], tickformat=".0%", nticks=3, row=row, col=col)
     figure.update_layout(height=height * rows, margin={"l": 4, "r": 4, "t": 36, "b": 4}, bargap=0)
     return figure
+
+
+def difference_figure(difference: np.ndarray, title: str, height: int = 260) -> go.Figure:
+    """A change to a 28x28 image: blue where ink was added, red where it was taken away."""
+    limit = float(np.abs(difference).max()) or 1.0
+    trace = _heatmap(difference, None, "row %{y}, column %{x}: %{z:+.2f} ink", -limit, limit, WEIGHT_SCALE)
+    return _square_heatmap(trace, title, height)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import keras
 
     from deepviz.activations import LayerReader
+    from deepviz.dream import Dreamer
+    from deepviz.fool import Fooler
     from deepviz.saliency import Saliency
     from deepviz.teach import Tuning
 
@@ -64,6 +66,18 @@ class TrainedModel:
         from deepviz.saliency import Saliency
 
         return Saliency(self.model)
+
+    @cached_property
+    def dreamer(self) -> Dreamer:
+        from deepviz.dream import Dreamer
+
+        return Dreamer(self.model)
+
+    @cached_property
+    def fooler(self) -> Fooler:
+        from deepviz.fool import Fooler
+
+        return Fooler(self.model)
 
 
 def opened(config: ModelConfig, model: keras.Model, mnist: Mnist, name: str) -> TrainedModel:

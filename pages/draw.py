@@ -1,7 +1,7 @@
 import numpy as np
 import streamlit as st
 
-from deepviz.figures import ACTIVITY_SCALE, HIGHLIGHT, MUTED, draw_figures
+from deepviz.figures import ACTIVITY_SCALE, HIGHLIGHT, MUTED, difference_figure, draw_figures
 from deepviz.guide import word
 from deepviz.liveness import SAMPLE
 from deepviz.preprocess import Preparation, prepare
@@ -17,7 +17,7 @@ preload_tensorflow()
 
 STILL = {"displayModeBar": False}  # no zoom or pan on a projected stage: hover is enough
 
-MORE = ("Replay training", "How your drawing is prepared", "Which pixels decided this")
+MORE = ("Replay training", "How your drawing is prepared", "Which pixels decided this", "Fool the network")
 # The layers' colour scale in words, with its two ends: one legend for every layer, as each
 # layer's colours run from 0 to the top of its own scale.
 # Swatches with a grey edge: the dark end is a navy that vanishes on the projector's black.
@@ -120,6 +120,44 @@ def show_preparation(prepared) -> None:
         column.image(image, caption=f"{caption}, {image.shape[0]}x{image.shape[1]}", clamp=True, width="stretch")
 
 
+def fool_the_network(trained, image: np.ndarray) -> None:
+    """The smallest change to the drawing that makes the trained network read a chosen digit:
+    searched for only when asked, never on a stroke's run."""
+    st.caption(
+        "How little would you have to change your drawing for the network to read another digit? "
+        "The search nudges the pixels that move the network's answer most, and lets every other pixel "
+        "fall back to your drawing. A person still reads your digit; the network does not."
+    )
+    digit = int(np.argmax(trained.reader(image)[-1].values))
+    choose, find = st.columns([2, 1], vertical_alignment="bottom")
+    target = choose.selectbox("Make it read", range(10), (digit + 1) % 10, key="fool-target")
+    if target == digit:
+        st.info(f"The network already reads your drawing as {digit}: pick another digit to fool it into.")
+        return
+    if not find.button("Find the smallest change", key="fool-go"):
+        return
+    with st.spinner(f"Searching for the smallest change that makes it read {target}..."):
+        change = trained.fooler.fool(image[np.newaxis], [target])
+    if not change.fooled[0]:
+        st.info(f"No small change made the network read {target}: this drawing holds firm. Try another digit.")
+        return
+    probabilities = change.probabilities[0]
+    before, after, difference = st.columns(3)
+    before.image(image, caption=f"Your drawing: read as {digit}", clamp=True, width="stretch")
+    after.image(
+        change.images[0],
+        caption=f"Changed: read as {target} ({confidence(probabilities[target])})",
+        clamp=True,
+        width="stretch",
+    )
+    plot(difference_figure(change.differences[0], "The change: blue ink added, red taken away"), difference)
+    st.markdown(
+        f"**It took {change.ink[0]:.1f} pixels' worth of ink** ({change.pixels[0]} pixels changed), "
+        f"where your drawing has {image.sum():.0f}. Try it on the tutorial MLP too (Train page): its change "
+        "is a faint haze over the whole square, where a CNN's gathers into strokes and dots."
+    )
+
+
 @st.fragment
 def stage() -> None:
     """The drawing, the answer and every layer on one screen; the rest in tabs below, each
@@ -129,7 +167,7 @@ def stage() -> None:
     layers, more = st.container(key="stage-layers"), st.container()
     with answer:
         trained = pick_model()  # while the default model is still training: its progress, and no more
-    replay_tab, prepare_tab, saliency_tab = more.tabs(MORE, key="draw-more", on_change="rerun")
+    replay_tab, prepare_tab, saliency_tab, fool_tab = more.tabs(MORE, key="draw-more", on_change="rerun")
     with pad:
         drawing = drawing_pad("draw", controls=answer)
     # One row: Clear, the answer and how sure, the scores: the room reads it at a glance, and
@@ -188,6 +226,9 @@ def stage() -> None:
             )
             for column, figure in zip(st.columns(len(figures.maps)), figures.maps):
                 plot(figure, column)
+    if fool_tab.open:
+        with fool_tab:
+            fool_the_network(trained, prepared.image)
 
 
 if not session.projector:  # on the projector the stage is the page: its space goes to the canvas

@@ -1,5 +1,7 @@
+import numpy as np
 import streamlit as st
 
+from deepviz.dream import OUTPUT, Settings
 from deepviz.figures import (
     confusion_figure,
     digits_figure,
@@ -8,11 +10,12 @@ from deepviz.figures import (
     weights_figure,
 )
 from deepviz.guide import word
+from deepviz.ui.markdown import plain
 from deepviz.ui.resources import mnist, pick_model, preload_tensorflow, projections, unit_strengths
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import confidence, plot
-from deepviz.units import first_layer_templates, top_images
+from deepviz.units import dead_units, first_layer_templates, top_images
 
 run_app_first()
 preload_tensorflow()
@@ -120,3 +123,84 @@ for start in range(0, len(mistakes), PER_ROW):
 
 patterns_building_up(trained)
 what_units_look_for(trained, test)
+
+
+@st.cache_data(max_entries=32, show_spinner="Growing pictures by gradient ascent...")
+def dreamed(key: str, _trained, layer: str, units: tuple[int, ...], settings: Settings):
+    """Per model (`key` names it) and settings: the pictures that excite `units` of `layer`."""
+    return _trained.dreamer.dream(layer, list(units), settings)
+
+
+@st.fragment
+def what_the_network_dreams_of(trained, test) -> None:
+    st.header("What the network dreams of")
+    st.caption(
+        "Start from a faint grey smudge and change its pixels, step by step, in whatever direction "
+        "makes one unit (or one digit's score) stronger: the picture that grows is what that unit looks "
+        "for. Left alone it grows noise; the sliders keep it readable: jitter shifts the picture a "
+        "little at every step, so no single pixel can matter; blur smooths away speckle; fading makes "
+        "every pixel earn its ink."
+    )
+    defaults = Settings()
+    jitter, blur, fade = st.columns(3)
+    settings = Settings(
+        jitter=jitter.slider(
+            "Jitter (pixels)", 0, 4, defaults.jitter, help="How far the picture shifts at random at each step."
+        ),
+        blur=blur.slider(
+            "Blur", 0.0, 2.0, defaults.blur, 0.25, help="How much speckle is smoothed away every few steps."
+        ),
+        decay=fade.slider(
+            "Fading (L2)",
+            0.0,
+            0.1,
+            defaults.decay,
+            0.01,
+            help="The share of every pixel's ink that fades at each step.",
+        ),
+    )
+    st.subheader("The ten digits, as it imagines them")
+    st.caption(
+        "Under each: what the network reads in the picture it grew, and how sure it is. "
+        "Do they look like digits to you?"
+    )
+    digits = dreamed(trained.key, trained, OUTPUT, tuple(range(trained.dreamer.units(OUTPUT))), settings)
+    per_row = 5 if session.projector else 10
+    for start in range(0, len(digits.images), per_row):
+        for column, digit in zip(st.columns(per_row), range(start, start + per_row)):
+            read_as = int(digits.probabilities[digit].argmax())
+            column.image(
+                digits.images[digit],
+                caption=f"dreamed {digit}: read as {read_as} ({confidence(digits.probabilities[digit, read_as])})",
+                width="stretch",
+            )
+
+    st.subheader("What one unit dreams of")
+    strengths = unit_strengths(trained.key, trained)
+    layer_column, unit_column = st.columns(2)
+    layer = layer_column.selectbox("Layer", list(strengths), key="dream-layer", help=word("layer"))
+    dead = dead_units(strengths[layer])
+    if dead.all():
+        st.info(
+            f"No unit of {plain(layer)} fires for any test digit: every one is dead, so there is nothing to dream of."
+        )
+        return
+    unit = unit_column.number_input(
+        "Unit", 0, len(dead) - 1, int(np.argmin(dead)), key=f"dream-unit-{layer}", help=word("unit")
+    )
+    if dead[unit]:
+        st.info(
+            f"Unit {unit} of {plain(layer)} never fires for any test digit: it is dead, and passes only 0 on. "
+            f"No picture can make it fire by small steps. {int((~dead).sum())} of {len(dead)} units of this "
+            "layer are alive."
+        )
+        return
+    dream = dreamed(trained.key, trained, layer, (unit,), settings)
+    picture, digits_column = st.columns(2)
+    plot(digits_figure(np.round(dream.images * 255), f"{layer}, unit {unit}: the picture it dreams of"), picture)
+    best = top_images(strengths[layer], unit)
+    title = f"{layer}, unit {unit}: the {len(best)} test digits that excite it most"
+    plot(digits_figure(test.x_test[best], title), digits_column)
+
+
+what_the_network_dreams_of(trained, test)

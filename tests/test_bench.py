@@ -21,6 +21,8 @@ FIGURES = [
     "draw_compute_ms",
     "draw_render_ms",
     "knockout_ms",
+    "dream_class_s",
+    "dream_class_mlp_s",
     "draw_browser_p50_ms",
     "draw_browser_p95_ms",
     "draw_browser_projector_p50_ms",

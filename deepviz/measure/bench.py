@@ -170,6 +170,16 @@ def knockout_seconds(model, mnist: Mnist, repeats: int) -> float:
     return median_seconds(lambda: scorer.scores(images, labels, weights), repeats)
 
 
+def dream_seconds(model, repeats: int) -> float:
+    """What the Insights page waits for, for its row of the ten digits the network dreams of, at
+    the default settings, once its ascent is traced (the first picture of each model)."""
+    from deepviz.dream import Dreamer
+
+    dreamer = Dreamer(model)
+    dreamer.digits()
+    return median_seconds(dreamer.digits, repeats)
+
+
 def ready_default_model(mnist: Mnist) -> str:
     """Load the default model into the cache folder the app's server reads, training it first
     if it is not there (as the Draw page's first visit would), so that the browser's figures
@@ -295,6 +305,10 @@ def run(mnist: Mnist, pen_digits: list[PenDigit], plan: Plan, say: Callable[[str
     say(f"draw_render_ms: {figures['draw_render_ms']:.3g}")
     figures["knockout_ms"] = knockout_seconds(network, mnist, plan.repeats) * 1000
     say(f"knockout_ms: {figures['knockout_ms']:.3g}")
+    figures["dream_class_s"] = dream_seconds(network, plan.repeats)
+    figures["dream_class_mlp_s"] = dream_seconds(build_model(ModelConfig()), plan.repeats)
+    say(f"dream_class_s: {figures['dream_class_s']:.3g}")
+    say(f"dream_class_mlp_s: {figures['dream_class_mlp_s']:.3g}")
     say(f"default_model: {ready_default_model(mnist)}")
     for name, value in draw_browser(digits).items():
         figures[name] = value
