@@ -120,14 +120,29 @@ def test_digits_are_tiled_in_grey():
     assert np.asarray(trace.z).shape == (3 * 29 - 1, 3 * 29 - 1) and np.nanmax(trace.z) == 1.0
 
 
-def test_overlay_shows_the_drawing_under_a_transparent_to_yellow_map():
-    from deepviz.figures import overlay_figure
+def test_saliency_outlines_the_drawing_in_colours_the_map_never_uses():
+    """The drawing's ink, filled in white under a yellow map, read as the map's bright "decided" end."""
+    from PIL.ImageColor import getrgb
 
+    from deepviz.figures import ACTIVITY_SCALE, overlay_figure
+
+    image = np.zeros((28, 28))
+    image[6:22, 12:16] = 1.0
     heat = np.zeros((28, 28))
     heat[10, 12] = 4.0
-    image_trace, heat_trace = overlay_figure(np.ones((28, 28)), heat, "o").data
-    assert image_trace.colorscale[0][1] != heat_trace.colorscale[0][1]
-    assert heat_trace.colorscale[0][1].endswith(", 0)") and heat_trace.zmax == 4.0
+    glow, *outlines = overlay_figure(image, heat, "o").data
+    assert glow.type == "heatmap" and glow.colorscale == ACTIVITY_SCALE and (glow.zmin, glow.zmax) == (0, 4.0)
+    np.testing.assert_array_equal(glow.z, heat)
+    # the drawing only as its edge (no fill), in colours far from the map's bright end
+    bright = np.array(getrgb(ACTIVITY_SCALE[-1][1]))
+    for trace in outlines:
+        assert trace.type == "contour" and trace.contours.coloring == "none" and trace.showlegend is False
+        assert trace.contours.start == trace.contours.end == 0.5
+        np.testing.assert_array_equal(trace.z, image)
+    # one line dark, on which the other reads on the map's bright end
+    lines = sorted(np.array(getrgb(trace.line.color)).sum() for trace in outlines)
+    assert len(outlines) == 2 and lines[0] < 100 < 600 < lines[1]
+    assert all(np.abs(np.array(getrgb(trace.line.color)) - bright).sum() > 150 for trace in outlines)
 
 
 def test_projection_has_one_trace_per_digit_and_marks_the_drawing():
@@ -222,6 +237,71 @@ def test_the_draw_page_gets_every_layer_in_one_stage_and_a_figure_per_map():
     assert draw_figures(np.zeros((28, 28)), layers, []).maps == []  # saliency only when asked for
 
 
+def handwriting_cnn_layers(rng) -> list[LayerActivation]:
+    """The default model's layers, with random activity: conv1 and pool1 of 32 maps, conv2 and pool2 of 64."""
+    return [
+        LayerActivation("pixels", "input", rng.random((28, 28))),
+        LayerActivation("conv1", "conv", rng.random((28, 28, 32))),
+        LayerActivation("pool1", "pool", rng.random((14, 14, 32))),
+        LayerActivation("conv2", "conv", rng.random((14, 14, 64))),
+        LayerActivation("pool2", "pool", rng.random((7, 7, 64))),
+        LayerActivation("dense1", "dense", rng.random(128)),
+        LayerActivation("output", "output", np.eye(10)[4]),
+    ]
+
+
+def shown_pixels(trace) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(trace.source.split(",", 1)[1]))))
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "font"),
+    # the Draw page's stage as measured in Chromium: at 1400x1000, and at 1280x720 in projector mode
+    [(940, 220, 14), (1040, 210, 26)],
+)
+def test_the_stages_feature_maps_are_large_enough_to_read(width, height, font):
+    """All 64 of conv2's maps in one layer's square were 13 px smudges at 1400x1000."""
+    from deepviz.figures import stage_figure
+
+    layers = handwriting_cnn_layers(np.random.default_rng(0))
+    stage = stage_figure(layers, {}, {}, font, height)
+    margin = stage.layout.margin
+    for index, layer in enumerate(layers[1:5], start=1):
+        axis = stage.layout[f"xaxis{index + 1}"]
+        room = ((width - margin.l - margin.r) * (axis.domain[1] - axis.domain[0]), height - margin.t - margin.b)
+        rows, cols = shown_pixels(stage.data[index]).shape[:2]
+        px_per_cell = min(room[0] / cols, room[1] / rows)  # square cells, as large as the layer's room allows
+        assert px_per_cell * layer.values.shape[0] >= 30, layer.name
+
+
+def test_the_stage_shows_a_layers_most_active_maps_and_says_how_many():
+    from deepviz.figures import STAGE_MAPS, stage_figure
+
+    layers = handwriting_cnn_layers(np.random.default_rng(1))
+    conv2 = np.zeros((14, 14, 64))
+    conv2[..., 40:50] = np.arange(1, 11)  # filter 49 the most active, then 48, ...; filter 40 just misses
+    layers[3] = LayerActivation("conv2", "conv", conv2)
+    layers[4] = LayerActivation("pool2", "pool", conv2[::2, ::2])
+    stage = stage_figure([*layers, LayerActivation("conv3", "conv", np.ones((7, 7, 4)))], {}, {})
+    for trace, side in ((stage.data[3], 14), (stage.data[4], 7)):
+        # 3 by 3 maps, most active first, hover naming each map's own filter
+        assert shown_pixels(trace).shape[:2] == (3 * side + 2, 3 * side + 2)
+        filters = trace.customdata[:: side + 1, :: side + 1]
+        assert filters.ravel().tolist() == list(range(49, 49 - STAGE_MAPS, -1))
+    # pool2 shows the filters conv2 showed; conv1 shows its own most active
+    conv1 = layers[1].values.mean(axis=(0, 1))
+    assert stage.data[1].customdata[0, 0] == int(np.argmax(conv1))
+    captions = {note.yref: note.text for note in stage.layout.annotations if note.yref != "paper"}
+    assert [captions.get(f"y{n}") for n in range(2, 6)] == ["top 9 of 32", "top 9 of 32", "top 9 of 64", "top 9 of 64"]
+    assert "y8" not in captions  # a layer of 4 maps shows them all
+    assert shown_pixels(stage.data[7]).shape[:2] == (15, 15)
+
+
 def sample_figures():
     """Every chart figures.py builds, from small but typical data, by builder name."""
     from deepviz import figures
@@ -256,6 +336,37 @@ def sample_figures():
         "stage_figure": [figures.stage_figure(layers, {}, {})],
         "draw_figures": [draw.stage, *draw.maps],
     }
+
+
+def type_sizes(figure) -> list[float]:
+    """The size of each kind of text the figure shows, 0 for one it leaves to the chart theme
+    (Streamlit's sets ticks and axis titles at 12 px)."""
+    layout, sizes = figure.to_dict()["layout"], []
+    if layout.get("title", {}).get("text"):
+        sizes.append(layout["title"].get("font", {}).get("size", 0))
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and axis.get("visible", True):
+            sizes.append(axis.get("tickfont", {}).get("size", 0))
+            if axis.get("title", {}).get("text"):
+                sizes.append(axis["title"].get("font", {}).get("size", 0))
+    sizes += [note.get("font", {}).get("size", 0) for note in layout.get("annotations", [])]
+    if any(getattr(trace, "showlegend", False) for trace in figure.data):
+        sizes.append(layout.get("legend", {}).get("font", {}).get("size", 0))
+    sizes += [trace.textfont.size or 0 for trace in figure.data if getattr(trace, "text", None) is not None]
+    return sizes
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["curves_figure", "comparison_figure", "confusion_figure", "per_class_figure", "digits_figure", "draw_figures"],
+)
+def test_every_label_is_readable_at_1400x1000_and_larger_on_the_projector(name):
+    """Per-digit accuracies were printed at 10 px, ticks and axis titles left at Streamlit's 12."""
+    from deepviz.figures import FONT, PROJECTOR_FONT, for_projector
+
+    for figure in sample_figures()[name]:
+        assert min(type_sizes(figure)) >= FONT
+        assert min(type_sizes(for_projector(figure))) >= PROJECTOR_FONT
 
 
 def test_every_figure_survives_projector_mode():
