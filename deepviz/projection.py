@@ -1,8 +1,9 @@
 """Patterns building up: each layer's activations as a 2-D picture and as one number.
 
 The picture is the layer's first two principal components for a fixed sample of test
-digits; the number is how well a linear classifier tells the digits apart from that
-layer alone. Both climb from the pixels to the output as the network builds its patterns.
+digits (a softmax's probabilities as their logs), or, asked for one layer, its t-SNE map;
+the number is how well a linear classifier tells the digits apart from that layer alone.
+Both climb from the pixels to the output as the network builds its patterns.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.manifold import TSNE
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -20,6 +22,7 @@ from threadpoolctl import threadpool_limits
 SAMPLE = 2000
 HELD_OUT = 0.25  # of the sample, kept out of the linear probe's fit to score it on
 PROBE_COMPONENTS = 50
+SURE = 1e-6  # the least probability kept before taking logs: a softmax's "surely not" is 0, whose log is -inf
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,25 @@ class LayerProjection:
     separability: float  # held-out accuracy of a linear probe on the layer's activations
     mean: np.ndarray  # (features,) of the sample, subtracted before projecting
     components: np.ndarray  # (2, features)
+    logs: bool = False  # projected as log-probabilities (see features)
 
     def place(self, activation: np.ndarray) -> np.ndarray:
         """Where one image's activation of this layer (any shape) falls in `points`: (2,)."""
-        return (np.ravel(activation) - self.mean) @ self.components.T
+        return (features(activation[None], self.logs)[0] - self.mean) @ self.components.T
+
+
+def is_probabilities(layer: np.ndarray) -> bool:
+    """Whether a layer gives each image probabilities that add up to 1, as a softmax does."""
+    rows = layer.reshape(len(layer), -1)
+    return bool(rows.min() >= 0 and np.allclose(rows.sum(axis=1), 1, atol=1e-3))
+
+
+def features(layer: np.ndarray, logs: bool) -> np.ndarray:
+    """A layer's activations, one row per image; with `logs`, probabilities as their logs:
+    squeezed between 0 and 1, every confident answer sits on one of ten corners, and each
+    digit's cloud shrinks to a dot. Their logs spread the clouds out again."""
+    rows = layer.reshape(len(layer), -1)
+    return np.log(np.clip(rows, SURE, 1)) if logs else rows
 
 
 def sample_indices(labels: np.ndarray, n: int = SAMPLE, seed: int = 0) -> np.ndarray:
@@ -59,10 +77,11 @@ def separability(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> flo
 
 def project(name: str, layer: np.ndarray, labels: np.ndarray, seed: int = 0) -> LayerProjection:
     """One layer's activations for the sample, any shape with the images on axis 0."""
-    features = layer.reshape(len(layer), -1)
-    pca = PCA(2, random_state=seed).fit(features)
-    points = pca.transform(features)
-    return LayerProjection(name, points, labels, separability(features, labels, seed), pca.mean_, pca.components_)
+    logs = is_probabilities(layer)
+    rows = features(layer, logs)
+    pca = PCA(2, random_state=seed).fit(rows)
+    points = pca.transform(rows)
+    return LayerProjection(name, points, labels, separability(rows, labels, seed), pca.mean_, pca.components_, logs)
 
 
 def project_layers(reader, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> list[LayerProjection]:
@@ -74,3 +93,14 @@ def project_layers(reader, images: np.ndarray, labels: np.ndarray, seed: int = 0
     # thread also adds in a fixed order, so the numbers repeat exactly.
     with threadpool_limits(1):
         return [project(name, layer, labels, seed) for name, layer in zip(reader.names, layers)]
+
+
+def neighbour_map(layer: np.ndarray, seed: int = 0) -> np.ndarray:
+    """t-SNE of one layer's activations for the sample (any shape, images on axis 0): (n, 2).
+    Unlike PCA's straight-on view, it keeps each digit's nearest neighbours next to it, so
+    clouds that PCA overlaps come apart; distances between clouds mean little. The same points
+    every call for the same seed."""
+    rows = features(layer, is_probabilities(layer))
+    with threadpool_limits(1):  # one thread: the sums run in a fixed order, so the map repeats
+        reduced = PCA(min(PROBE_COMPONENTS, *rows.shape), random_state=seed).fit_transform(rows)
+        return TSNE(2, init="pca", random_state=seed).fit_transform(reduced)

@@ -45,3 +45,27 @@ def dead_units(strengths: np.ndarray) -> np.ndarray:
 def top_images(strengths: np.ndarray, unit: int, count: int = 9) -> np.ndarray:
     """Indices of the images that drive `unit` hardest, strongest first."""
     return np.argsort(-strengths[:, unit], kind="stable")[:count]
+
+
+def telling_unit(strengths: np.ndarray, labels: np.ndarray, count: int = 9) -> int | None:
+    """The unit to open a layer on: of the live units, the one whose `count` top images are
+    most of one digit (its strongest on them, where several tie), so that its top digits show at
+    a glance what it looks for. None where every unit is dead."""
+    live = np.flatnonzero(~dead_units(strengths))
+    if not len(live):
+        return None
+    top = np.argpartition(-strengths[:, live], count - 1, axis=0)[:count]  # each unit's top, unordered
+    agreement = [np.bincount(labels[column]).max() for column in top.T]
+    strongest = np.take_along_axis(strengths[:, live], top, axis=0).mean(axis=0)
+    # lexsort's last key sorts first: most agreement, then the strongest, then the lowest number
+    return int(live[np.lexsort((-strongest, -np.array(agreement)))[0]])
+
+
+def dead_summary(dead: np.ndarray) -> str:
+    """How many of a layer's units never fire (`dead` as dead_units gives it), in a few words."""
+    count, total = int(dead.sum()), len(dead)
+    if count == 0:
+        return f"all {total} units fire"
+    if count == total:
+        return f"none of its {total} units ever fires"
+    return f"{count} of {total} units never fire"

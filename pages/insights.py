@@ -4,6 +4,7 @@ import streamlit as st
 from deepviz.dream import OUTPUT, Settings
 from deepviz.figures import (
     confusion_figure,
+    digit_key_figure,
     digits_figure,
     per_class_figure,
     projection_figure,
@@ -11,11 +12,11 @@ from deepviz.figures import (
 )
 from deepviz.guide import word
 from deepviz.ui.markdown import plain
-from deepviz.ui.resources import mnist, pick_model, preload_tensorflow, projections, unit_strengths
+from deepviz.ui.resources import mnist, neighbour_map, pick_model, preload_tensorflow, projections, unit_strengths
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import confidence, plot
-from deepviz.units import dead_units, first_layer_templates, top_images
+from deepviz.units import dead_summary, dead_units, first_layer_templates, telling_unit, top_images
 
 run_app_first()
 preload_tensorflow()
@@ -43,11 +44,35 @@ def patterns_building_up(trained) -> None:
         delta = None if previous is None else f"{layer.separability - previous:+.1%}"
         column.metric(layer.name, f"{layer.separability:.1%}", delta, help="Linear-probe accuracy at this layer.")
         previous = layer.separability
+    plot(digit_key_figure())  # the colours' one key, for every picture below
     for start in range(0, len(layers), PROJECTIONS_PER_ROW):
         row = list(enumerate(layers))[start : start + PROJECTIONS_PER_ROW]
         for column, (index, layer) in zip(st.columns(PROJECTIONS_PER_ROW), row):
             star = None if placed is None else layer.place(placed[index])
             plot(projection_figure(layer.points, layer.labels, f"{layer.name}: {layer.separability:.0%}", star), column)
+    neighbours_kept_together(trained, [layer.name for layer in layers])
+
+
+@st.fragment
+def neighbours_kept_together(trained, names: list[str]) -> None:
+    st.subheader("Neighbours kept together (t-SNE)")
+    st.caption(
+        "PCA shows a layer straight on, like a shadow: clouds can hide behind one another. t-SNE instead "
+        "puts each test digit next to the digits most like it at that layer, so clouds that overlap above "
+        "come apart. Only who sits next to whom means something, not the distances between clouds; and "
+        "it cannot place a new drawing, so your drawing's star is on the PCA pictures only."
+    )
+    picked = st.selectbox(
+        "Map a layer with t-SNE",
+        names,
+        index=None,
+        key="tsne-layer",
+        placeholder="Pick a layer: it takes several seconds, once per model",
+        help=word("layer"),
+    )
+    if picked is not None:
+        points, labels = neighbour_map(trained.key, trained, picked)
+        plot(projection_figure(points, labels, f"{picked}, t-SNE", height=520))
 
 
 @st.fragment
@@ -56,28 +81,57 @@ def what_units_look_for(trained, test) -> None:
     st.caption(
         "A first-layer unit weighs every pixel: blue where ink makes it fire, red where ink holds it "
         "back. Deeper units never see pixels, only the layer before, so what they look for shows in "
-        "the digits that excite them most: simple strokes early, whole shapes of a digit later."
+        "the digits that excite them most: simple strokes early, whole shapes of a digit later. "
+        "A unit that never fires, whatever the digit, is dead: it passes only 0 on."
     )
     first, templates = first_layer_templates(trained.model)
     strengths = unit_strengths(trained.key, trained)
+    dead = {name: dead_units(values) for name, values in strengths.items()}
     layer_column, unit_column = st.columns(2)
-    layer = layer_column.selectbox("Layer", list(strengths), help=word("layer"))
-    unit = unit_column.number_input(
-        "Unit",
-        0,
-        strengths[layer].shape[1] - 1,
-        0,
-        help=f"{word('unit')} Its number is the one the Draw page's heatmaps show on hover.",
+    layer = layer_column.selectbox(
+        "Layer",
+        list(strengths),
+        key="units-layer",
+        format_func=lambda name: f"{name}: {dead_summary(dead[name])}",
+        help=word("layer"),
     )
-    weights, digits = st.columns(2)
-    with weights:
-        if layer == first:
-            plot(weights_figure(templates[unit : unit + 1], f"{layer}, unit {unit}: its weights"))
-        else:
-            st.info(f"{layer} reads the layer before it, not pixels: its top digits show what it responds to.")
-    with digits:
-        best = top_images(strengths[layer], unit)
-        plot(digits_figure(test.x_test[best], f"The {len(best)} test digits that excite it most"))
+    start = telling_unit(strengths[layer], test.y_test)
+    if start is None:
+        st.warning(
+            f"No unit of {plain(layer)} fires for any of the {len(test.y_test):,} test digits: every one is dead, "
+            "passing only 0 on, so no digit can show what they look for. Try another layer, or train again "
+            "(a smaller learning rate often keeps units alive).",
+            icon=":material/visibility_off:",
+        )
+    else:
+        unit = unit_column.number_input(
+            "Unit",
+            0,
+            len(dead[layer]) - 1,
+            start,
+            key=f"unit-{layer}",
+            help=f"{word('unit')} Its number is the one the Draw page's heatmaps show on hover. Each layer opens "
+            "on a live unit whose top digits are most alike.",
+        )
+        weights, digits = st.columns(2)
+        with weights:
+            if layer == first:
+                plot(weights_figure(templates[unit : unit + 1], f"{layer}, unit {unit}: its weights"))
+            else:
+                st.info(
+                    f"{plain(layer)} reads the layer before it, not pixels: its top digits show what it responds to."
+                )
+        with digits:
+            if dead[layer][unit]:
+                st.info(
+                    f"Unit {unit} never fires: for every one of the {len(test.y_test):,} test digits its total is "
+                    "0 or below, so it passes only 0 on. It is dead, and no digit excites it more than another, "
+                    f"so there are no top digits to show. In {plain(layer)}, {dead_summary(dead[layer])}.",
+                    icon=":material/visibility_off:",
+                )
+            else:
+                best = top_images(strengths[layer], unit)
+                plot(digits_figure(test.x_test[best], f"The {len(best)} test digits that excite it most"))
     st.subheader(f"Every unit of {first}, the first layer")
     plot(weights_figure(templates, f"{len(templates)} weight templates", height=420))
 

@@ -333,6 +333,7 @@ def sample_figures():
         "per_class_figure": [figures.per_class_figure(rng.random(10))],
         "overlay_figure": [figures.overlay_figure(rng.random((28, 28)), rng.random((28, 28)), "o")],
         "projection_figure": [figures.projection_figure(rng.random((50, 2)), np.arange(50) % 10, "p", rng.random(2))],
+        "digit_key_figure": [figures.digit_key_figure()],
         "stage_figure": [figures.stage_figure(layers, {}, {})],
         "draw_figures": [draw.stage, *draw.maps],
     }

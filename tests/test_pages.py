@@ -375,15 +375,17 @@ def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_
 def test_insights_page_shows_what_a_unit_looks_for(default_trained):
     at = open_page({}, "insights")
     no_errors(at)
-    assert at.selectbox[0].options == ["conv1", "pool1", "conv2", "pool2", "dense1"]
+    layers = at.selectbox(key="units-layer")
+    assert [option.split(":")[0] for option in layers.options] == ["conv1", "pool1", "conv2", "pool2", "dense1"]
     charts = len(at.get("plotly_chart"))
-    # confusions, per digit; 7 layer projections; a unit's weights, top digits, all; a unit's dream, its top digits
-    assert charts == 2 + 7 + 3 + 2
-    at.number_input[0].set_value(15).run()
-    at.selectbox[0].set_value("conv2").run()
+    # confusions, per digit; the digits' colour key, 7 layer projections; a unit's weights, top digits, all;
+    # a unit's dream, its top digits
+    assert charts == 2 + 1 + 7 + 3 + 2
+    at.number_input(key="unit-conv1").set_value(15).run()
+    layers.set_value("conv2").run()
     no_errors(at)
     assert any("reads the layer before it" in info.value for info in at.info)
-    assert at.number_input[0].max == 31 and at.number_input[0].value == 0  # a new layer starts at unit 0
+    assert at.number_input(key="unit-conv2").max == 63  # a new layer opens on its own unit
 
 
 @pytest.mark.slow

@@ -108,3 +108,38 @@ def test_a_small_cnn_projects_every_layer(mnist, sample):
     assert conv.components.shape == (2, 28 * 28 * 16)
     assert_placed(conv, trained.reader(images[7])[1].values, conv.points[7])
     assert max(p.separability for p in projections[1:]) > projections[0].separability
+
+
+def test_the_neighbour_map_repeats_and_keeps_a_digits_images_together():
+    from deepviz.projection import neighbour_map
+
+    labels = np.repeat(np.arange(10), 60)
+    rng = np.random.default_rng(2)
+    layer = (np.eye(10)[labels] @ rng.normal(size=(10, 40)) * 4 + rng.normal(size=(600, 40))).reshape(600, 4, 10)
+    points = neighbour_map(layer)
+    assert points.shape == (600, 2)
+    np.testing.assert_array_equal(points, neighbour_map(layer))  # seeded: the same map every time
+    centres = np.array([points[labels == digit].mean(axis=0) for digit in range(10)])
+    nearest = np.linalg.norm(points[:, None] - centres[None], axis=2).argmin(axis=1)
+    assert (nearest == labels).mean() > 0.95
+
+
+def test_a_softmax_is_projected_as_log_probabilities_so_its_clouds_do_not_shrink_to_dots():
+    from sklearn.decomposition import PCA
+
+    from deepviz.projection import is_probabilities, project
+
+    labels = np.repeat(np.arange(10), 50)
+    rng = np.random.default_rng(3)
+    logits = np.eye(10)[labels] * 12 + rng.normal(size=(500, 10))
+    sure = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)  # nearly one-hot: ten dots
+    assert is_probabilities(sure) and not is_probabilities(logits)
+    projection = project("output", sure, labels)
+    assert projection.logs
+
+    def spread(points):  # how wide a digit's cloud is, against the whole picture
+        return np.mean([points[labels == digit].std(axis=0).mean() for digit in range(10)]) / np.abs(points).max()
+
+    assert spread(projection.points) > 0.05  # clouds, where the probabilities put dots on corners
+    assert spread(PCA(2).fit_transform(sure)) < 0.01
+    assert_placed(projection, sure[7], projection.points[7])

@@ -57,3 +57,39 @@ def test_a_unit_is_dead_when_no_image_makes_it_fire():
 
     strengths = np.array([[0.0, 0.5, -1.0], [0.0, 0.0, -2.0], [0.0, 3.0, -0.5]])
     assert dead_units(strengths).tolist() == [True, False, True]
+
+
+def test_a_layer_opens_on_the_live_unit_whose_top_digits_agree_most():
+    from deepviz.units import telling_unit
+
+    labels = np.arange(30) % 3  # digits 0, 1, 2, 0, 1, 2, ...
+    strengths = np.zeros((30, 4))
+    strengths[:, 1] = np.arange(30)  # fires for everything: its top 3 are three different digits
+    strengths[labels == 2, 2] = 1.0  # fires only for 2s
+    strengths[labels == 2, 3] = 5.0  # as telling as unit 2, and stronger
+    assert telling_unit(strengths, labels, count=3) == 3  # never unit 0, which is dead
+    strengths[:, 3] = 0.0
+    assert telling_unit(strengths, labels, count=3) == 2
+
+
+def test_a_layer_with_no_live_unit_has_none_to_open_on():
+    from deepviz.units import dead_summary, dead_units, telling_unit
+
+    strengths = -np.ones((20, 5))
+    assert telling_unit(strengths, np.arange(20) % 10) is None
+    assert dead_summary(dead_units(strengths)) == "none of its 5 units ever fires"
+    strengths[3, 1:] = 1.0
+    assert dead_summary(dead_units(strengths)) == "1 of 5 units never fire"
+    strengths[3, 0] = 1.0
+    assert dead_summary(dead_units(strengths)) == "all 5 units fire"
+
+
+def test_the_default_model_opens_on_a_live_unit_that_agrees_more_than_unit_0(default_trained, mnist):
+    from deepviz.units import dead_units, telling_unit
+
+    strengths = unit_strengths(default_trained.reader, mnist.scaled(mnist.x_test))
+    for values in strengths.values():
+        unit = telling_unit(values, mnist.y_test)
+        assert not dead_units(values)[unit]
+        agree = np.bincount(mnist.y_test[top_images(values, unit)], minlength=10).max()
+        assert agree >= np.bincount(mnist.y_test[top_images(values, 0)], minlength=10).max()

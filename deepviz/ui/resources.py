@@ -93,6 +93,17 @@ def projections(key: str, _trained: TrainedModel):
     return project_layers(_trained.reader, test.scaled(test.x_test[sample]), test.y_test[sample])
 
 
+@st.cache_data(max_entries=16, show_spinner="Mapping 2,000 test digits with t-SNE (several seconds, once)...")
+def neighbour_map(key: str, _trained: TrainedModel, layer: str):
+    """Per model (`key` names it) and layer: the t-SNE map of the same sample `projections` shows."""
+    from deepviz.projection import neighbour_map, sample_indices
+
+    test = mnist()
+    sample = sample_indices(test.y_test)
+    activations = _trained.reader.batch(test.scaled(test.x_test[sample]))
+    return neighbour_map(activations[_trained.reader.names.index(layer)]), test.y_test[sample]
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def fixed_scales(key: str, _trained: TrainedModel) -> dict[str, float]:
     """Per model (`key` names it): each hidden layer's fixed colour scale, from 500 test digits."""
