@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from deepviz.liveness import Liveness
 
 COLOR_SCALE = "Cividis"
+FONT = 14  # px: the smallest type in a figure, readable at 1400x1000 (Streamlit's chart theme sets 12)
 # Weights are signed: ColorBrewer's red-blue diverging scale (colour-blind safe), zero in the middle.
 WEIGHT_SCALE = "RdBu"
 HIGHLIGHT = "#ffd43b"
@@ -245,7 +246,7 @@ def _curves_layout(figure: go.Figure, epochs: int, height: int) -> go.Figure:
         margin={"l": 4, "r": 4, "t": 36, "b": 4},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.12, "xanchor": "right", "x": 1},
     )
-    return figure
+    return _type_size(figure, FONT)
 
 
 def confusion_figure(confusion: np.ndarray, height: int = 420) -> go.Figure:
@@ -271,7 +272,7 @@ def confusion_figure(confusion: np.ndarray, height: int = 420) -> go.Figure:
         xaxis={**ticks, "title": "predicted digit", "side": "top"},
         yaxis={**ticks, "title": "true digit", "autorange": "reversed", "scaleanchor": "x"},
     )
-    return figure
+    return _type_size(figure, FONT)
 
 
 def per_class_figure(per_class_accuracy: np.ndarray, height: int = 260) -> go.Figure:
@@ -283,7 +284,6 @@ def per_class_figure(per_class_accuracy: np.ndarray, height: int = 260) -> go.Fi
             marker_color=[HIGHLIGHT if digit == worst else MUTED for digit in range(CLASSES)],
             text=[f"{value:.1%}" for value in per_class_accuracy],
             textangle=0,
-            textfont_size=10,
             hovertemplate="digit %{x}: %{y:.2%} right<extra></extra>",
         )
     )
@@ -294,21 +294,30 @@ def per_class_figure(per_class_accuracy: np.ndarray, height: int = 260) -> go.Fi
         xaxis={"tickvals": list(range(CLASSES)), "title": "digit"},
         yaxis={"range": [low, 1], "tickformat": ".0%", "title": "test accuracy"},
     )
-    return figure
+    return _type_size(figure, FONT)
+
+
+# The drawing's outline over a saliency map: white, on a black halo, so it reads on the scale's
+# dark and bright ends alike, and is never mistaken for the map's bright "decided" colour.
+OUTLINE = (("black", 5), ("white", 2))
 
 
 def overlay_figure(image: np.ndarray, heat: np.ndarray, title: str, height: int = 260) -> go.Figure:
-    """`heat` over the 28x28 `image`: clear where it is zero, yellow where it is strongest."""
-    ink = go.Heatmap(z=image, colorscale="Greys_r", zmin=0, zmax=1, showscale=False, hoverinfo="skip")
-    glow = go.Heatmap(
-        z=heat,
-        colorscale=[[0, "rgba(255, 212, 59, 0)"], [1, "rgba(255, 212, 59, 0.95)"]],
-        zmin=0,
-        zmax=float(heat.max()) or 1.0,
-        showscale=False,
-        hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
-    )
-    return go.Figure([ink, glow], layout=_square_layout(title, height, show_digits=False))
+    """`heat` on the activity scale (dark: no effect, bright: decided most), under the 28x28
+    `image`'s outline: the ink edge, not the ink, which filled in white would hide the map."""
+    glow = _heatmap(heat, None, "row %{y}, column %{x}: %{z:.3f}", 0.0, float(heat.max()) or 1.0)
+    outline = [
+        go.Contour(
+            z=image,
+            contours={"start": 0.5, "end": 0.5, "coloring": "none"},
+            line={"color": color, "width": width},
+            showscale=False,
+            showlegend=False,
+            hoverinfo="skip",
+        )
+        for color, width in OUTLINE
+    ]
+    return go.Figure([glow, *outline], layout=_square_layout(title, height, show_digits=False))
 
 
 # Ten clearly different hues, bright enough for the app's dark background on a projector: any
@@ -427,23 +436,28 @@ def draw_figures(
     )
 
 
+def _type_size(figure: go.Figure, size: int) -> go.Figure:
+    """All of the figure's type at `size` px: ticks, titles, legends, text in bars and cells,
+    each set on its own, as Streamlit's chart theme sets each smaller."""
+    font = {"size": size}
+    figure.update_layout(font=font, title_font=font, legend_font=font)
+    figure.update_xaxes(tickfont=font, title_font=font)
+    figure.update_yaxes(tickfont=font, title_font=font)
+    figure.update_annotations(font=font)
+    figure.update_traces(textfont=font, selector=lambda trace: trace.type in ("bar", "heatmap"))
+    return figure
+
+
 def for_projector(figure: go.Figure) -> go.Figure:
     """The figure for a room of viewers: all its type large (ticks, titles, legends, text in
     bars and cells; Streamlit's chart theme would set its own, smaller), and beside every
     heatmap of activity its colour scale as a legend, from quiet (0) to the top of the layer's scale."""
     font = {"size": PROJECTOR_FONT}
     # Text in a bar that does not fit at this size is left out, not shrunk out of reach.
-    figure.update_layout(
-        font=font, title_font=font, legend_font=font, uniformtext={"minsize": PROJECTOR_FONT, "mode": "hide"}
-    )
-    figure.update_xaxes(tickfont=font, title_font=font)
-    figure.update_yaxes(tickfont=font, title_font=font)
-    figure.update_annotations(font=font)
+    _type_size(figure, PROJECTOR_FONT).update_layout(uniformtext={"minsize": PROJECTOR_FONT, "mode": "hide"})
     if any(trace.type == "heatmap" for trace in figure.data) and figure.layout.height:
         figure.update_layout(height=round(figure.layout.height * PROJECTOR_GROWTH))
     for trace in figure.data:
-        if trace.type in ("bar", "heatmap"):
-            trace.update(textfont=font)
         # Only a scale with both ends fixed has a legend to read. The confusion matrix leaves its
         # top to Plotly (the largest count) and prints each count in its cell instead.
         activity = trace.type == "heatmap" and trace.colorscale == ACTIVITY_SCALE
@@ -465,6 +479,21 @@ def for_projector(figure: go.Figure) -> go.Figure:
 # The Draw page's stage: every layer in one figure, left to right from pixels to the decision.
 # One figure instead of one per layer: a stroke sends and paints one chart, not seven.
 STAGE_GAP = 0.02  # of the figure's width, between two layers
+# Feature maps a layer shows on the stage, 3 by 3: each a third of the layer's square. All 64 of
+# conv2's maps, 8 by 8, were smudges of 13 px at 1400x1000.
+STAGE_MAPS = 9
+
+
+def stage_maps(activation: LayerActivation, before: np.ndarray | None) -> np.ndarray:
+    """Which of a layer's feature maps the stage shows, in order: all, if STAGE_MAPS or fewer;
+    else the STAGE_MAPS most active (highest mean) for this drawing, most active first. A
+    pooling layer shows those the layer before it showed: the same filters, seen shrinking."""
+    channels = activation.values.shape[-1]
+    if activation.kind == "pool" and before is not None:
+        return before
+    if channels <= STAGE_MAPS:
+        return np.arange(channels)
+    return np.argsort(-activation.values.mean(axis=(0, 1)), kind="stable")[:STAGE_MAPS]
 
 
 def stage_figure(
@@ -485,10 +514,34 @@ def stage_figure(
     width = (1 - STAGE_GAP * (count - 1)) / count
     traces, annotations = [], []
     layout = {"height": height, "margin": {"l": 2, "r": 2, "t": round(font * 1.8), "b": 2}, "font": {"size": font}}
+    shown = None  # the feature maps the layer before showed
     for index, activation in enumerate(activations):
         axis = "" if index == 0 else str(index + 1)
         left = index * (width + STAGE_GAP)
-        grid = layer_grid(activation, tops.get(activation.name))
+        values = activation.values
+        if values.ndim == 3:
+            shown = stage_maps(activation, shown)
+            # To the whole layer's top: a colour means the same whether its brightest map is shown or not.
+            top = tops.get(activation.name, max(float(values.max()), 1e-6))
+            grid = layer_grid(LayerActivation(activation.name, activation.kind, values[..., shown]), top)
+            assert grid.cells is not None  # tiled maps number their pixels' filters
+            grid = grid._replace(cells=np.where(grid.cells >= 0, shown[grid.cells], -1))
+            if len(shown) < values.shape[-1]:
+                annotations.append(
+                    {
+                        "text": f"top {len(shown)} of {values.shape[-1]}",
+                        "hovertext": f"the {len(shown)} most active of the layer's {values.shape[-1]} filters",
+                        "x": (grid.z.shape[1] - 1) / 2,
+                        "y": grid.z.shape[0] - 0.5,
+                        "xref": f"x{axis}",
+                        "yref": f"y{axis}",
+                        "yanchor": "top",
+                        "showarrow": False,
+                        "font": {"size": font},
+                    }
+                )
+        else:
+            grid = layer_grid(activation, tops.get(activation.name))
         z, cells = grid.z.astype(np.float32), grid.cells
         if grid.kind == "output":  # two rows of five digits, each written in its cell
             assert cells is not None  # layer_grid numbers the output's digits

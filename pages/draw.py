@@ -219,13 +219,17 @@ def stage() -> None:
     if saliency_tab.open:
         with saliency_tab:
             st.caption(
-                "Yellow marks the pixels that mattered most. Left: which of your ink pushes the network "
+                "Your drawing is outlined in white; bright yellow marks the pixels that mattered most, "
+                "dark blue those that did not matter. Left: which of your ink pushes the network "
                 "towards its answer, and towards its second choice (the input gradient, averaged over "
                 "slightly noisy copies of your drawing: SmoothGrad). Right: how much the network's "
                 "confidence drops when a small patch of your drawing is covered up (occlusion)."
             )
-            for column, figure in zip(st.columns(len(figures.maps)), figures.maps):
-                plot(figure, column)
+            # On the projector two to a row, answer left and second choice right: four left each
+            # map a thumbnail beside its colour scale, and its title cut off.
+            columns = st.columns(2 if session.projector else len(figures.maps))
+            for index, figure in enumerate(figures.maps):
+                plot(figure, columns[index % len(columns)])
     if fool_tab.open:
         with fool_tab:
             fool_the_network(trained, prepared.image)
