@@ -111,6 +111,20 @@ def test_a_trained_and_an_uploaded_model_dream_and_are_fooled(default_trained, c
         )
 
 
+@pytest.mark.slow
+def test_on_the_projector_the_dreams_go_five_to_a_row_and_the_change_is_large(default_trained, canvas, mnist):
+    canvas(as_canvas(mnist.x_test[0]))
+    at = open_page({"projector": "1"}, "insights")
+    no_errors(at)
+    columns = [column for column in at.columns if any(DREAMED.fullmatch(c) for i in column.image for c in i.captions)]
+    assert len(columns) == 10 and {round(column.weight, 3) for column in columns} == {0.2}  # five to a row
+    at.switch_page("pages/draw.py").run()
+    open_fool_tab(at, (int(mnist.y_test[0]) + 1) % 10).button(key="fool-go").click().run()
+    no_errors(at)
+    (change,) = [chart for chart in at.get("plotly_chart") if "blue ink added" in chart.proto.spec]
+    assert '"size":26' in change.proto.spec.replace(" ", "")  # projector type, PROJECTOR_FONT
+
+
 # In a real browser, last in this file: Playwright's event loop stays until the module's end.
 def test_in_a_browser_a_drawing_is_fooled_and_the_digits_dreamed_of_show(server, page):
     from playwright.sync_api import expect
