@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 SAMPLE = 2000
 HELD_OUT = 0.25  # of the sample, kept out of the linear probe's fit to score it on
 PROBE_COMPONENTS = 50
+SAME = 1e-3  # of a layer's largest mean value: a picture whose dots spread less is one spot
 SURE = 1e-6  # the least probability kept before taking logs: a softmax's "surely not" is 0, whose log is -inf
 
 
@@ -34,6 +35,12 @@ class LayerProjection:
     mean: np.ndarray  # (features,) of the sample, subtracted before projecting
     components: np.ndarray  # (2, features)
     logs: bool = False  # projected as log-probabilities (see features)
+
+    @property
+    def flat(self) -> bool:
+        """Whether every image lands on one spot, but for rounding: a layer of dead units, or any
+        layer after one, gives every image the same numbers."""
+        return bool(np.ptp(self.points) <= SAME * (1 + np.abs(self.mean).max()))
 
     def place(self, activation: np.ndarray) -> np.ndarray:
         """Where one image's activation of this layer (any shape) falls in `points`: (2,)."""

@@ -48,6 +48,13 @@ def patterns_building_up(trained) -> None:
     for start in range(0, len(layers), PROJECTIONS_PER_ROW):
         row = list(enumerate(layers))[start : start + PROJECTIONS_PER_ROW]
         for column, (index, layer) in zip(st.columns(PROJECTIONS_PER_ROW), row):
+            if layer.flat:
+                column.info(
+                    f"{plain(layer.name)} gives every test digit the same numbers: all its dots fall on one spot, "
+                    "so there is no picture to draw.",
+                    icon=":material/visibility_off:",
+                )
+                continue
             star = None if placed is None else layer.place(placed[index])
             plot(projection_figure(layer.points, layer.labels, f"{layer.name}: {layer.separability:.0%}", star), column)
     neighbours_kept_together(trained, [layer.name for layer in layers])

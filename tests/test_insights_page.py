@@ -115,3 +115,5 @@ def test_a_layer_with_no_live_unit_gets_its_own_sentence(default_trained, mnist)
     assert at.selectbox(key="units-layer").options[0] == "dense1: none of its 128 units ever fires"
     assert any("No unit of dense1 fires" in warning.value for warning in at.warning)
     assert top_digits(at) == 0  # neither here nor in the dreams below, which say so too
+    assert any("dense1 gives every test digit the same numbers" in info.value for info in at.info)
+    assert len(projections(at)) == 1  # the pixels; dense1 is dead, and dense2 and the output after it are flat

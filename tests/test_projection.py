@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepviz.config import PRESETS, ModelConfig
-from deepviz.projection import project_layers, sample_indices
+from deepviz.projection import project, project_layers, sample_indices
 from deepviz.training import train
 
 
@@ -61,6 +61,9 @@ def test_a_linear_code_separates_and_noise_does_not():
     assert noise.separability < 0.2 and maps.separability < 0.2  # chance is 0.1
     assert code.separability > 0.95
     assert maps.points.shape == (1000, 2) and maps.components.shape == (2, 32)
+    assert not any(projection.flat for projection in projections)
+    dead = project("dead", np.zeros((1000, 8)) + [0.5] * 8, labels)
+    assert dead.flat and np.all(np.isfinite(dead.points))
 
 
 @pytest.mark.slow
