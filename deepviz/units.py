@@ -35,11 +35,16 @@ def unit_strengths(reader, images: np.ndarray, chunk: int = 500, weights=None) -
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 
+# A response that moves less than this over all the digits is taken as not moving at all.
+DEAD_SPREAD = 1e-6
+
+
 def dead_units(strengths: np.ndarray) -> np.ndarray:
-    """Which units never fire on any of the images (`strengths` as unit_strengths gives them):
-    a relu unit whose response is 0 or below on every test digit passes nothing on, and no
-    digit can tell what it looks for. One bool per unit."""
-    return strengths.max(axis=0) <= 0
+    """Which units give the same response to every one of the images (`strengths` as
+    unit_strengths gives them): they pass nothing on that could tell one digit from another. For
+    relu, the units no digit makes fire (always 0); a tanh unit that stays negative but varies is
+    alive. One bool per unit."""
+    return np.ptp(strengths, axis=0) <= DEAD_SPREAD
 
 
 def top_images(strengths: np.ndarray, unit: int, count: int = 9) -> np.ndarray:

@@ -15,6 +15,7 @@ from deepviz.figures import (
     unit_grid,
 )
 from deepviz.history import History
+from deepviz.liveness import LayerLife, Liveness
 
 
 @pytest.mark.parametrize(
@@ -322,6 +323,12 @@ def sample_figures():
     )
     draw = figures.draw_figures(rng.random((28, 28)), layers, [("m", rng.random((28, 28)))])
     confusion = rng.integers(0, 20, (10, 10)) + np.diag(np.full(10, 900))
+    edges = np.linspace(0, 2, 9)
+    life = Liveness(
+        ["before training", "after epoch 1"],
+        [0.0, 1.0],
+        [LayerLife(name, 8, np.array([0, 3]), edges, rng.dirichlet(np.ones(8), 2)) for name in ("conv1", "dense1")],
+    )
     return {
         "activation_figure": [figures.activation_figure(layer, layer.name) for layer in layers],
         "weights_figure": [figures.weights_figure(rng.normal(size=(4, 28, 28)), "w")],
@@ -336,6 +343,9 @@ def sample_figures():
         "digit_key_figure": [figures.digit_key_figure()],
         "stage_figure": [figures.stage_figure(layers, {}, {})],
         "draw_figures": [draw.stage, *draw.maps],
+        "dead_units_figure": [figures.dead_units_figure(life, 1)],
+        "responses_figure": [figures.responses_figure(life, 1)],
+        "difference_figure": [figures.difference_figure(rng.random((28, 28)) - 0.5, "change")],
     }
 
 

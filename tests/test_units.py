@@ -56,7 +56,8 @@ def test_a_unit_is_dead_when_no_image_makes_it_fire():
     from deepviz.units import dead_units
 
     strengths = np.array([[0.0, 0.5, -1.0], [0.0, 0.0, -2.0], [0.0, 3.0, -0.5]])
-    assert dead_units(strengths).tolist() == [True, False, True]
+    # The third never goes above 0, but it varies: a tanh unit like it still tells digits apart.
+    assert dead_units(strengths).tolist() == [True, False, False]
 
 
 def test_a_layer_opens_on_the_live_unit_whose_top_digits_agree_most():
