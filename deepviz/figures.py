@@ -365,8 +365,12 @@ def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawin
         figure.add_scatter(
             x=[drawing[0]],
             y=[drawing[1]],
-            mode="markers",
+            mode="markers+text",
             name="your drawing",
+            # Named on the picture itself: with one shared key and no legend, a star alone says nothing.
+            text=["your drawing"],
+            textposition="top center",
+            textfont={"size": 14, "color": "white"},
             marker={"size": 18, "symbol": "star", "color": "white", "line": {"width": 2, "color": "black"}},
             hovertemplate="your drawing<extra></extra>",
         )
@@ -444,7 +448,10 @@ def _type_size(figure: go.Figure, size: int) -> go.Figure:
     figure.update_xaxes(tickfont=font, title_font=font)
     figure.update_yaxes(tickfont=font, title_font=font)
     figure.update_annotations(font=font)
-    figure.update_traces(textfont=font, selector=lambda trace: trace.type in ("bar", "heatmap"))
+    figure.update_traces(
+        textfont=font,
+        selector=lambda trace: trace.type in ("bar", "heatmap") or getattr(trace, "text", None) is not None,
+    )
     return figure
 
 

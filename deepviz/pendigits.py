@@ -169,7 +169,7 @@ def render(strokes: list[list[Point]], width: float = STROKE_WIDTH, size: int = 
             pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
         if len(points) > 1:
             pen.line(points, fill=255, width=round(2 * radius))
-    grey = np.asarray(big.resize((size, size), Image.Resampling.BOX))
+    grey = np.asarray(big.reduce(SUPERSAMPLE))  # a box average, as resize's BOX, five times faster
     return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
 
 
