@@ -41,6 +41,7 @@ SUPERSAMPLE = 4  # drawn 4x larger, then averaged down: the canvas's antialiased
 SIZES = (0.45, 0.85)  # the digit's share of the canvas
 PEN_WIDTHS = (18.0, 38.0)  # in canvas pixels
 SEED = 0  # the same digits are always drawn the same way
+CHUNK = 500  # drawings a process draws at a time; fewer than this are drawn in this process
 
 Point = tuple[float, float]
 
@@ -108,30 +109,35 @@ def drawing(digit: PenDigit, share: float = DIGIT_SHARE, width: float = STROKE_W
     return result.image
 
 
+def drawings(jobs: list[tuple[PenDigit, float, float]], workers: int = 1) -> np.ndarray:
+    """Each (digit, share, pen width) as `drawing` draws it: (N, 28, 28) floats. About 5 ms a
+    drawing on one core; `workers` > 1 draws a long list in that many fresh processes (not
+    forks, as TensorFlow's threads may be running; and not from a Streamlit server, whose script
+    would run again in each)."""
+    if workers > 1 and len(jobs) > CHUNK:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return np.stack(list(pool.map(_drawn, jobs, chunksize=CHUNK)))
+    return np.stack([_drawn(job) for job in jobs])
+
+
 def training_drawings(digits: list[PenDigit], workers: int = 1) -> Handwriting:
     """Every digit drawn PEN_DRAWINGS times (see SIZES), as uint8 images as MNIST's, with its
-    writer. About 5 ms a drawing on one core; `workers` > 1 draws in that many fresh processes
-    (not from a Streamlit server, whose script would run again in each)."""
+    writer; `workers` as for `drawings`."""
     rng = np.random.default_rng(SEED)
     jobs = [
         (digit, DIGIT_SHARE, STROKE_WIDTH) if copy == 0 else (digit, rng.uniform(*SIZES), rng.uniform(*PEN_WIDTHS))
         for copy in range(PEN_DRAWINGS)
         for digit in digits
     ]
-    if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            images = list(pool.map(_drawn, jobs, chunksize=500))
-    else:
-        images = [_drawn(job) for job in jobs]
     return Handwriting(
-        np.stack(images),
+        np.round(drawings(jobs, workers) * 255).astype(np.uint8),
         np.tile([d.label for d in digits], PEN_DRAWINGS).astype(np.int64),
         np.tile([d.writer for d in digits], PEN_DRAWINGS),
     )
 
 
 def _drawn(job: tuple[PenDigit, float, float]) -> np.ndarray:
-    return np.round(drawing(*job) * 255).astype(np.uint8)
+    return drawing(*job)
 
 
 def one_of_each(digits: list[PenDigit]) -> list[PenDigit]:

@@ -11,20 +11,18 @@ learnt from the other half.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from deepviz.data import Handwriting, Mnist
-from deepviz.pendigits import UJI, WRITERS, PenDigit, default_path, drawing, load_pen_digits
+from deepviz.pendigits import DIGIT_SHARE, UJI, WRITERS, PenDigit, default_path, drawings, load_pen_digits
+from deepviz.preprocess import STROKE_WIDTH
 
-CHUNK = 500  # digits a process draws at a time
 TUNING = tuple(f"p{n:02}" for n in range(1, 16))
 # Each set as it is reported: (name, file, which of its writers).
 Chosen = tuple[str, str, Callable[[str], bool]]
@@ -47,17 +45,8 @@ class PenSet:
 
 
 def prepared(digits: list[PenDigit]) -> np.ndarray:
-    """Each digit as the network receives it after being drawn on the canvas, drawn on every
-    core (4 ms a digit on one). Fresh processes, not forks: TensorFlow's threads may be running."""
-    chunks = [digits[start : start + CHUNK] for start in range(0, len(digits), CHUNK)]
-    if len(chunks) == 1:
-        return drawn(digits)
-    with ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
-        return np.concatenate(list(pool.map(drawn, chunks)))
-
-
-def drawn(digits: list[PenDigit]) -> np.ndarray:
-    return np.stack([drawing(digit) for digit in digits])
+    """Each digit as the network receives it after being drawn on the canvas, drawn on every core."""
+    return drawings([(digit, DIGIT_SHARE, STROKE_WIDTH) for digit in digits], os.cpu_count() or 1)
 
 
 def pen_sets(folder: Path | None = None, chosen_sets: tuple[Chosen, ...] = SETS) -> list[PenSet]:
