@@ -120,15 +120,14 @@ def show_preparation(prepared) -> None:
         column.image(image, caption=f"{caption}, {image.shape[0]}x{image.shape[1]}", clamp=True, width="stretch")
 
 
-def fool_the_network(trained, image: np.ndarray) -> None:
-    """The smallest change to the drawing that makes the trained network read a chosen digit:
-    searched for only when asked, never on a stroke's run."""
+def fool_the_network(trained, image: np.ndarray, digit: int) -> None:
+    """The smallest change to the drawing that makes the trained network (which reads it as
+    `digit`) read a chosen digit: searched for only when asked, never on a stroke's run."""
     st.caption(
         "How little would you have to change your drawing for the network to read another digit? "
         "The search nudges the pixels that move the network's answer most, and lets every other pixel "
         "fall back to your drawing. A person still reads your digit; the network does not."
     )
-    digit = int(np.argmax(trained.reader(image)[-1].values))
     choose, find = st.columns([2, 1], vertical_alignment="bottom")
     target = choose.selectbox("Make it read", range(10), (digit + 1) % 10, key="fool-target")
     if target == digit:
@@ -232,7 +231,9 @@ def stage() -> None:
                 plot(figure, columns[index % len(columns)])
     if fool_tab.open:
         with fool_tab:
-            fool_the_network(trained, prepared.image)
+            # The trained network's reading is the stage's own unless the stage replays an epoch.
+            read = digit if replayed is None else int(np.argmax(trained.reader(prepared.image)[-1].values))
+            fool_the_network(trained, prepared.image, read)
 
 
 if not session.projector:  # on the projector the stage is the page: its space goes to the canvas

@@ -115,24 +115,25 @@ def teachers_tools(class_code: str) -> None:
             icon=":material/delete_forever:",
             disabled=not sure,
         )
-        csv, npz = st.columns(2)
-        csv.download_button(
-            "Download CSV",
-            lambda: store.csv(class_code),
-            file_name=f"{class_code}-drawings.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            on_click="ignore",
+        exports = (
+            ("CSV", store.csv, "text/csv", None),
+            (
+                "NPZ",
+                store.npz,
+                "application/octet-stream",
+                "NumPy arrays: np.load(file) gives images, labels, nicknames, created and ids.",
+            ),
         )
-        npz.download_button(
-            "Download NPZ",
-            lambda: store.npz(class_code),
-            file_name=f"{class_code}-drawings.npz",
-            mime="application/octet-stream",
-            icon=":material/download:",
-            on_click="ignore",
-            help="NumPy arrays: np.load(file) gives images, labels, nicknames, created and ids.",
-        )
+        for column, (kind, export, mime, help_text) in zip(st.columns(2), exports):
+            column.download_button(
+                f"Download {kind}",
+                lambda export=export: export(class_code),
+                file_name=f"{class_code}-drawings.{kind.lower()}",
+                mime=mime,
+                icon=":material/download:",
+                on_click="ignore",
+                help=help_text,
+            )
 
 
 if not session.projector:
