@@ -12,9 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from deepviz.history import Snapshot
 from deepviz.units import dead_units, unit_strengths
 
 if TYPE_CHECKING:
+    import keras
+
+    from deepviz.activations import LayerReader
     from deepviz.data import Mnist
     from deepviz.trained import TrainedModel
 
@@ -60,10 +64,48 @@ def liveness(trained: TrainedModel, images: np.ndarray) -> Liveness:
     labels = [snapshot.label for snapshot in snapshots] or ["as it is now"]
     epochs = [float(snapshot.epoch) for snapshot in snapshots] or [float(trained.history.epochs_done)]
     reader = trained.reader
+    return gathered(labels, epochs, [responses(reader, images, snapshot) for snapshot in weights])
+
+
+def responses(
+    reader: LayerReader, images: np.ndarray, weights: list[np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """One snapshot: how strongly each unit of each conv and dense layer responds to each of
+    `images`, (images, units) per layer; with `weights` in place of the model's own, if given."""
+    strengths = unit_strengths(reader, images, weights=weights)
     # Pooling keeps each filter's strongest values: a pooled filter lives or dies with its conv layer.
-    hidden = [name for name, kind in zip(reader.names, reader.kinds) if kind in ("conv", "dense")]
-    strengths = [unit_strengths(reader, images, weights=snapshot) for snapshot in weights]
-    return Liveness(labels, epochs, [_life(name, [each[name] for each in strengths]) for name in hidden])
+    return {name: strengths[name] for name, kind in zip(reader.names, reader.kinds) if kind in ("conv", "dense")}
+
+
+def gathered(labels: list[str], epochs: list[float], snapshots: list[dict[str, np.ndarray]]) -> Liveness:
+    """The snapshots' `responses`, each layer's counted and binned on bins that span all of them."""
+    return Liveness(labels, epochs, [_life(name, [each[name] for each in snapshots]) for name in snapshots[0]])
+
+
+class Watch:
+    """Units living and dying while a network trains: `TrainingRun.fit(watch=...)` calls it with
+    the model before training and at each epoch's end, so each epoch's units are read once, in
+    training's own thread; whoever shows progress reads `life`, the epochs so far.
+
+    `life`'s bins span the epochs so far, so they may shift from one epoch to the next; when
+    training ends they are `liveness()`'s for the same snapshots."""
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+        self.life: Liveness | None = None
+        self._reader: LayerReader | None = None
+        self._epochs: list[int] = []
+        self._seen: list[dict[str, np.ndarray]] = []
+
+    def __call__(self, epochs: int, model: keras.Model) -> None:
+        from deepviz.activations import LayerReader
+
+        if self._reader is None:  # traced once, on the model training changes in place
+            self._reader = LayerReader(model)
+        self._seen.append(responses(self._reader, self.images))
+        self._epochs.append(epochs)
+        labels = [Snapshot(epoch, []).label for epoch in self._epochs]
+        self.life = gathered(labels, [float(epoch) for epoch in self._epochs], self._seen)
 
 
 def _life(name: str, per_snapshot: list[np.ndarray]) -> LayerLife:

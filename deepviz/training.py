@@ -26,6 +26,7 @@ from deepviz.tensorflow_internals import traced_gradients
 from deepviz.trained import TrainedModel
 
 Examples = tuple[np.ndarray, np.ndarray]  # uint8 images (N, 28, 28) and their labels
+Watcher = Callable[[int, keras.Model], None]  # given the epochs done and the model: see EpochWatch
 
 REPORT_EVERY_S = 0.25
 # Validation only reads: big batches are fewer steps, and still bounded memory for the biggest CNN.
@@ -105,6 +106,22 @@ class WeightSnapshots(keras.callbacks.Callback):
             self.snapshots.append(Snapshot(done, self.model.get_weights()))
 
 
+class EpochWatch(keras.callbacks.Callback):
+    """Hands the model and the epochs done to `watch` before training (0) and at each epoch's
+    end. First in the callbacks: LiveProgress's report of an epoch then shows what `watch` made
+    of it. It must only read the model: training goes on from the same weights and random stream."""
+
+    def __init__(self, watch: Watcher):
+        super().__init__()
+        self.watch = watch
+
+    def on_train_begin(self, logs=None):
+        self.watch(0, self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.watch(epoch + 1, self.model)
+
+
 class TrainingRun:
     """`time_limit`: the most seconds this run's `fit` trains for; it stops there as the Stop button does,
     and `finish` keeps the partly trained model. `pens`: the pen-drawn digits a configuration with
@@ -142,21 +159,21 @@ class TrainingRun:
             train = (np.concatenate([train[0], pens.images]), np.concatenate([train[1], pens.labels]))
         return train, validation
 
-    def fit(self, report: Callable[[History], None] | None = None) -> None:
-        """Train; an exception raised by `report` stops training and propagates."""
+    def fit(self, report: Callable[[History], None] | None = None, watch: Watcher | None = None) -> None:
+        """Train; an exception raised by `report` stops training and propagates. `watch`: see EpochWatch."""
         self._idle.clear()
         try:
             with traced_gradients:
-                self._epochs(report)
+                self._epochs(report, watch)
             self.finished = not self.timed_out
         finally:
             self._idle.set()
 
-    def _epochs(self, report: Callable[[History], None] | None) -> None:
+    def _epochs(self, report: Callable[[History], None] | None, watch: Watcher | None) -> None:
         """What Keras's `Model.fit` does, with deepviz's faster steps (steps.py), calling the same callbacks."""
-        callbacks = keras.callbacks.CallbackList(
-            [LiveProgress(self.history, report), WeightSnapshots(self.snapshots, self.config.epochs)], model=self.model
-        )
+        watching = [EpochWatch(watch)] if watch else []
+        progress = [LiveProgress(self.history, report), WeightSnapshots(self.snapshots, self.config.epochs)]
+        callbacks = keras.callbacks.CallbackList([*watching, *progress], model=self.model)
         steps = Steps(self.model, self.config.batch_size, distort=self.config.augment == "distort")
         train, validation = tensors(*self.train), tensors(*self.validation)
         per_epoch = self.history.steps_per_epoch
@@ -215,9 +232,10 @@ def train(
     mnist: Mnist,
     report: Callable[[History], None] | None = None,
     pens: Handwriting | None = None,
+    watch: Watcher | None = None,
 ) -> TrainedModel:
     run = TrainingRun(config, mnist, pens=pens)
-    run.fit(report)
+    run.fit(report, watch)
     trained = run.finish()
     # No time limit, and only an exception from `report` stops this run: it took every step.
     assert trained is not None

@@ -4,7 +4,7 @@ import streamlit as st
 from deepviz.config import count_params
 from deepviz.figures import curves_figure, dead_units_figure, responses_figure
 from deepviz.guide import word
-from deepviz.liveness import SAMPLE
+from deepviz.liveness import SAMPLE, Watch, sample
 from deepviz.ui.markdown import plain
 from deepviz.ui.resources import data_banner, liveness, mnist, preload_tensorflow
 from deepviz.ui.session import session
@@ -31,13 +31,27 @@ def train_now(current, data, queue, busy) -> None:
     st.button("Stop", icon=":material/stop:", help=STOP_HELP)
     bar = st.progress(0.0, text="Preparing the network...")
     chart = st.empty()
+    dying = st.empty()
+    watch = Watch(sample(data))  # reads the units at each epoch's end, in training's loop
+    shown = 0
 
     def show_progress(history) -> None:
+        nonlocal shown
         busy.caption(queue_text(queue))  # counted now that this training holds its slot
         bar.progress(history.fraction, text=progress_text(history))
         plot(curves_figure(history), chart)
+        life = watch.life
+        if life is not None and life.layers and len(life.epochs) > shown:  # once an epoch, not every report
+            shown = len(life.epochs)
+            with dying.container():
+                st.subheader("Units living and dying", help=word("unit"))
+                units_dying(life, shown - 1)
+                st.caption(
+                    f"Each layer's share of units that stay quiet for all {SAMPLE:,} test digits, read as each "
+                    "epoch ends. Too high a learning rate kills relu units here as you watch."
+                )
 
-    train_into("model", current, data, show_progress)
+    train_into("model", current, data, show_progress, watch)
 
 
 def show_result(trained) -> None:
@@ -84,6 +98,13 @@ def show_liveness(trained) -> None:
     """Each layer's dead units and responses, epoch by epoch: a fragment, so the slider redraws only this."""
     st.subheader("Units living and dying", help=word("unit"))
     life = liveness(trained.key, trained)
+    if not life.layers:
+        st.info(
+            "This network has no hidden layers: its pixels go straight to the output, so it has no units "
+            "that could live or die. Add a Dense or Conv layer on **Build** to watch them.",
+            icon=":material/info:",
+        )
+        return
     last = len(life.labels) - 1
     if not trained.snapshots:
         st.info(
@@ -101,14 +122,7 @@ def show_liveness(trained) -> None:
             key="liveness-epoch",
             help=word("epoch"),
         )
-    if dead := life.all_dead(at):
-        st.warning(
-            f"Every unit is dead in {plain(', '.join(dead))} {life.labels[at]}: a layer like that passes only "
-            "zeros on, so every digit looks the same to the layers after it and the network gives them all the "
-            "same answer. Try a smaller learning rate on **Build**.",
-            icon=":material/warning:",
-        )
-    plot(dead_units_figure(life, at))
+    units_dying(life, at)
     plot(responses_figure(life, at))
     st.caption(
         f"A unit is dead when it stays quiet (0) for every one of {SAMPLE:,} test digits: it passes nothing "
@@ -117,6 +131,18 @@ def show_liveness(trained) -> None:
         "step pushes a relu unit's bias so low that no digit turns it on again. Below the lines: how strongly each "
         "layer's units respond to the digits at the chosen epoch; a tall bar at 0 is units staying quiet."
     )
+
+
+def units_dying(life, at: int) -> None:
+    """Each layer's share of dead units epoch by epoch, and any layer in which every unit is dead at `at`."""
+    if dead := life.all_dead(at):
+        st.warning(
+            f"Every unit is dead in {plain(', '.join(dead))} {life.labels[at]}: a layer like that passes only "
+            "zeros on, so every digit looks the same to the layers after it and the network gives them all the "
+            "same answer. Try a smaller learning rate on **Build**.",
+            icon=":material/warning:",
+        )
+    plot(dead_units_figure(life, at))
 
 
 def open_model_file() -> None:

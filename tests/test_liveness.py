@@ -12,16 +12,16 @@ from apptest import QUICK, no_errors, open_page
 from deepviz.config import ModelConfig
 from deepviz.figures import dead_units_figure, for_projector, responses_figure
 from deepviz.history import Snapshot
-from deepviz.liveness import BINS, liveness, sample
+from deepviz.liveness import BINS, Watch, liveness, sample
 
 
-def seeded_training(config, data):
+def seeded_training(config, data, watch=None):
     import keras
 
     from deepviz.training import train
 
     keras.utils.set_random_seed(0)
-    return train(config, data)
+    return train(config, data, watch=watch)
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +36,40 @@ def last_dead_share(trained, images, layer="dense1") -> float:
     return found.dead_share(len(life.labels) - 1)
 
 
-def test_a_too_high_learning_rate_kills_relu_units(small):
+def test_a_too_high_learning_rate_kills_relu_units_and_training_shows_it_as_it_happens(small):
     # One epoch on 1,800 digits: Adam's steps at 0.3 push most relu units' totals below 0 for
     # every digit, and at 0.001 all but a few stay alive (measured: over 0.9 against under 0.05).
     images = sample(small)
     calm = seeded_training(ModelConfig(epochs=1, train_images=2000), small)
-    wild = seeded_training(ModelConfig(epochs=1, train_images=2000, learning_rate=0.3), small)
+    watch = Watch(images)
+    wild = seeded_training(ModelConfig(epochs=1, train_images=2000, learning_rate=0.3), small, watch)
     assert liveness(wild, images).layers[0].dead[0] == 0  # random weights: every unit fires for some digit
     assert last_dead_share(wild, images) > 0.6
     assert last_dead_share(calm, images) < 0.1
+    assert watch.life is not None and watch.life.layers[0].dead_share(1) > 0.6  # seen as the epoch ended
+
+
+def test_while_training_each_epoch_and_the_start_are_read_once_as_liveness_reads_them_after(small):
+    from deepviz.training import train
+
+    images = sample(small)[:300]
+    config = ModelConfig(epochs=3, train_images=500)
+    watch, seen = Watch(images), []
+    trained = seeded_training(config, small, lambda epochs, model: (seen.append(epochs), watch(epochs, model)))
+    assert seen == [0, 1, 2, 3]
+    live, after = watch.life, liveness(trained, images)
+    assert live is not None and live.labels == after.labels and live.epochs == after.epochs == [0, 1, 2, 3]
+    for during, done in zip(live.layers, after.layers, strict=True):
+        assert during.name == done.name and list(during.dead) == list(done.dead)
+        np.testing.assert_allclose(during.edges, done.edges)  # at the end, on the same bins
+        np.testing.assert_allclose(during.shares, done.shares)
+    # Watching only reads: the same seeded training, unwatched, ends on the very same weights.
+    import keras
+
+    keras.utils.set_random_seed(0)
+    unwatched = train(config, small)
+    for watched, plain in zip(trained.model.get_weights(), unwatched.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(watched, plain)
 
 
 def test_each_kept_epoch_has_a_dead_count_and_a_histogram_on_fixed_bins(default_trained, mnist):

@@ -102,6 +102,42 @@ def test_after_training_each_layers_dead_units_show_epoch_by_epoch():
     assert [bars["x"] for bars in before["data"]] == [bars["x"] for bars in responses["data"]]  # on the same bins
 
 
+@pytest.mark.parametrize("projector", [False, True])
+def test_while_training_each_layers_dead_units_show_as_each_epoch_ends(monkeypatch, projector):
+    """Two epochs, left at the first report of epoch 2: the chart then holds the random start and epoch 1."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import deepviz.ui.training
+    from deepviz.figures import PROJECTOR_FONT
+
+    progress_text = deepviz.ui.training.progress_text
+
+    def into_epoch_2(history):
+        if history.rows and history.epoch_progress > 1:
+            raise StopException()
+        return progress_text(history)
+
+    at = open_page(QUICK | {"epochs": "2"} | ({"projector": "1"} if projector else {}), "train")
+    with monkeypatch.context() as patch:
+        patch.setattr("deepviz.training.REPORT_EVERY_S", 0)
+        patch.setattr(deepviz.ui.training, "progress_text", into_epoch_2)
+        train_button(at).click().run()
+    assert not at.exception
+    assert any(header.value == "Units living and dying" for header in at.subheader)
+    (lines,) = liveness_charts(at)  # the responses wait for the end of training
+    assert [trace["name"] for trace in lines["data"]] == ["dense1", "dense2"]
+    assert [trace["x"] for trace in lines["data"]] == [[0, 1], [0, 1]]
+    assert lines["layout"]["yaxis"].get("tickfont", {}).get("size") == (PROJECTOR_FONT if projector else None)
+
+
+def test_a_network_without_hidden_layers_says_it_has_no_units_to_watch():
+    at = open_page(QUICK | {"layers": ""}, "train")
+    train_button(at).click().run()
+    no_errors(at)
+    assert any("has no hidden layers" in info.value for info in at.info)
+    assert not liveness_charts(at) and not at.select_slider
+
+
 def test_a_model_file_shows_its_units_as_they_are_and_a_dead_layer_is_named(small):
     import keras
     import numpy as np

@@ -15,7 +15,7 @@ from deepviz.ui.session import Pending, session
 if TYPE_CHECKING:
     from deepviz.history import History
     from deepviz.slots import TrainingQueue
-    from deepviz.training import TrainingRun
+    from deepviz.training import TrainingRun, Watcher
 
 STOP_HELP = (
     "Stop training now: the network keeps what it has learned so far, labelled as partly "
@@ -53,9 +53,10 @@ def queue_text(queue: TrainingQueue) -> str:
     return f"This server trains {plural(queue.size, 'network')} at a time: {running} training now, {waiting} waiting."
 
 
-def train_into(slot: str, current: ModelConfig, data, report) -> None:
+def train_into(slot: str, current: ModelConfig, data, report, watch: Watcher | None = None) -> None:
     """Train `current` and keep the model in the session's `slot` ("model", "compared_A" or
-    "compared_B"), however training ends (see run_into)."""
+    "compared_B"), however training ends (see run_into); `watch` sees it at each epoch's end
+    (see deepviz.training.EpochWatch)."""
 
     def start(time_limit: float | None) -> TrainingRun:
         from deepviz.training import TrainingRun  # TensorFlow loads in seconds: after the page shows progress
@@ -63,10 +64,10 @@ def train_into(slot: str, current: ModelConfig, data, report) -> None:
 
         return TrainingRun(current, data, time_limit, pen_digits() if current.data == "mnist-pen" else None)
 
-    run_into(slot, start, report)
+    run_into(slot, start, report, watch)
 
 
-def run_into(slot: str, start: Callable[[float | None], TrainingRun], report) -> None:
+def run_into(slot: str, start: Callable[[float | None], TrainingRun], report, watch: Watcher | None = None) -> None:
     """Run the training `start` makes (given the server's time limit) and keep its model in the
     session's `slot`, however training ends.
 
@@ -98,7 +99,7 @@ def run_into(slot: str, start: Callable[[float | None], TrainingRun], report) ->
             run = start(queue.time_limit)
             session.training = Pending(run, slot)
             try:
-                run.fit(report)
+                run.fit(report, watch)
             finally:
                 settle_training(run)
     except (QueueError, DataError) as error:  # no slot, or the pen-drawn digits it asks for are missing
