@@ -104,25 +104,36 @@ def test_after_training_each_layers_dead_units_show_epoch_by_epoch():
 
 @pytest.mark.parametrize("projector", [False, True])
 def test_while_training_each_layers_dead_units_show_as_each_epoch_ends(monkeypatch, projector):
-    """Two epochs, left at the first report of epoch 2: the chart then holds the random start and epoch 1."""
+    """Two epochs, left at the first report of epoch 2: the chart then holds the random start and
+    epoch 1, each drawn once, at the first report after it was read."""
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
+    import deepviz.figures
     import deepviz.ui.training
     from deepviz.figures import PROJECTOR_FONT
 
-    progress_text = deepviz.ui.training.progress_text
+    progress_text, dead_units_figure = deepviz.ui.training.progress_text, deepviz.figures.dead_units_figure
+    drawn = []  # ("report", epochs ended) at each report, ("chart", points) at each dead-units chart
 
     def into_epoch_2(history):
         if history.rows and history.epoch_progress > 1:
             raise StopException()
+        drawn.append(("report", len(history.rows)))
         return progress_text(history)
+
+    def counted(life, at, *rest):
+        drawn.append(("chart", len(life.epochs)))
+        return dead_units_figure(life, at, *rest)
 
     at = open_page(QUICK | {"epochs": "2"} | ({"projector": "1"} if projector else {}), "train")
     with monkeypatch.context() as patch:
         patch.setattr("deepviz.training.REPORT_EVERY_S", 0)
         patch.setattr(deepviz.ui.training, "progress_text", into_epoch_2)
+        patch.setattr(deepviz.figures, "dead_units_figure", counted)
         train_button(at).click().run()
     assert not at.exception
+    # QUICK's 900 digits are one group of batches an epoch: one report after it, one as the epoch ends.
+    assert drawn == [("report", 0), ("chart", 1), ("report", 1), ("chart", 2)]
     assert any(header.value == "Units living and dying" for header in at.subheader)
     (lines,) = liveness_charts(at)  # the responses wait for the end of training
     assert [trace["name"] for trace in lines["data"]] == ["dense1", "dense2"]
