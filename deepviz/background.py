@@ -46,6 +46,7 @@ class DefaultModel:
         self.ready = ready
         self.training = False  # known once the cache folder had no model
         self.position = 0  # place in the training line while waiting there
+        self.elsewhere = False  # while another server process sharing the cache folder trains it
         self.drawing = False  # while the pen-drawn digits it learns from are drawn, before training
         self.run: TrainingRun | None = None  # once training has begun
         self.model: TrainedModel | None = None  # once ready
@@ -78,6 +79,8 @@ class DefaultModel:
     def status(self) -> str:
         """How far it has got, for a page to show while it waits."""
         name = f"the default model ({DEFAULT_MODEL})"
+        if self.elsewhere:
+            return f"Another server process is training {name}: this one loads it once it is done..."
         if self.position:
             return f"Training {name} waits for a training slot: number {self.position} in line."
         left, run = self.seconds_left, self.run  # `left` first: once it is known, `run` is set
@@ -110,15 +113,10 @@ class DefaultModel:
             if model is None:
                 self.training = True
                 self._decided.set()
-                with self.queue.slot(self._waiting_at) if self.queue else nullcontext():
-                    self.position = 0
-                    self.drawing = store.default_config().data == "mnist-pen"
-                    # TensorFlow loads here (seconds), after the page has said that training comes.
-                    self.run = store.train_default(mnist, self.directory)
-                    self.run.fit()
-                    model = self.run.finish()
-                    assert model is not None  # no time limit and no `report` to stop it: it took every step
-                model = store.kept(model, store.default_path(mnist, self.directory))
+                with store.only_one(store.default_path(mnist, self.directory), self._waiting_elsewhere):
+                    self.elsewhere = False
+                    # Trained meanwhile by another server process sharing the cache folder, or by this one now.
+                    model = store.cached_default(mnist, self.directory) or self._train(mnist)
             if self.ready:
                 self.ready()
             self.model = model
@@ -128,5 +126,21 @@ class DefaultModel:
             self._decided.set()
             self._finished.set()
 
+    def _train(self, mnist: Mnist) -> TrainedModel:
+        from deepviz import store
+
+        with self.queue.slot(self._waiting_at) if self.queue else nullcontext():
+            self.position = 0
+            self.drawing = store.default_config().data == "mnist-pen"
+            # TensorFlow loads here (seconds), after the page has said that training comes.
+            self.run = store.train_default(mnist, self.directory)
+            self.run.fit()
+            model = self.run.finish()
+            assert model is not None  # no time limit and no `report` to stop it: it took every step
+        return store.kept(model, store.default_path(mnist, self.directory))
+
     def _waiting_at(self, position: int) -> None:
         self.position = position
+
+    def _waiting_elsewhere(self) -> None:
+        self.elsewhere = True

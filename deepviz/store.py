@@ -11,6 +11,10 @@ A model file can run code as Keras loads it, so the cache folder is this user's 
 one can guess, and a model loads only if its files are the ones deepviz saved (their SHA-256,
 kept beside them): a file copied in by hand, left half-written or mixed with another save's
 files is retrained instead.
+
+Several server processes may share one cache folder (`python -m deepviz school`): one makes each
+file while the others wait for it (`only_one`), so a school's N processes train the default model
+once, not N times.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
@@ -64,6 +69,33 @@ def private_folder(folder: Path) -> Path:
     if os.name == "posix" and (status.st_mode & 0o022 or status.st_uid != os.getuid()):
         raise PermissionError(f"{folder} can be written to by other users: deepviz keeps nothing there")
     return folder
+
+
+@contextlib.contextmanager
+def only_one(path: Path, waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Held by one process at a time for `path`, so that of the processes sharing a cache folder one
+    makes the file and the rest, waiting meanwhile (`waiting` is called first if they must), then
+    find it there. The kernel's lock (flock) on a file beside it: a process that dies frees it, so a
+    lock file left behind blocks no one. Without a folder to share, or on Windows, no lock is needed
+    or kept: each process makes its own."""
+    try:
+        lock = os.open(private_folder(path.parent) / f".{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        lock = -1
+    if lock < 0 or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(lock)  # and with it the lock
 
 
 def sha256(data: bytes) -> str:
@@ -150,6 +182,24 @@ def pen_digits(directory: Path | None = None, source: Path | None = None, worker
     # The file's contents and every setting of the drawing: a change to either draws them again.
     how = [sha256(raw), PEN_DRAWINGS, pendigits.SIZES, pendigits.PEN_WIDTHS, pendigits.SEED, pendigits.DIGIT_SHARE]
     path = (directory or cache_dir()) / f"pen-digits-{sha256(json.dumps(how).encode())[:16]}.npz"
+    drawn = drawn_pens(path)
+    if drawn is None:
+        with only_one(path):
+            drawn = drawn_pens(path)  # drawn meanwhile by another process sharing the folder
+            if drawn is None:
+                drawn = pendigits.training_drawings(pendigits.load_pen_digits(source), workers)
+                with contextlib.suppress(OSError):  # read-only or full disk: drawn again next time
+                    folder = private_folder(path.parent)
+                    # Written under a random name beside the file, then renamed: a reader finds all of it or none.
+                    with tempfile.TemporaryDirectory(prefix=".saving-", dir=folder) as scratch:
+                        partial = Path(scratch) / path.name
+                        np.savez(partial, images=drawn.images, labels=drawn.labels, writers=drawn.students)
+                        partial.replace(path)
+    return drawn
+
+
+def drawn_pens(path: Path) -> Handwriting | None:
+    """The pen digits drawn before, from `path`; None if they must be drawn."""
     with contextlib.suppress(OSError, ValueError, KeyError):  # missing, damaged or another's: drawn again
         private_folder(path.parent)
         with np.load(path, allow_pickle=False) as arrays:
@@ -157,15 +207,7 @@ def pen_digits(directory: Path | None = None, source: Path | None = None, worker
         shape = (len(pens), IMAGE_SIDE, IMAGE_SIDE)
         if pens.images.dtype == np.uint8 and pens.images.shape == shape and len(pens.students) == len(pens):
             return pens
-    drawn = pendigits.training_drawings(pendigits.load_pen_digits(source), workers)
-    with contextlib.suppress(OSError):  # read-only or full disk: drawn again next time
-        folder = private_folder(path.parent)
-        # Written under a random name beside the file, then renamed: a reader finds all of it or none.
-        with tempfile.TemporaryDirectory(prefix=".saving-", dir=folder) as scratch:
-            partial = Path(scratch) / path.name
-            np.savez(partial, images=drawn.images, labels=drawn.labels, writers=drawn.students)
-            partial.replace(path)
-    return drawn
+    return None
 
 
 def default_config() -> ModelConfig:
@@ -217,9 +259,12 @@ def default_model(mnist: Mnist, directory: Path | None = None) -> TrainedModel:
     every core: for the command line and the tests, not a Streamlit server; see background.py)."""
     trained = cached_default(mnist, directory)
     if trained is None:
-        run = train_default(mnist, directory, os.cpu_count() or 1)
-        run.fit()
-        trained = run.finish()
-        assert trained is not None  # no time limit and no `report` to stop it: it took every step
-        trained = kept(trained, default_path(mnist, directory))
+        with only_one(default_path(mnist, directory)):
+            trained = cached_default(mnist, directory)  # trained meanwhile by another process sharing the folder
+            if trained is None:
+                run = train_default(mnist, directory, os.cpu_count() or 1)
+                run.fit()
+                trained = run.finish()
+                assert trained is not None  # no time limit and no `report` to stop it: it took every step
+                trained = kept(trained, default_path(mnist, directory))
     return trained

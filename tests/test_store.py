@@ -5,7 +5,10 @@ import gzip
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -150,3 +153,91 @@ def test_without_the_pen_digits_the_default_network_learns_from_mnist_alone(tmp_
         store.pen_digits(tmp_path / "cache")
     monkeypatch.delenv(DATA_DIR_ENV)
     assert store.default_config().data == "mnist"
+
+
+# A server process making the default model in a cache folder it shares: a tiny network, trained
+# only once the test says "go" (so that the other process surely comes while it trains).
+TRAIN_WHEN_TOLD = """
+import hashlib, os, sys, time
+from dataclasses import replace
+from pathlib import Path
+from deepviz import store
+from deepviz.background import DefaultModel
+from deepviz.config import DEFAULT_MODEL, PRESETS, Dense
+from deepviz.data import Mnist, read_dir
+
+folder = Path(sys.argv[1])
+data = read_dir(os.environ["DEEPVIZ_DATA_DIR"])
+tiny = Mnist(data.x_train[:300], data.y_train[:300], data.x_test[:100], data.y_test[:100], source="tiny", full=False)
+PRESETS[DEFAULT_MODEL] = replace(PRESETS[DEFAULT_MODEL], layers=(Dense(8),), epochs=1, train_images=300, data="mnist")
+train_default = store.train_default
+
+def when_told(mnist, directory=None, workers=1):
+    (folder / f"trained-{os.getpid()}").touch()
+    while not (folder / "go").exists():
+        time.sleep(0.05)
+    return train_default(mnist, directory, workers)
+
+store.train_default = when_told
+worker = DefaultModel(directory=folder / "cache", data=lambda: tiny).start()
+while not worker.wait(0.05):
+    if worker.elsewhere:
+        (folder / f"waiting-{os.getpid()}").write_text(worker.status())
+weights = worker.model.model.get_weights() if worker.model else []
+print(worker.error or hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest())
+"""
+
+
+@pytest.mark.slow  # two processes load TensorFlow: a minute or two on a busy 2-core machine
+def test_processes_sharing_a_cache_folder_train_the_default_model_once(tmp_path):
+    processes = [
+        subprocess.Popen([sys.executable, "-c", TRAIN_WHEN_TOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 300
+        while not (list(tmp_path.glob("trained-*")) and list(tmp_path.glob("waiting-*"))):
+            assert time.monotonic() < deadline and all(process.poll() is None for process in processes)
+            time.sleep(0.1)
+        (tmp_path / "go").touch()
+        digests = [process.communicate(timeout=300)[0].strip() for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert len(list(tmp_path.glob("trained-*"))) == 1
+    (waiting,) = tmp_path.glob("waiting-*")
+    assert waiting.read_text().startswith("Another server process is training the default model")
+    assert digests[0] == digests[1] and len(digests[0]) == 64  # the one trained, and the same loaded
+
+
+HOLD_THE_LOCK = """
+import sys, time
+from pathlib import Path
+from deepviz.store import only_one
+
+with only_one(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_lock_left_by_a_killed_process_blocks_no_one(tmp_path):
+    path = tmp_path / "model.keras"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        waited, held = threading.Event(), threading.Event()
+
+        def take():
+            with store.only_one(path, waited.set):
+                held.set()
+
+        threading.Thread(target=take, daemon=True).start()
+        assert waited.wait(10) and not held.is_set()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert held.wait(10)
+    assert (tmp_path / ".model.keras.lock").exists()  # left behind by the killed process, and:
+    with store.only_one(path, lambda: pytest.fail("waited for no one")):
+        pass
