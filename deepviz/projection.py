@@ -9,6 +9,7 @@ Both climb from the pixels to the output as the network builds its patterns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -111,3 +112,61 @@ def neighbour_map(layer: np.ndarray, seed: int = 0) -> np.ndarray:
     with threadpool_limits(1):  # one thread: the sums run in a fixed order, so the map repeats
         reduced = PCA(min(PROBE_COMPONENTS, *rows.shape), random_state=seed).fit_transform(rows)
         return TSNE(2, init="pca", random_state=seed).fit_transform(reduced)
+
+
+PICKED_SHOWN = 24  # thumbnails of picked dots: three rows at a desk, enough to see what a cloud holds
+
+
+class Picked(NamedTuple):
+    """Test digits picked in a projection (by click, box or lasso), for the model `model` (its key)."""
+
+    where: str  # the picture they were picked in, as its title names it
+    indices: tuple[int, ...]  # in the test set, in the order picked
+    model: str
+
+
+def picked_indices(points: list[dict]) -> tuple[int, ...]:
+    """The test digits under picked points of a projection_figure drawn with their `indices`,
+    each once: Plotly reports each point's customdata. The drawing's star has none."""
+    found = (point.get("customdata") for point in points)
+    return tuple(dict.fromkeys(int(index) for index in found if index is not None))
+
+
+def picked_words(labels: np.ndarray, answers: np.ndarray) -> str:
+    """What picked test digits are, in a sentence: which digits (the ones that sit among a
+    cloud of another named as such), and how many the network reads wrong."""
+    labels, answers = np.asarray(labels), np.asarray(answers)
+    counts = np.bincount(labels, minlength=10)
+    order = [int(digit) for digit in np.argsort(-counts, kind="stable") if counts[digit]]
+    most, others = order[0], order[1:]
+    total = len(labels)
+    if total == 1:
+        what = f"One test digit, {_some(most, 1)}"
+    elif not others:
+        what = f"{total:,} test digits, all {most}s"
+    elif counts[most] * 2 > total:
+        strays = [("the " if counts[digit] > 1 else "") + _some(digit, counts[digit]) for digit in others[:3]]
+        strays += ["a few others"] if len(others) > 3 else []
+        what = f"{total:,} test digits, mostly {most}s, and {_listed(strays)} that sit among the {most}s"
+    else:
+        mix = [_some(digit, counts[digit]) for digit in order[:4]] + (["others"] if len(order) > 4 else [])
+        what = f"{total:,} test digits, a mix: {_listed(mix)}"
+    wrong = int((labels != answers).sum())
+    if wrong == 0:
+        verdict = "the network reads it right" if total == 1 else "the network reads every one right"
+    elif total == 1:
+        verdict = f"the network reads it as {_some(int(answers[0]), 1)}, wrongly"
+    else:
+        verdict = f"the network reads {wrong:,} of them wrong (marked ✗)"
+    return f"{what}: {verdict}."
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _some(digit: int, count: int) -> str:
+    """ "an 8", "a 7", or "7s (4)": a count beside a digit ("4 7s") reads as one number."""
+    if count == 1:
+        return f"an {digit}" if digit == 8 else f"a {digit}"
+    return f"{digit}s ({count})"

@@ -146,3 +146,35 @@ def test_a_softmax_is_projected_as_log_probabilities_so_its_clouds_do_not_shrink
     assert spread(projection.points) > 0.05  # clouds, where the probabilities put dots on corners
     assert spread(PCA(2).fit_transform(sure)) < 0.01
     assert_placed(projection, sure[7], projection.points[7])
+
+
+def test_picked_points_give_their_test_digits_once_each_and_the_star_none():
+    from deepviz.projection import picked_indices
+
+    points = [
+        {"curve_number": 7, "point_index": 3, "customdata": 4012},
+        {"curve_number": 1, "point_index": 0, "customdata": 17},
+        {"curve_number": 10, "point_index": 0},  # the drawing's star
+        {"curve_number": 7, "point_index": 3, "customdata": 4012},  # a click on a dot inside a box
+    ]
+    assert picked_indices(points) == (4012, 17)
+    assert picked_indices([]) == ()
+
+
+def test_picked_digits_in_a_sentence_name_the_strays_among_a_cloud_and_the_mistakes():
+    from deepviz.projection import picked_words
+
+    ones_and_sevens = np.array([1] * 20 + [7] * 4 + [2])
+    answers = ones_and_sevens.copy()
+    answers[20:23] = 1  # three 7s read as 1s
+    assert picked_words(ones_and_sevens, answers) == (
+        "25 test digits, mostly 1s, and the 7s (4) and a 2 that sit among the 1s: "
+        "the network reads 3 of them wrong (marked ✗)."
+    )
+    assert picked_words(np.array([8]), np.array([8])) == "One test digit, an 8: the network reads it right."
+    assert picked_words(np.array([7]), np.array([1])) == "One test digit, a 7: the network reads it as a 1, wrongly."
+    assert (
+        picked_words(np.array([3, 3]), np.array([3, 3])) == "2 test digits, all 3s: the network reads every one right."
+    )
+    mix = np.array([3, 3, 5, 5, 8, 0, 1])
+    assert picked_words(mix, mix).startswith("7 test digits, a mix: 3s (2), 5s (2), a 0, a 1 and others:")

@@ -16,6 +16,8 @@ from deepviz.ui.session import session
 from deepviz.ui.training import training_queue
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from deepviz.background import DefaultModel
     from deepviz.data import Handwriting, Mnist
     from deepviz.liveness import Liveness
@@ -83,23 +85,28 @@ def unit_strengths(key: str, _trained: TrainedModel):
     return unit_strengths(_trained.reader, test.scaled(test.x_test))
 
 
+def projection_sample() -> np.ndarray:
+    """The test digits every projection shows, by their place in the test set: the same for every model."""
+    from deepviz.projection import sample_indices
+
+    return sample_indices(mnist().y_test)
+
+
 @st.cache_data(max_entries=8, show_spinner="Projecting 2,000 test digits at every layer...")
 def projections(key: str, _trained: TrainedModel):
     """Per model (`key` names it): each layer's 2-D picture of a fixed sample of test digits."""
-    from deepviz.projection import project_layers, sample_indices
+    from deepviz.projection import project_layers
 
-    test = mnist()
-    sample = sample_indices(test.y_test)
+    test, sample = mnist(), projection_sample()
     return project_layers(_trained.reader, test.scaled(test.x_test[sample]), test.y_test[sample])
 
 
 @st.cache_data(max_entries=16, show_spinner="Mapping 2,000 test digits with t-SNE (several seconds, once)...")
 def neighbour_map(key: str, _trained: TrainedModel, layer: str):
     """Per model (`key` names it) and layer: the t-SNE map of the same sample `projections` shows."""
-    from deepviz.projection import neighbour_map, sample_indices
+    from deepviz.projection import neighbour_map
 
-    test = mnist()
-    sample = sample_indices(test.y_test)
+    test, sample = mnist(), projection_sample()
     activations = _trained.reader.batch(test.scaled(test.x_test[sample]))
     return neighbour_map(activations[_trained.reader.names.index(layer)]), test.y_test[sample]
 

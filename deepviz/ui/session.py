@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from deepviz.drawings import Drawing
     from deepviz.knockout import Knockout
+    from deepviz.projection import Picked
     from deepviz.trained import TrainedModel
     from deepviz.training import TrainingRun
 
@@ -78,6 +79,7 @@ class Session:
     compared_A: Kept[TrainedModel | None] = Kept(none)  # noqa: N815 (Compare's networks A and B)
     compared_B: Kept[TrainedModel | None] = Kept(none)  # noqa: N815
     training: Kept[Pending | None] = Kept(none)
+    picked: Kept[dict[str, Picked]] = Kept(dict)  # Insights: test digits picked in a projection, per section
     queue_owner: Kept[str | None] = Kept(none)  # the session's one place in the training line
     queue_refusal: Kept[str | None] = Kept(none)
     sketch: Kept[Sketch | None] = Kept(none)  # the latest drawing, on whichever page

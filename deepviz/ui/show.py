@@ -8,11 +8,12 @@ from deepviz.config import ModelConfig, summarize
 from deepviz.ui.session import session
 
 
-def plot(figure, where=st) -> None:
-    """A Plotly chart, enlarged and with colour legends in projector mode."""
+def plot(figure, where=st, **selection):
+    """A Plotly chart, enlarged and with colour legends in projector mode; with `selection`
+    (st.plotly_chart's key, on_select and selection_mode), what the user picks in it."""
     from deepviz.figures import for_projector
 
-    where.plotly_chart(for_projector(figure) if session.projector else figure)
+    return where.plotly_chart(for_projector(figure) if session.projector else figure, **selection)
 
 
 def figure_font() -> int:
