@@ -4,7 +4,8 @@ every digit of both shared sets, writer by writer, drawn without a browser).
 `python -m deepviz loadtest`: a class at once: many browser sessions drawing and training.
 `python -m deepviz inspect FILE`: check a .keras model file as the app's upload does; print its layers.
 `python -m deepviz bench`: training and drawing speed, against the tutorial script in the same run.
-`python -m deepviz teach --simulate`: the Teach page's measurement, with the 30 pen-digit writers as a class."""
+`python -m deepviz teach --simulate`: the Teach page's measurement, with the 30 pen-digit writers as a class.
+`python -m deepviz school --processes N`: a whole school, N app processes behind nginx (deepviz/school.py)."""
 
 from __future__ import annotations
 
@@ -133,6 +134,14 @@ def build_parser() -> Parser:
     loadtest.add_argument(
         "--seed", type=int, default=0, help="picks each session's digits and pauses (default: %(default)s)"
     )
+    loadtest.add_argument(
+        "--clients",
+        choices=("browser", "protocol"),
+        default="browser",
+        help="browser: a headless Chromium page per session, timed from mouse-up to painted page; protocol: "
+        "sessions speaking Streamlit's websocket protocol, replaying one recorded browser session, so the "
+        "server has the machine to itself (default: %(default)s)",
+    )
     inspect = commands.add_parser(
         "inspect", help="check a .keras model file the way the app's upload does and print its layers"
     )
@@ -189,6 +198,20 @@ def build_parser() -> Parser:
         default=0,
         help="picks the held-out writers, and seeds the tuning and the tutorial's training (default: %(default)s)",
     )
+    school = commands.add_parser(
+        "school",
+        help="serve a whole school: N app processes behind nginx, each browser kept on one of them",
+    )
+    school.add_argument(
+        "--processes", type=at_least(1), default=2, help="app processes, about one per core (default: %(default)s)"
+    )
+    school.add_argument(
+        "--port", type=int, default=8080, help="nginx's port, the one students open (default: %(default)s)"
+    )
+    school.add_argument(
+        "--address", default="0.0.0.0", help="nginx's address (default: %(default)s, every network the machine is on)"
+    )
+    school.add_argument("--run-dir", metavar="FOLDER", help="where nginx's settings, the logs and processes.json go")
     return parser
 
 
@@ -391,13 +414,25 @@ def run_fool(args: argparse.Namespace) -> int:
 
 
 def run_loadtest(args: argparse.Namespace) -> int:
-    from deepviz.measure.loadtest import measure
+    from deepviz.measure import loadtest, protoload
 
     if args.training > args.sessions:
         print(f"deepviz: error: --training {args.training} is more than --sessions {args.sessions}", file=sys.stderr)
         return 2
-    summary = measure(args.sessions, args.training, args.duration, args.seed, lambda line: print(line, flush=True))
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    if args.clients == "browser":
+        print(loadtest.measure(args.sessions, args.training, args.duration, args.seed, say).report())
+        return 0
+    try:
+        summary, generator_s = protoload.measure(args.sessions, args.training, args.duration, args.seed, say)
+    except protoload.ProtocolError as error:
+        print(f"deepviz: error: {error}", file=sys.stderr)
+        return 1
     print(summary.report())
+    print(f"generator_cpu_s: {generator_s:.1f} ({protoload.cpu_ms_per_drawing(summary, generator_s):.1f} ms a drawing)")
     return 0
 
 
@@ -413,6 +448,22 @@ def run_bench(args: argparse.Namespace) -> int:
     plan = QUICK if args.quick else Plan()
     run(data_from(args), pen_digits, plan, lambda line: print(line, flush=True))
     return 0
+
+
+def run_school(args: argparse.Namespace) -> int:
+    from deepviz import school
+
+    try:
+        running = school.start(args.processes, args.port, args.address, Path(args.run_dir) if args.run_dir else None)
+    except school.SchoolError as error:
+        print(f"deepviz: error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"deepviz school: {args.processes} app processes behind nginx at {running.url} "
+        f"(run folder {running.run}); Ctrl-C stops them all",
+        flush=True,
+    )
+    return school.serve(running, lambda line: print(line, flush=True))
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -439,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_teach(args)
         if args.command == "fool":
             return run_fool(args)
+        if args.command == "school":
+            return run_school(args)
         return run_handwriting(args) if args.command == "handwriting" else run_train(args)
     except failures as error:
         print(f"deepviz: error: {str(error).splitlines()[0]}", file=sys.stderr)

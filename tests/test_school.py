@@ -1,0 +1,147 @@
+"""A school: `python -m deepviz school`, two app processes behind nginx. Each browser sticks to one
+process, both serve, and a process that dies loses only its own sessions: the others carry on."""
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+from test_browser import draw_a_three, no_exceptions, pen_three
+
+from deepviz import school as school_module
+from deepviz.cli import main
+from deepviz.measure.browser import WAIT_MS, free_port, replay
+from deepviz.school import PROCESSES, ROOT, TEMPLATES, nginx_program
+
+
+@pytest.fixture(scope="module")
+def school(default_trained, tmp_path_factory):
+    """The school's URL and its processes.json; the default model is in the cache folder they share."""
+    try:
+        nginx_program()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    run = tmp_path_factory.mktemp("school")
+    port = free_port()
+    command = [sys.executable, "-m", "deepviz", "school", "--processes", "2", "--port", str(port)]
+    command += ["--address", "127.0.0.1", "--run-dir", str(run)]
+    school = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (run / PROCESSES).exists():
+            assert school.poll() is None and time.monotonic() < deadline, school.stdout.read()
+            time.sleep(0.5)
+        processes = json.loads((run / PROCESSES).read_text())
+        yield f"http://127.0.0.1:{port}", processes
+    finally:
+        school.send_signal(signal.SIGTERM)
+        output = school.communicate(timeout=60)[0]
+    assert school.returncode == 0, output
+    for pid in [processes["nginx"], *processes["apps"].values()]:  # stopping the school stopped them all
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def upstream(headers) -> str:
+    """The process that answered: the last nginx tried (it names each, comma-separated)."""
+    return headers["x-deepviz-upstream"].split(",")[-1].strip()
+
+
+@pytest.mark.slow
+def test_each_browser_sticks_to_one_process_and_both_serve(school):
+    url, processes = school
+    seen = {}
+    for _ in range(12):  # a fresh client lands on either process, a coin toss each
+        jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        answers = []
+        for _ in range(8):
+            with jar.open(f"{url}/_stcore/health", timeout=10) as answer:
+                assert answer.read() == b"ok"
+                answers.append(upstream(answer.headers))
+        assert len(set(answers)) == 1, answers  # sticky: every request of one client to one process
+        seen[answers[0]] = seen.get(answers[0], 0) + 1
+        if len(seen) == 2:
+            break
+    assert set(seen) == set(processes["apps"])
+
+
+@pytest.mark.slow
+def test_a_killed_process_loses_only_its_own_sessions(school, browser):
+    url, processes = school
+    pages = {}
+    try:
+        for _ in range(12):  # browsers until each process holds one
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.set_default_timeout(WAIT_MS)
+            page = context.new_page()
+            answered = upstream(page.goto(url, wait_until="commit").headers)  # its headers are all this needs
+            if answered in pages:
+                context.close()  # a browser fewer loading the app on a busy machine
+            pages.setdefault(answered, page)
+            if len(pages) == 2:
+                break
+        assert set(pages) == set(processes["apps"])
+        # Each process loads TensorFlow and the default model for its first Draw page, both at once:
+        # seconds, but minutes on a busy 2-core machine, past draw_a_three's wait.
+        for page in pages.values():
+            page.goto(f"{url}/draw", wait_until="commit")
+        for page in pages.values():
+            expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=10 * WAIT_MS)
+        for page in pages.values():
+            draw_a_three(page, url)
+            no_exceptions(page)
+        killed, survivor = list(pages)
+        os.kill(processes["apps"][killed], signal.SIGKILL)
+
+        # The other process's student draws on in the same session, as if nothing happened.
+        going_on = pages[survivor]
+        going_on.get_by_role("button", name="Clear").click()
+        expect(going_on.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
+        replay(going_on, going_on.locator("canvas.upper-canvas"), pen_three())
+        prediction = going_on.get_by_test_id("stMetric").filter(has_text="Prediction")
+        expect(prediction.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))
+        no_exceptions(going_on)
+
+        # The killed process's student lost that session: reloaded, the page is the other process's, and works.
+        lost = pages[killed]
+        assert upstream(lost.reload().headers) == survivor
+        draw_a_three(lost, url)
+        no_exceptions(lost)
+    finally:
+        for page in pages.values():
+            page.context.close()
+
+
+def test_a_school_that_cannot_start_says_why_in_one_line(monkeypatch, capsys):
+    def fails_with(args, message):
+        assert main(["school", *args]) != 0
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("deepviz: error: ") and message in err, err
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["school", "--processes", "0"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == "deepviz: error: argument --processes: 0 is below 1\n"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        fails_with(["--port", str(port), "--address", "127.0.0.1"], f"port {port} is taken: choose another with --port")
+    monkeypatch.setattr(school_module.shutil, "which", lambda *args, **kwargs: None)
+    fails_with(["--port", str(free_port())], "nginx is missing: install it (apt-get install nginx)")
+
+
+def test_nginx_lets_through_the_largest_upload_the_app_takes():
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    template = (TEMPLATES / "default.conf.template").read_text()
+    (allowed,) = re.findall(r"client_max_body_size (\d+)m;", template)
+    assert int(allowed) >= settings["server"]["maxUploadSize"]
