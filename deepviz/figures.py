@@ -20,8 +20,10 @@ from plotly.subplots import make_subplots
 
 from deepviz.activations import LayerActivation
 from deepviz.config import CLASSES
+from deepviz.graph import PATCH
 
 if TYPE_CHECKING:
+    from deepviz.graph import Column, Graph
     from deepviz.history import History
     from deepviz.liveness import Liveness
 
@@ -81,10 +83,15 @@ def _heatmap(z, customdata, hovertemplate, zmin, zmax, colorscale=COLOR_SCALE) -
 
 
 def activation_figure(
-    activation: LayerActivation, title: str, height: int = 260, top: float | None = None
+    activation: LayerActivation,
+    title: str,
+    height: int = 260,
+    top: float | None = None,
+    shown: np.ndarray | None = None,
 ) -> go.Figure:
     """A layer's heatmap (see layer_trace) in a figure of its own."""
-    return _square_heatmap(layer_trace(activation, top), title, height, show_digits=activation.kind == "output")
+    trace = layer_trace(activation, top, shown)
+    return _square_heatmap(trace, title, height, show_digits=activation.kind == "output")
 
 
 class Grid(NamedTuple):
@@ -118,9 +125,9 @@ def layer_grid(activation: LayerActivation, top: float | None = None) -> Grid:
 CELL_NAMES = {"output": "digit", "conv": "filter", "pool": "filter", "dense": "unit"}
 
 
-def layer_trace(activation: LayerActivation, top: float | None = None) -> go.Heatmap:
-    """A layer's heatmap (see layer_grid)."""
-    grid = layer_grid(activation, top)
+def layer_trace(activation: LayerActivation, top: float | None = None, shown: np.ndarray | None = None) -> go.Heatmap:
+    """A layer's heatmap (see layer_grid); of feature maps, only those `shown` (see maps_grid)."""
+    grid = layer_grid(activation, top) if shown is None else maps_grid(activation, shown, top)
     if grid.kind == "input":
         hover = "row %{y}, column %{x}: %{z:.2f}"
     else:
@@ -347,9 +354,18 @@ def _spread(values: np.ndarray, extra: np.ndarray | None) -> list[float]:
     return [float(low - margin), float(high + margin)]
 
 
-def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawing=None, height: int = 380) -> go.Figure:
+def projection_figure(
+    points: np.ndarray,
+    labels: np.ndarray,
+    title: str,
+    drawing=None,
+    height: int = 380,
+    indices: np.ndarray | None = None,
+) -> go.Figure:
     """A layer's 2-D projection, one colour per true digit (digit_key_figure is their one
-    legend), scaled to the bulk of its points; `drawing`, if given, as a star, always in view."""
+    legend), scaled to the bulk of its points; `drawing`, if given, as a star, always in view.
+    With each point's test-set `indices`, hover names the test digit, a picked point reports
+    it as its customdata (see projection.picked_indices), and dragging draws a box to pick with."""
     figure = go.Figure()
     for digit in range(CLASSES):
         mine = labels == digit
@@ -359,7 +375,10 @@ def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawin
             mode="markers",
             name=str(digit),
             marker={"size": 4, "color": DIGIT_COLORS[digit], "opacity": 0.7},
-            hovertemplate=f"a test digit {digit}<extra></extra>",
+            customdata=None if indices is None else indices[mine],
+            hovertemplate=f"a test digit {digit}"
+            + ("" if indices is None else ", number %{customdata}")
+            + "<extra></extra>",
         )
     if drawing is not None:
         figure.add_scatter(
@@ -382,8 +401,25 @@ def projection_figure(points: np.ndarray, labels: np.ndarray, title: str, drawin
         xaxis={"visible": False, "range": _spread(points[:, 0], None if star is None else star[:1])},
         yaxis={"visible": False, "range": _spread(points[:, 1], None if star is None else star[1:])},
         showlegend=False,
+        dragmode=None if indices is None else "select",
     )
     return figure
+
+
+THUMBNAIL_SCALE = 4  # a 28-pixel digit drawn 112 pixels wide, sharp: a browser would blur it up
+WRONG = "#FF4B4B"  # the frame round a digit the network reads wrong
+
+
+def thumbnails(images: np.ndarray, wrong: np.ndarray) -> list[np.ndarray]:
+    """uint8 digit images (n, 28, 28) as RGB pictures, each THUMBNAIL_SCALE times as large,
+    those `wrong` framed in WRONG."""
+    big = np.repeat(np.repeat(images, THUMBNAIL_SCALE, axis=1), THUMBNAIL_SCALE, axis=2)
+    pictures = np.repeat(big[..., np.newaxis], 3, axis=-1)
+    frame = np.zeros(big.shape[1:], bool)
+    frame[:THUMBNAIL_SCALE], frame[-THUMBNAIL_SCALE:] = True, True
+    frame[:, :THUMBNAIL_SCALE], frame[:, -THUMBNAIL_SCALE:] = True, True
+    pictures[np.asarray(wrong)[:, np.newaxis, np.newaxis] & frame] = plotly.colors.hex_to_rgb(WRONG)
+    return list(pictures)
 
 
 def digit_key_figure(height: int = 60) -> go.Figure:
@@ -503,6 +539,33 @@ def stage_maps(activation: LayerActivation, before: np.ndarray | None) -> np.nda
     return np.argsort(-activation.values.mean(axis=(0, 1)), kind="stable")[:STAGE_MAPS]
 
 
+def shown_maps(activations: list[LayerActivation]) -> list[np.ndarray | None]:
+    """Per layer, the feature maps it shows (see stage_maps), in order; None for a layer of units."""
+    shown, before = [], None
+    for activation in activations:
+        if activation.values.ndim == 3:
+            before = stage_maps(activation, before)
+        shown.append(before if activation.values.ndim == 3 else None)
+    return shown
+
+
+def maps_grid(activation: LayerActivation, shown: np.ndarray, top: float | None) -> Grid:
+    """A layer's feature maps `shown`, tiled, each pixel's cell its filter's number in the
+    whole layer; coloured to `top`, else to the whole layer's most active value, so a colour
+    means the same whether the layer's brightest map is shown or not."""
+    values = activation.values
+    top = top if top is not None else max(float(values.max()), 1e-6)
+    grid = layer_grid(LayerActivation(activation.name, activation.kind, values[..., shown]), top)
+    assert grid.cells is not None  # tiled maps number their pixels' filters
+    return grid._replace(cells=np.where(grid.cells >= 0, shown[grid.cells], -1))
+
+
+def maps_note(shown: np.ndarray, activation: LayerActivation) -> str | None:
+    """What a layer's picture leaves out, in a few words ("top 9 of 64"); None if it shows every map."""
+    channels = activation.values.shape[-1]
+    return f"top {len(shown)} of {channels}" if len(shown) < channels else None
+
+
 def stage_figure(
     activations: list[LayerActivation],
     titles: dict[str, str],
@@ -521,22 +584,17 @@ def stage_figure(
     width = (1 - STAGE_GAP * (count - 1)) / count
     traces, annotations = [], []
     layout = {"height": height, "margin": {"l": 2, "r": 2, "t": round(font * 1.8), "b": 2}, "font": {"size": font}}
-    shown = None  # the feature maps the layer before showed
-    for index, activation in enumerate(activations):
+    for index, (activation, shown) in enumerate(zip(activations, shown_maps(activations))):
         axis = "" if index == 0 else str(index + 1)
         left = index * (width + STAGE_GAP)
         values = activation.values
-        if values.ndim == 3:
-            shown = stage_maps(activation, shown)
-            # To the whole layer's top: a colour means the same whether its brightest map is shown or not.
-            top = tops.get(activation.name, max(float(values.max()), 1e-6))
-            grid = layer_grid(LayerActivation(activation.name, activation.kind, values[..., shown]), top)
-            assert grid.cells is not None  # tiled maps number their pixels' filters
-            grid = grid._replace(cells=np.where(grid.cells >= 0, shown[grid.cells], -1))
-            if len(shown) < values.shape[-1]:
+        if shown is not None:
+            grid = maps_grid(activation, shown, tops.get(activation.name))
+            note = maps_note(shown, activation)
+            if note is not None:
                 annotations.append(
                     {
-                        "text": f"top {len(shown)} of {values.shape[-1]}",
+                        "text": note,
                         "hovertext": f"the {len(shown)} most active of the layer's {values.shape[-1]} filters",
                         "x": (grid.z.shape[1] - 1) / 2,
                         "y": grid.z.shape[0] - 0.5,
@@ -696,3 +754,138 @@ def difference_figure(difference: np.ndarray, title: str, height: int = 260) -> 
     limit = float(np.abs(difference).max()) or 1.0
     trace = _heatmap(difference, None, "row %{y}, column %{x}: %{z:+.2f} ink", -limit, limit, WEIGHT_SCALE)
     return _square_heatmap(trace, title, height)
+
+
+def graph_figure(graph: Graph, height: int = 640) -> go.Figure:
+    """The network as a graph (deepviz.graph): a column of nodes per layer, each coloured by its
+    activity against its layer's own most active (as the heatmaps are), the selected unit ringed;
+    edges into it from its strongest inputs, their width by how much they add and their colour
+    by sign, and fainter ones a step further back. Each node's customdata is (layer, unit)."""
+    # The scale's mid-tones, not its darkest ends: an edge must show on a dark theme and a light one.
+    negative, positive = (f"rgb{tuple(int(c) for c in rgb)}" for rgb in _stops(WEIGHT_SCALE)[1][[2, -3]])
+    rows = max(len(column.units) for column in graph.columns)
+    gap = (height - 150) / (rows + 2.5)  # px between two nodes: the type and margins take the rest
+    size = max(8.0, 0.7 * gap)
+    place = {}
+    x, y, colour, text, hover, data, outline = [], [], [], [], [], [], []
+    for at, column in enumerate(graph.columns):
+        for row, (unit, value) in enumerate(zip(column.units, column.values)):
+            place[column.name, unit] = (at, (len(column.units) - 1) / 2 - row)
+            x.append(at)
+            y.append(place[column.name, unit][1])
+            colour.append((value - column.low) / (column.top - column.low))
+            text.append("" if column.kind == "input" else str(unit))
+            hover.append(f"{_node_name(column, unit)}: {value:.3f}")
+            data.append((column.name, unit))
+            outline.append(4 if (column.name, unit) == graph.selected else 1)
+    traces = [
+        go.Scatter(x=[None], y=[None], mode="lines", line={"color": colour_, "width": 6}, name=name)
+        for colour_, name in ((positive, "adds to the sum"), (negative, "takes away from it"))
+    ]
+    strongest = {step: max((abs(e.value) for e in graph.edges if e.step == step), default=1.0) for step in (1, 2)}
+    for edge in graph.edges:
+        (x0, y0), (x1, y1) = place[edge.source, edge.source_unit], place[edge.target, edge.target_unit]
+        widest = 10 if edge.step == 1 else 5
+        traces.append(
+            go.Scatter(
+                x=[x0, x1],
+                y=[y0, y1],
+                mode="lines",
+                line={
+                    "color": positive if edge.value > 0 else negative,
+                    "width": 1 + widest * abs(edge.value) / strongest[edge.step],
+                },
+                opacity=1.0 if edge.step == 1 else 0.4,
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    off = [(place[c.name, unit], (c.name, unit)) for c in graph.columns for unit in c.off]
+    if off:
+        traces.append(
+            go.Scatter(
+                x=[xy[0] for xy, _ in off],
+                y=[xy[1] for xy, _ in off],
+                customdata=[name for _, name in off],
+                mode="markers",
+                marker={"symbol": "x", "size": size * 1.2, "color": "white", "line": {"color": "black", "width": 2}},
+                name="switched off",
+                hoverinfo="skip",
+            )
+        )
+    ring = outline.index(4)
+    traces.append(  # around the selected unit, a gap of the page's own colour, then a ring
+        go.Scatter(
+            x=[x[ring]],
+            y=[y[ring]],
+            mode="markers",
+            marker={"symbol": "circle-open", "size": size * 2.1, "color": HIGHLIGHT, "line": {"width": 4}},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    traces.append(
+        go.Scatter(
+            x=x,
+            y=y,
+            customdata=data,
+            mode="markers+text",
+            text=text,
+            textposition="middle right",
+            hovertext=hover,
+            hoverinfo="text",
+            marker={
+                "size": [size * (1.4 if width > 1 else 1) for width in outline],
+                "color": colour,
+                "colorscale": ACTIVITY_SCALE,
+                "cmin": 0,
+                "cmax": 1,
+                "line": {"color": "grey", "width": outline},
+            },
+            showlegend=False,
+        )
+    )
+    titles = [
+        {"x": at, "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False, "text": _column_title(column)}
+        for at, column in enumerate(graph.columns)
+    ]
+    notes = [
+        {
+            "x": at,
+            "y": -(len(c.units) + 1) / 2,
+            "yanchor": "top",
+            "showarrow": False,
+            "text": f"+ {c.left_out}<br>quieter",
+        }
+        for at, c in enumerate(graph.columns)
+        if c.left_out
+    ]
+    return go.Figure(
+        traces,
+        layout={
+            "height": height,
+            "margin": {"l": 4, "r": 4, "t": 100, "b": 50},
+            "xaxis": {"visible": False, "range": [-0.7, len(graph.columns) - 0.3]},
+            "yaxis": {"visible": False, "range": [-(rows + 5) / 2, rows / 2]},
+            "annotations": titles + notes,
+            "legend": {"orientation": "h", "x": 0.5, "xanchor": "center", "y": 0, "yanchor": "top"},
+            "font": {"size": FONT},
+            "clickmode": "event+select",
+            "dragmode": False,
+            "hovermode": "closest",
+        },
+    )
+
+
+COLUMN_WORDS = {"input": "4x4 patches", "conv": "filters", "pool": "filters", "dense": "units", "output": "digits"}
+
+
+def _column_title(column: Column) -> str:
+    return f"{column.name}<br>{column.size} {COLUMN_WORDS[column.kind]}"
+
+
+def _node_name(column: Column, unit: int) -> str:
+    if column.kind == "input":
+        row, col = (PATCH * place for place in divmod(unit, round(column.size**0.5)))  # 28 x 28: 7 x 7 patches
+        return f"pixels, rows {row}-{row + PATCH - 1}, columns {col}-{col + PATCH - 1} (mean ink)"
+    return f"{column.name} {CELL_NAMES[column.kind]} {unit}"

@@ -14,6 +14,7 @@ from deepviz.figures import (
     tile_maps,
     unit_grid,
 )
+from deepviz.graph import Column, Edge, Graph
 from deepviz.history import History
 from deepviz.liveness import LayerLife, Liveness
 
@@ -346,6 +347,18 @@ def sample_figures():
         "dead_units_figure": [figures.dead_units_figure(life, 1)],
         "responses_figure": [figures.responses_figure(life, 1)],
         "difference_figure": [figures.difference_figure(rng.random((28, 28)) - 0.5, "change")],
+        "graph_figure": [
+            figures.graph_figure(
+                Graph(
+                    [
+                        Column("pixels", "input", 49, (0, 1), np.array([0.0, 1.0]), 0.0, 1.0),
+                        Column("dense1", "dense", 128, (3, 7), np.array([0.5, 2.0]), 0.0, 2.0, (3,)),
+                    ],
+                    [Edge("pixels", 1, "dense1", 7, 0.8, 1), Edge("pixels", 0, "dense1", 7, -0.2, 1)],
+                    ("dense1", 7),
+                )
+            )
+        ],
     }
 
 

@@ -1,3 +1,6 @@
+import base64
+import json
+
 import numpy as np
 import pytest
 from apptest import app, no_errors
@@ -32,6 +35,38 @@ def text(at) -> str:
     return " ".join(element.value for element in [*at.markdown, *at.caption, *at.info, *at.subheader])
 
 
+def decoded(value):
+    """A value of a chart's spec: Plotly writes arrays as base64 ('bdata') with their dtype and shape."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), np.dtype(value["dtype"]))
+        return array.reshape([int(side) for side in value["shape"].split(",")]) if "shape" in value else array
+    return value
+
+
+def charts(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def heatmap(at, layer) -> np.ndarray:
+    """The z of `layer`'s clickable heatmap, as the page sent it."""
+    title = next(
+        chart for chart in charts(at) if chart["layout"].get("title", {}).get("text", "").startswith(f"{layer}:")
+    )
+    return decoded(title["data"][0]["z"])
+
+
+def graph_nodes(at) -> dict:
+    """The graph's nodes, by (layer, unit): the width of each one's ring (4: the selected one)."""
+    graph = next(chart for chart in charts(at) if chart["data"][-1].get("mode") == "markers+text")
+    nodes = graph["data"][-1]
+    return {tuple(data): width for data, width in zip(nodes["customdata"], decoded(nodes["marker"]["line"]["width"]))}
+
+
+def crosses(at) -> list[dict]:
+    """The traces that cross out switched-off units, in the heatmaps and the graph."""
+    return [trace for chart in charts(at) for trace in chart["data"] if trace.get("marker", {}).get("symbol") == "x"]
+
+
 @pytest.fixture
 def mlp(mnist):
     """The tutorial MLP as a file would bring it (seeded weights, scored on the test digits)."""
@@ -49,9 +84,23 @@ def test_without_a_drawing_it_says_so_and_shows_a_test_digits_arithmetic(default
     no_errors(at)
     assert any("Draw a digit on the Draw page first" in info.value for info in at.info)
     assert at.number_input[0].label == "Test digit"
-    assert len(at.get("plotly_chart")) >= 6  # one clickable heatmap per layer, then patch and kernel
+    assert len(at.get("plotly_chart")) >= 7  # one clickable heatmap per layer, and the graph
     assert at.selectbox(key="inside-layer").options == ["conv1", "pool1", "conv2", "pool2", "dense1", "output"]
-    assert "Its 3x3 kernel lies over the patch of pixels" in text(at)
+    answer = int(np.argmax(default_trained.reader(mnist.x_test[0] / 255.0)[-1].values))
+    assert at.subheader[-1].value == f"output, digit {answer}"  # nothing picked: the answer
+    assert "Softmax turns the ten scores into chances" in text(at)
+    assert graph_nodes(at)["output", answer] == 4
+    assert [tab.label for tab in at.tabs] == ["Heatmaps", "As a graph"]
+
+
+def test_the_graph_follows_the_picked_unit_with_its_strongest_inputs(default_trained, mnist):
+    at = pick(inside(mnist), "dense1", unit=7)
+    nodes = graph_nodes(at)
+    assert nodes["dense1", 7] == 4 and sum(width == 4 for width in nodes.values()) == 1
+    assert {layer for layer, _ in nodes} == {"pixels", "conv1", "pool1", "conv2", "pool2", "dense1", "output"}
+    assert all(sum(layer == name for layer, _ in nodes) <= 16 for name in ("conv2", "pool2", "dense1"))
+    at = pick(at, "conv1", row=14, column=14, unit=3)
+    assert graph_nodes(at)["conv1", 3] == 4 and at.subheader[-1].value == "conv1, filter 3 at row 14, column 14"
 
 
 def test_the_default_cnns_dense_unit_shows_its_sum_matching_the_model(default_trained, mnist):
@@ -75,13 +124,23 @@ def test_a_conv_unit_in_a_feature_map_and_the_output(default_trained, mnist):
 
 def test_switching_units_off_shows_the_answer_and_accuracy_before_and_after_and_undo(default_trained, mnist):
     at = pick(inside(mnist), "dense1", unit=0)
-    charts = len(at.get("plotly_chart"))
+    count = len(at.get("plotly_chart"))
+    before = heatmap(at, "dense1").ravel()
+    assert not crosses(at)
     button(at, "Switch off the top 5 of this layer").click().run()
     no_errors(at)
     kept = at.session_state.knockout
     assert list(kept.off) == ["dense1"] and len(kept.off["dense1"]) == 5
+    after = heatmap(at, "dense1").ravel()
+    off = list(kept.off["dense1"])
+    assert (before[off] > 0).all() and (after[off] == 0).all()  # the heatmap shows them off
+    assert "show the network with dense1:" in text(at)
+    heatmap_cross, graph_cross = crosses(at)
+    assert len(decoded(heatmap_cross["x"])) == 5 and {tuple(data) for data in graph_cross["customdata"]} <= {
+        ("dense1", unit) for unit in off
+    }
     assert [metric.label for metric in at.metric] == ["Before: it read", "With them off"]
-    assert at.metric[0].value == "7" and len(at.get("plotly_chart")) == charts + 1
+    assert at.metric[0].value == "7" and len(at.get("plotly_chart")) == count + 1
     assert "Switched off: dense1:" in text(at) and "with them off" in text(at)
     button(at, "Switch this unit off").click().run()
     assert len(at.session_state.knockout.off["dense1"]) in (5, 6)
@@ -90,11 +149,25 @@ def test_switching_units_off_shows_the_answer_and_accuracy_before_and_after_and_
     assert at.session_state.knockout is None and not at.metric and button(at, "Undo").disabled
 
 
+def test_switching_a_conv_filter_off_empties_its_pooled_map_below(default_trained, mnist):
+    at = pick(inside(mnist), "conv1", row=14, column=14, unit=3)
+    assert np.nanmax(heatmap(at, "pool1")) > 0
+    button(at, "Switch this unit off").click().run()
+    no_errors(at)
+    _, _, filters = default_trained.reader(mnist.x_test[0] / 255.0)[2].values.shape
+    rows, columns = 4, 8  # pool1's 32 maps of 14 x 14, as figures.grid_shape lays them
+    pooled = heatmap(at, "pool1")[(3 // columns) * 15 :][:14, (3 % columns) * 15 :][:, :14]
+    assert filters == rows * columns and (pooled == 0).all() and np.nanmax(heatmap(at, "pool1")) > 0
+    assert any("This filter is switched off" in info.value for info in at.info)
+
+
 def test_the_tutorial_mlp_from_a_file_shows_pixels_as_inputs(default_trained, mnist, mlp):
     at = inside(mnist, mlp)
     no_errors(at)
     assert at.radio[0].value == "Your model"
     assert at.selectbox(key="inside-layer").options == ["dense1", "dense2", "output"]
+    assert {layer for layer, _ in graph_nodes(at)} == {"pixels", "dense1", "dense2", "output"}
+    at = pick(at, "dense1", unit=0)
     assert at.table[0].value["Input"].iloc[0].startswith("pixel row")
     button(at, "Switch this unit off").click().run()
     no_errors(at)
