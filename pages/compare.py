@@ -3,7 +3,14 @@ import pandas as pd
 import streamlit as st
 
 from deepviz.config import ACTIVATIONS, PRESETS, ConfigError, count_params, parse_layers, plural
-from deepviz.figures import activation_figure, comparison_figure, probability_figure
+from deepviz.figures import (
+    STAGE_MAPS,
+    activation_figure,
+    comparison_figure,
+    maps_note,
+    probability_figure,
+    shown_maps,
+)
 from deepviz.preprocess import prepare
 from deepviz.ui.canvas import clear_button, drawing_pad
 from deepviz.ui.markdown import plain
@@ -144,18 +151,26 @@ def same_drawing(results: dict) -> None:
 
     st.caption(
         "Each network's hidden layers, first at the top, and its output at the bottom. Brighter "
-        "means more active. A deeper network has more rows: more steps to turn strokes into a digit."
+        "means more active. A deeper network has more rows: more steps to turn strokes into a digit. "
+        f"A convolution or pooling layer shows the {STAGE_MAPS} of its feature maps most active for this drawing."
     )
     titles = {side: layer_titles(trained.config) for side, trained in results.items()}
     tops = {side: layer_tops(trained) for side, trained in results.items()}
+    # As the Draw page's stage: a conv or pooling layer's most active maps, big enough to read.
+    maps = {
+        side: dict(zip([a.name for a in activations], shown_maps(activations))) for side, activations in layers.items()
+    }
     # Hidden layers from the top, blanks under the shallower network, so the outputs line up.
     deepest = max(len(activations) for activations in layers.values())
     columns = {side: [*a[1:-1], *[None] * (deepest - len(a)), a[-1]] for side, a in layers.items()}
     for row in zip(*columns.values()):
         for column, side, activation in zip(st.columns(len(row)), columns, row):
             if activation is not None:
-                title, top = f"{side} · {titles[side][activation.name]}", tops[side].get(activation.name)
-                plot(activation_figure(activation, title, top=top), column)
+                shown = maps[side][activation.name]
+                note = None if shown is None else maps_note(shown, activation)
+                title = f"{side} · {titles[side][activation.name]}" + ("" if note is None else f" · {note}")
+                figure = activation_figure(activation, title, top=tops[side].get(activation.name), shown=shown)
+                plot(figure, column)
 
 
 st.title("Compare two networks")

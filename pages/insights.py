@@ -1,3 +1,5 @@
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
@@ -8,11 +10,21 @@ from deepviz.figures import (
     digits_figure,
     per_class_figure,
     projection_figure,
+    thumbnails,
     weights_figure,
 )
 from deepviz.guide import word
+from deepviz.projection import PICKED_SHOWN, Picked, picked_indices, picked_words
 from deepviz.ui.markdown import plain
-from deepviz.ui.resources import mnist, neighbour_map, pick_model, preload_tensorflow, projections, unit_strengths
+from deepviz.ui.resources import (
+    mnist,
+    neighbour_map,
+    pick_model,
+    preload_tensorflow,
+    projection_sample,
+    projections,
+    unit_strengths,
+)
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import confidence, plot
@@ -24,6 +36,7 @@ preload_tensorflow()
 GALLERY = 16
 PER_ROW = 8
 PROJECTIONS_PER_ROW = 4
+PICKING = {"selection_mode": ("points", "box", "lasso")}  # a click picks a dot; a drag, every dot in a box
 
 
 def patterns_building_up(trained) -> None:
@@ -32,9 +45,10 @@ def patterns_building_up(trained) -> None:
         "2,000 test digits, each a dot coloured by its true digit, squeezed onto a flat picture "
         "(PCA) at every layer. In the pixels the digits are a jumble; layer by layer, each digit "
         "gathers into its own cloud. The number is how well a straight line can tell the digits "
-        "apart at that layer (a linear probe, on digits it was not fitted to): it climbs towards the output."
+        "apart at that layer (a linear probe, on digits it was not fitted to): it climbs towards the output. "
+        "Click a dot, or drag a box round part of a cloud, to see those test digits below the pictures."
     )
-    layers = projections(trained.key, trained)
+    layers, sample = projections(trained.key, trained), projection_sample()
     drawing = session.drawing
     placed = None if drawing is None else [a.values for a in trained.reader(drawing)]
     if placed is None:
@@ -56,8 +70,43 @@ def patterns_building_up(trained) -> None:
                 )
                 continue
             star = None if placed is None else layer.place(placed[index])
-            plot(projection_figure(layer.points, layer.labels, f"{layer.name}: {layer.separability:.0%}", star), column)
+            title = f"{layer.name}: {layer.separability:.0%}"
+            figure = projection_figure(layer.points, layer.labels, title, star, indices=sample)
+            chart = f"projection-{layer.name}"
+            where = f"{layer.name} (PCA)"
+            plot(figure, column, key=chart, on_select=partial(pick, "pca", chart, where, trained.key), **PICKING)
+    picked_digits(trained, "pca")
     neighbours_kept_together(trained, [layer.name for layer in layers])
+
+
+def pick(section: str, chart: str, where: str, model: str) -> None:
+    """Dots picked in a projection (`chart` keys it, `where` names it): their test digits, for
+    `section` of the page to show."""
+    indices = picked_indices(st.session_state[chart].selection.points)
+    session.picked = {**session.picked, section: Picked(where, indices, model)}
+
+
+def picked_digits(trained, section: str) -> None:
+    """The test digits last picked in `section`'s projections: their images, each with its true
+    digit and the network's answer (a wrong one framed and marked), and what they are in a sentence."""
+    picked = session.picked.get(section)
+    if picked is None or not picked.indices or picked.model != trained.key:
+        st.info("Click a dot or drag a box round a cloud to see those digits.", icon=":material/touch_app:")
+        return
+    result, indices = trained.evaluation, np.array(picked.indices)
+    labels, answers = result.labels[indices], result.predictions[indices]
+    wrong_first = np.argsort(labels == answers, kind="stable")  # the mistakes are what a class asks about
+    indices, labels, answers = indices[wrong_first], labels[wrong_first], answers[wrong_first]
+    more = f" {PICKED_SHOWN} of them, wrong answers first:" if len(indices) > PICKED_SHOWN else ""
+    st.markdown(f"**Picked in {plain(picked.where)}**: {picked_words(labels, answers)}{more}")
+    shown = slice(PICKED_SHOWN)
+    st.image(
+        thumbnails(mnist().x_test[indices[shown]], labels[shown] != answers[shown]),
+        caption=[
+            f"{label}, read as {answer}" + (" ✗" if label != answer else "")
+            for label, answer in zip(labels[shown], answers[shown])
+        ],
+    )
 
 
 @st.fragment
@@ -79,7 +128,10 @@ def neighbours_kept_together(trained, names: list[str]) -> None:
     )
     if picked is not None:
         points, labels = neighbour_map(trained.key, trained, picked)
-        plot(projection_figure(points, labels, f"{picked}, t-SNE", height=520))
+        figure = projection_figure(points, labels, f"{picked}, t-SNE", height=520, indices=projection_sample())
+        chart = f"tsne-{picked}"
+        plot(figure, key=chart, on_select=partial(pick, "tsne", chart, f"{picked} (t-SNE)", trained.key), **PICKING)
+        picked_digits(trained, "tsne")
 
 
 @st.fragment

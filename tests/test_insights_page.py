@@ -3,10 +3,11 @@ a trained tutorial MLP and an opened model file whose hidden layer never fires."
 
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
-from apptest import app, no_errors
+from apptest import app, no_errors, shown
 
 from deepviz.config import ModelConfig
 from deepviz.network import build_model
@@ -88,6 +89,52 @@ def test_projections_share_one_key_and_are_scaled_to_their_dots(default_trained)
         assert len(xs) == 2000 and ((xs < low) | (xs > high)).mean() < 0.03
 
 
+def thumbnails(at) -> list[str]:
+    """The captions of the picked test digits the page shows."""
+    return [image.caption for images in at.get("image") for image in images.proto.imgs if PICKED.match(image.caption)]
+
+
+PICK_HINT = "Click a dot or drag a box round a cloud to see those digits."
+PICKED = re.compile(r"^\d, read as \d( ✗)?$")  # a picked digit's caption (the mistakes' say "true 7, ...")
+PROJECTING_S = 600  # a first visit projects 2,000 test digits at every layer: a minute or more on a busy machine
+
+
+def test_dots_picked_in_a_projection_show_their_test_digits_with_the_networks_answers(default_trained, mnist):
+    from deepviz.projection import PICKED_SHOWN, Picked, sample_indices
+
+    at = app()
+    at.session_state["model"] = default_trained  # as the session's own: its key is the one the page shows
+    at.switch_page("pages/insights.py").run(timeout=PROJECTING_S)
+    no_errors(at)
+    assert any(info.value == PICK_HINT for info in at.info)  # nothing picked yet
+    pictures = projections(at)
+    assert all(picture["layout"]["dragmode"] == "select" for picture in pictures)
+    sample = set(sample_indices(mnist.y_test).tolist())
+    assert {
+        int(i) for picture in pictures[:1] for trace in picture["data"][:10] for i in coordinates(trace, "customdata")
+    } == sample
+    result = default_trained.evaluation
+    wrong = [int(i) for i in np.flatnonzero(result.predictions != result.labels) if int(i) in sample][:2]
+    read_right = np.flatnonzero((mnist.y_test == 1) & (result.predictions == 1))
+    ones = [int(i) for i in read_right if int(i) in sample][:PICKED_SHOWN]
+    picked = (*ones[:3], *wrong, *ones[3:])  # more than the page shows, the mistakes among them
+    at.session_state["picked"] = {"pca": Picked("conv2 (PCA)", picked, default_trained.key)}
+    at.run()
+    no_errors(at)
+    captions = thumbnails(at)
+    assert len(captions) == PICKED_SHOWN
+    for caption, index in zip(captions, (*wrong, *ones)):  # wrong answers first
+        label, answer = result.labels[index], result.predictions[index]
+        assert caption == f"{label}, read as {answer}" + (" ✗" if index in wrong else "")
+    (sentence,) = [shown(md.value) for md in at.markdown if shown(md.value).startswith("**Picked in conv2 (PCA)**")]
+    assert f"{len(picked)} test digits" in sentence and "2 of them wrong (marked ✗)" in sentence
+    assert sentence.endswith(f"{PICKED_SHOWN} of them, wrong answers first:")
+    # picked under another model: its answers would not be these, so nothing is shown
+    at.session_state["picked"] = {"pca": Picked("conv2 (PCA)", picked, "another model")}
+    at.run()
+    assert not thumbnails(at) and any(info.value == PICK_HINT for info in at.info)
+
+
 def test_the_tutorial_mlp_opens_on_a_live_unit_and_maps_a_layer_with_t_sne(tutorial_trained, mnist, monkeypatch):
     import deepviz.projection
 
@@ -117,3 +164,27 @@ def test_a_layer_with_no_live_unit_gets_its_own_sentence(default_trained, mnist)
     assert top_digits(at) == 0  # neither here nor in the dreams below, which say so too
     assert any("dense1 gives every test digit the same numbers" in info.value for info in at.info)
     assert len(projections(at)) == 1  # the pixels; dense1 is dead, and dense2 and the output after it are flat
+
+
+def test_a_box_dragged_round_dots_in_a_projection_shows_their_digits(server, page):
+    # Last in this file: the browser's event loop stays until the module ends.
+    from playwright.sync_api import expect
+
+    from deepviz.measure.browser import WAIT_MS
+
+    expect.set_options(timeout=WAIT_MS)
+    page.goto(f"{server}/insights")  # a fresh server projects the test digits at every layer first
+    expect(page.get_by_text(PICK_HINT)).to_be_visible(timeout=PROJECTING_S * 1000)
+    picture = page.locator(".st-key-projection-pixels .nsewdrag")
+    picture.scroll_into_view_if_needed()
+    box = picture.bounding_box()
+    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"], steps=10)
+    page.mouse.up()
+    expect(page.get_by_text("Picked in pixels (PCA)")).to_be_visible()
+    digits = page.get_by_test_id("stImageCaption").filter(has_text=PICKED)
+    expect(digits.first).to_be_visible()
+    assert 1 <= digits.count() <= 24
+    expect(page.get_by_text(PICK_HINT)).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -50,3 +50,27 @@ def test_the_key_names_each_digit_beside_its_colour():
     (trace,) = digit_key_figure().data
     assert list(trace.text) == [str(digit) for digit in range(10)]
     assert list(trace.marker.color) == list(DIGIT_COLORS)
+
+
+def test_with_their_test_indices_dots_name_their_digit_on_hover_and_a_drag_picks_them():
+    points = np.random.default_rng(2).normal(size=(50, 2))
+    labels, indices = np.arange(50) % 10, np.arange(50) * 7 + 3
+    figure = projection_figure(points, labels, "p", drawing=np.zeros(2), indices=indices)
+    sevens = figure.data[7]
+    assert list(sevens.customdata) == list(indices[labels == 7])  # what a picked dot reports
+    assert "a test digit 7, number %{customdata}" in sevens.hovertemplate
+    assert figure.layout.dragmode == "select" and figure.data[10].customdata is None  # the star picks nothing
+    assert projection_figure(points, labels, "p").layout.dragmode is None  # without indices, nothing to pick
+
+
+def test_thumbnails_are_sharp_enlargements_and_a_wrong_answer_is_framed():
+    from deepviz.figures import THUMBNAIL_SCALE, WRONG, thumbnails
+
+    images = np.zeros((2, 28, 28), np.uint8)
+    images[:, 10:18, 10:18] = 255
+    right, wrong = thumbnails(images, np.array([False, True]))
+    assert right.shape == (28 * THUMBNAIL_SCALE, 28 * THUMBNAIL_SCALE, 3)
+    assert set(np.unique(right)) == {0, 255}  # pixels repeated, not blurred
+    assert (right[0, 0] == 0).all() and wrong[0, 0].tolist() == [int(WRONG[i : i + 2], 16) for i in (1, 3, 5)]
+    middle = slice(THUMBNAIL_SCALE, -THUMBNAIL_SCALE)
+    np.testing.assert_array_equal(right[middle, middle], wrong[middle, middle])  # the digit itself untouched
