@@ -1,5 +1,6 @@
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -216,4 +217,60 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(serve
     switch.click()
     expect(page.get_by_test_id("stMetric").filter(has_text="With them off")).to_be_visible()
     expect(page.get_by_text("Switched off: dense1: 37.")).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its_unit(server, browser):
+    from playwright.sync_api import expect
+
+    from deepviz.measure.bench import FIRST_VISIT_MS
+
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(
+        FIRST_VISIT_MS
+    )  # a busy machine's first visit to the page: TensorFlow and the model load
+    page = context.new_page()
+    page.goto(f"{server}/inside?projector=1")  # no drawing: a test digit
+    expect(page.get_by_role("heading", name="Inside the network")).to_be_visible(timeout=FIRST_VISIT_MS)
+    expect(page.get_by_role("heading", name=re.compile(r"^output, digit \d$"))).to_be_visible(timeout=FIRST_VISIT_MS)
+    page.get_by_role("tab", name="As a graph").click()
+    graph = page.locator(".st-key-inside-graph")
+    graph.scroll_into_view_if_needed()
+    expect(graph.locator(".nsewdrag")).to_be_visible()
+    box, viewport = graph.bounding_box(), page.viewport_size
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+    # The nodes are the last trace; on the projector each column shows 10: the pixels' and the
+    # four conv and pooling layers' come first, so the 51st is dense1's first.
+    node = graph.locator(".scatterlayer .trace").last.locator("path.point").nth(50)
+    where = node.bounding_box()
+    page.mouse.click(where["x"] + where["width"] / 2, where["y"] + where["height"] / 2)
+    expect(page.get_by_role("heading", name=re.compile(r"^dense1, unit \d+$"))).to_be_visible()
+    expect(page.get_by_test_id("stTable")).to_contain_text("pool2 filter")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    context.close()
+
+
+def test_clicking_a_conv1_cell_shows_that_filters_arithmetic(server, page):
+    from playwright.sync_api import expect
+
+    from deepviz.measure.bench import FIRST_VISIT_MS
+
+    page.set_default_timeout(FIRST_VISIT_MS)
+    page.goto(f"{server}/inside")
+    expect(page.get_by_role("heading", name="Inside the network")).to_be_visible()
+    cells = page.locator(".st-key-inside-chart-conv1 .nsewdrag")
+    cells.scroll_into_view_if_needed()
+    box = cells.bounding_box()
+    # conv1's 32 maps of 28 x 28, 4 rows of 8 with 1-cell gaps (figures.tile_maps): 231 x 115 cells,
+    # kept square, so centred in the chart's box along its longer side.
+    cell = min(box["width"] / 231, box["height"] / 115)
+    left, top = box["x"] + (box["width"] - 231 * cell) / 2, box["y"] + (box["height"] - 115 * cell) / 2
+    # The middle of filter 3, the fourth map of the first row (the place within it as the chart's
+    # margins leave it: its filter is what the click must pick):
+    page.mouse.click(left + (3 * 29 + 14.5) * cell, top + 14.5 * cell)
+    expect(
+        page.get_by_role("heading", name=re.compile(r"^conv1, filter 3 at row \d+, column \d+$"))
+    ).to_be_visible()
+    expect(page.get_by_text("Its 3x3 kernel lies over the patch of pixels")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
