@@ -269,8 +269,6 @@ def test_clicking_a_conv1_cell_shows_that_filters_arithmetic(server, page):
     # The middle of filter 3, the fourth map of the first row (the place within it as the chart's
     # margins leave it: its filter is what the click must pick):
     page.mouse.click(left + (3 * 29 + 14.5) * cell, top + 14.5 * cell)
-    expect(
-        page.get_by_role("heading", name=re.compile(r"^conv1, filter 3 at row \d+, column \d+$"))
-    ).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^conv1, filter 3 at row \d+, column \d+$"))).to_be_visible()
     expect(page.get_by_text("Its 3x3 kernel lies over the patch of pixels")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
