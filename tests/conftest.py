@@ -16,7 +16,10 @@ from deepviz.store import CACHE_ENV
 # Tests, and the app servers they start, keep trained models out of the user's real cache:
 # in a fresh folder, or in DEEPVIZ_TEST_CACHE's, kept between runs to skip retraining the
 # default model while working on the tests (the models in it are seeded, like the fresh ones).
-os.environ[CACHE_ENV] = os.environ.get("DEEPVIZ_TEST_CACHE") or tempfile.mkdtemp(prefix="deepviz-test-cache-")
+# Set here in pytest's first process, so that its workers (`-n 2`) inherit one folder and
+# train the default model once between them (store.only_one), not once each.
+os.environ.setdefault("DEEPVIZ_TEST_CACHE", tempfile.mkdtemp(prefix="deepviz-test-cache-"))
+os.environ[CACHE_ENV] = os.environ["DEEPVIZ_TEST_CACHE"]
 # Class drawings the tests and their app servers make go to a fresh SQLite file, never to the
 # user's data folder or a school's database that DEEPVIZ_DATABASE_URL may name.
 os.environ[DATABASE_ENV] = f"sqlite:///{tempfile.mkdtemp(prefix='deepviz-test-drawings-')}/drawings.sqlite3"
