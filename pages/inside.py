@@ -7,14 +7,14 @@ import streamlit as st
 from deepviz.activations import LayerActivation
 from deepviz.arithmetic import Arithmetic, unit_arithmetic
 from deepviz.evaluation import Evaluation
-from deepviz.figures import HIGHLIGHT, MUTED, WEIGHT_SCALE, activation_figure, for_projector, graph_figure, grid_shape
+from deepviz.figures import HIGHLIGHT, MUTED, WEIGHT_SCALE, activation_figure, graph_figure, grid_shape
 from deepviz.graph import network_graph, strongest_place
 from deepviz.guide import word
 from deepviz.knockout import TEST_DIGITS, Knockout, Scorer, masked, silenced, strongest
 from deepviz.ui.resources import mnist, pick_model, preload_tensorflow, unit_strengths
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
-from deepviz.ui.show import confidence
+from deepviz.ui.show import confidence, plot
 from deepviz.units import dead_units
 
 run_app_first()
@@ -26,11 +26,6 @@ PER_ROW = {False: 3, True: 2}  # heatmaps side by side; in projector mode each h
 WHAT = {"conv": "filter", "pool": "filter", "dense": "unit", "output": "digit"}
 GRAPH_NODES = {False: 16, True: 10}  # nodes a column of the graph shows: on the projector, fewer and larger
 GRAPH_HEIGHT = {False: 640, True: 600}  # px; on the projector, the graph and its tabs fit a 1280x720 screen
-
-
-def show(figure: go.Figure, where=st, **selection) -> None:
-    """A chart as `deepviz.ui.show.plot` shows it, which can also report a click (`on_select`)."""
-    where.plotly_chart(for_projector(figure) if session.projector else figure, **selection)
 
 
 def cell_places(layer: LayerActivation) -> tuple[np.ndarray, np.ndarray]:
@@ -204,8 +199,8 @@ def conv_arithmetic(numbers: Arithmetic) -> None:
     )
     patch, kernel = st.columns(2)
     where = f"filter {channel} of {numbers.source}" if many else numbers.source
-    show(numbers_figure(numbers.inputs[..., channel], f"Patch of {where}", symmetric=False), patch)
-    show(numbers_figure(numbers.weights[..., channel], "Kernel (its weights)", symmetric=True), kernel)
+    plot(numbers_figure(numbers.inputs[..., channel], f"Patch of {where}", symmetric=False), patch)
+    plot(numbers_figure(numbers.weights[..., channel], "Kernel (its weights)", symmetric=True), kernel)
     if many:
         order = np.argsort(-np.abs(by_filter), kind="stable")[:TOP_INPUTS]
         st.table(
@@ -219,7 +214,7 @@ def conv_arithmetic(numbers: Arithmetic) -> None:
 
 def pool_arithmetic(numbers: Arithmetic) -> None:
     st.caption(f"{word('pooling')} Its window on {numbers.source}:")
-    show(numbers_figure(numbers.inputs[..., 0], "Window", symmetric=False), st.columns(2)[0])
+    plot(numbers_figure(numbers.inputs[..., 0], "Window", symmetric=False), st.columns(2)[0])
     st.markdown(f"The largest of these is **{numbers.output:.4f}**: that is all it passes on.")
 
 
@@ -332,7 +327,7 @@ def knock_out(
         f"Test accuracy on the first {len(labels):,} test digits: {intact.accuracy:.1%} with every unit on, "
         f"{kept.test.accuracy:.1%} with them off."
     )
-    show(accuracy_figure(intact.per_class_accuracy, kept.test.per_class_accuracy))
+    plot(accuracy_figure(intact.per_class_accuracy, kept.test.per_class_accuracy))
 
 
 st.title("Inside the network")
@@ -365,7 +360,7 @@ per_row = PER_ROW[session.projector]
 for start in range(0, len(layers), per_row):
     for column, layer in zip(heatmaps.columns(per_row), layers[start : start + per_row]):
         figure = activation_figure(layer, f"{layer.name}: {layer.values.shape[-1]} {WHAT[layer.kind]}s", 300)
-        show(
+        plot(
             crossed(clickable(figure, layer), layer, off.get(layer.name, ())),
             column,
             key=f"inside-chart-{layer.name}",
@@ -386,7 +381,7 @@ with as_graph:
         "further back. Click a circle to pick it."
     )
     graph = network_graph(trained.model, activations, name, position, GRAPH_NODES[session.projector], off)
-    show(
+    plot(
         graph_figure(graph, GRAPH_HEIGHT[session.projector]),
         key="inside-graph",
         on_select=partial(picked_node, activations),

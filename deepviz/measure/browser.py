@@ -8,12 +8,10 @@ development requirement, imported only here and only when a browser is wanted.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from pathlib import Path
 
 from deepviz.pendigits import Point
 from deepviz.preprocess import CANVAS_SIZE
+from deepviz.school import free_port, healthy
 
 ROOT = Path(__file__).parents[2]  # app.py's folder
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,20 +40,6 @@ WAIT_MS = 30_000
 
 class BrowserError(RuntimeError):
     """The app or the browser could not be started; the message says why."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-            return answer.read().strip() == b"ok"
-    except OSError:
-        return False
 
 
 def stop(process: subprocess.Popen) -> None:
