@@ -43,6 +43,12 @@ def traced_with_weights(model: keras.Model, function: Callable, input_specs: lis
     return call
 
 
+def every(outputs) -> list:
+    """A Keras model's outputs as a list: one with a single output (a network with no hidden
+    layer) returns its tensor alone, not in a list."""
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
 @dataclass(frozen=True)
 class LayerActivation:
     name: str
@@ -65,7 +71,7 @@ class LayerReader:
         self.kinds = ["input", *(KINDS.get(type(layer).__name__, "dense") for layer in layers[:-1]), "output"]
         every_layer = keras.Model(model.inputs, [layer.output for layer in layers])
         spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32)
-        self._call = traced_with_weights(model, lambda x: every_layer(x, training=False), [spec])
+        self._call = traced_with_weights(model, lambda x: every(every_layer(x, training=False)), [spec])
 
     def batch(self, images: np.ndarray, chunk: int = 500, weights=None) -> list[np.ndarray]:
         """Each visible layer's outputs for (n, 28, 28) images, input first, computed `chunk` at a time;

@@ -175,6 +175,20 @@ def test_the_tutorial_mlp_from_a_file_shows_pixels_as_inputs(default_trained, mn
     assert at.session_state.knockout.off == {"dense1": (0,)}
 
 
+def test_a_network_with_no_hidden_layer_shows_its_output_sum_and_graph(default_trained, mnist):
+    from dataclasses import replace
+
+    from deepviz.network import build_model
+
+    config = replace(ModelConfig(), layers=())
+    at = inside(mnist, opened(config, build_model(config), mnist, "no-hidden.keras"))
+    no_errors(at)
+    assert at.selectbox(key="inside-layer").options == ["output"]
+    assert {layer for layer, _ in graph_nodes(at)} == {"pixels", "output"}
+    assert at.table[0].value["Input"].iloc[0].startswith("pixel row")
+    assert button(at, "Switch this unit off").disabled
+
+
 def test_a_dead_unit_and_a_layer_with_no_live_unit_are_each_one_sentence(default_trained, mnist, mlp):
     layer = mlp.model.get_layer("dense1")
     kernel, bias = layer.get_weights()

@@ -54,9 +54,9 @@ def test_compiled_as_configured():
     assert model.loss == "sparse_categorical_crossentropy"
 
 
-@pytest.mark.parametrize("name", ["Tutorial MLP", "Small CNN"])
-def test_reader_returns_every_visible_layer_with_its_shape(name):
-    config = PRESETS[name]
+@pytest.mark.parametrize("config", [PRESETS["Tutorial MLP"], PRESETS["Small CNN"], ModelConfig(layers=())])
+def test_reader_returns_every_visible_layer_with_its_shape(config):
+    # No hidden layer: Keras gives a model with one output its tensor alone, not in a list.
     model = build_model(config)
     image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
     activations = LayerReader(model)(image)
