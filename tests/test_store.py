@@ -232,12 +232,14 @@ def test_a_lock_left_by_a_killed_process_blocks_no_one(tmp_path):
             with store.only_one(path, waited.set):
                 held.set()
 
-        threading.Thread(target=take, daemon=True).start()
+        taker = threading.Thread(target=take, daemon=True)
+        taker.start()
         assert waited.wait(10) and not held.is_set()
     finally:
         holder.kill()
         holder.wait()
     assert held.wait(10)
+    taker.join(10)  # out of its `with`: the lock is free again
     assert (tmp_path / ".model.keras.lock").exists()  # left behind by the killed process, and:
     with store.only_one(path, lambda: pytest.fail("waited for no one")):
         pass
