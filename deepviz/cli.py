@@ -142,6 +142,12 @@ def build_parser() -> Parser:
         "sessions speaking Streamlit's websocket protocol, replaying one recorded browser session, so the "
         "server has the machine to itself (default: %(default)s)",
     )
+    loadtest.add_argument(
+        "--url",
+        help="with --clients protocol: load this running app (e.g. python -m deepviz school's address) "
+        "instead of starting one; --pid names its process, whose CPU and memory (with its children's) are read",
+    )
+    loadtest.add_argument("--pid", type=int, help="with --url: the running app's process id")
     inspect = commands.add_parser(
         "inspect", help="check a .keras model file the way the app's upload does and print its layers"
     )
@@ -415,6 +421,7 @@ def run_fool(args: argparse.Namespace) -> int:
 
 def run_loadtest(args: argparse.Namespace) -> int:
     from deepviz.measure import loadtest, protoload
+    from deepviz.measure.browser import Server
 
     if args.training > args.sessions:
         print(f"deepviz: error: --training {args.training} is more than --sessions {args.sessions}", file=sys.stderr)
@@ -423,11 +430,15 @@ def run_loadtest(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
+    if (args.url is None) != (args.pid is None) or (args.url and args.clients == "browser"):
+        print("deepviz: error: --url and --pid go together, with --clients protocol", file=sys.stderr)
+        return 2
     if args.clients == "browser":
         print(loadtest.measure(args.sessions, args.training, args.duration, args.seed, say).report())
         return 0
+    running = None if args.url is None else Server(args.url.rstrip("/"), args.pid)
     try:
-        summary, generator_s = protoload.measure(args.sessions, args.training, args.duration, args.seed, say)
+        summary, generator_s = protoload.measure(args.sessions, args.training, args.duration, args.seed, say, running)
     except protoload.ProtocolError as error:
         print(f"deepviz: error: {error}", file=sys.stderr)
         return 1

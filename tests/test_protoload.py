@@ -40,3 +40,14 @@ def test_protocol_sessions_draw_clear_and_train_on_a_real_server_without_errors(
     # Its whole point: a session costs the generator far less than a Chromium page (about
     # 2-3 CPU seconds a drawing there, at 30 pages).
     assert protoload.cpu_ms_per_drawing(summary, generator_s) < 100, summary.report()
+
+
+@pytest.mark.parametrize(
+    "options", [["--clients", "protocol", "--url", "http://127.0.0.1:8080"], ["--url", "http://x", "--pid", "1"]]
+)
+def test_a_running_app_is_named_by_url_and_pid_together_for_protocol_clients(options, capsys):
+    from deepviz.cli import main
+
+    assert main(["loadtest", *options]) == 2
+    err = capsys.readouterr().err
+    assert err == "deepviz: error: --url and --pid go together, with --clients protocol\n"

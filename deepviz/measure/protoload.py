@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import json
 import random
@@ -394,11 +395,18 @@ def measure(
     duration: float = 120,
     seed: int = 0,
     say=lambda line: None,
+    server: Server | None = None,
 ) -> tuple[Summary, float]:
-    """Start the app, record one browser session on it, then load it with protocol sessions
-    for `duration` seconds. The summary, and the CPU seconds this generator used."""
-    say("Starting the app")
-    with running_server(options={"server.disconnectedSessionTTL": str(SESSION_TTL_S)}) as server:
+    """Record one browser session on the app, then load it with protocol sessions for
+    `duration` seconds: the app started here, or `server` (one already running, such as
+    `python -m deepviz school` behind nginx, its CPU and memory read from its process and
+    those it started). The summary, and the CPU seconds this generator used."""
+    with contextlib.ExitStack() as running:
+        if server is None:
+            say("Starting the app")
+            server = running.enter_context(
+                running_server(options={"server.disconnectedSessionTTL": str(SESSION_TTL_S)})
+            )
         say("Recording one Chromium session on the Draw page (the first visit ever also trains the default model)")
         with chromium() as browser:  # closed before the load: its CPU is the server's
             recording = record(browser, server.url)
