@@ -504,10 +504,23 @@ async def load(sessions: int, training: int, duration: float, seed: int, say) ->
             server_used, machine_used = cpu_s(server.pid) - server_start, machine_cpu_s() - machine_start
             say(f"Everyone has left: waiting {SESSION_TTL_S} s for their sessions to be let go")
             left_mb = await after_everyone_left(browser, server)
-    return Summary(
+    return summarised(
+        people,
         sessions=sessions,
         training=training,
         duration_s=duration,
+        peak_rss_mb=peak_mb,
+        rss_samples=samples,
+        warm_rss_mb=warm_mb,
+        left_rss_mb=left_mb,
+        server_cpu_s=server_used,
+        machine_cpu_s=machine_used,
+    )
+
+
+def summarised(people: list[Session], **measured) -> Summary:
+    """The sessions' own counts added up, with what was measured around them (Summary's other fields)."""
+    return Summary(
         predictions_by_session=[len(p.latencies_ms) for p in people if p.kind == "draw"],
         latencies_ms=[ms for p in people for ms in p.latencies_ms],
         trainings=sum(p.trainings for p in people),
@@ -515,12 +528,7 @@ async def load(sessions: int, training: int, duration: float, seed: int, say) ->
         unsent=sum(p.unsent for p in people),
         untimed=sum(p.untimed for p in people),
         errors=[error for p in people for error in p.errors],
-        peak_rss_mb=peak_mb,
-        rss_samples=samples,
-        warm_rss_mb=warm_mb,
-        left_rss_mb=left_mb,
-        server_cpu_s=server_used,
-        machine_cpu_s=machine_used,
+        **measured,
     )
 
 

@@ -45,6 +45,7 @@ from deepviz.measure.loadtest import (
     drawable,
     machine_cpu_s,
     rss_kb,
+    summarised,
 )
 from deepviz.pendigits import Point, fit_strokes, load_pen_digits, render
 
@@ -370,14 +371,11 @@ async def load(server: Server, recording: Recording, sessions: int, training: in
     own_used = time.process_time() - own_start
     say(f"Everyone has left: waiting {SESSION_TTL_S} s for their sessions to be let go")
     left_mb = await after_everyone_left(server, recording)
-    summary = Summary(
+    summary = summarised(
+        people,
         sessions=sessions,
         training=training,
         duration_s=duration,
-        predictions_by_session=[len(p.latencies_ms) for p in people if p.kind == "draw"],
-        latencies_ms=[ms for p in people for ms in p.latencies_ms],
-        trainings=sum(p.trainings for p in people),
-        errors=[error for p in people for error in p.errors],
         peak_rss_mb=peak_mb,
         rss_samples=samples,
         warm_rss_mb=warm_mb,
