@@ -208,6 +208,7 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(serve
     # Last in this file: the browser's event loop stays until the module ends.
     from playwright.sync_api import expect
     from test_browser import draw_a_three
+    from test_projector_lesson import on_screen
 
     from deepviz.measure.bench import FIRST_VISIT_MS
 
@@ -225,9 +226,7 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(serve
     expect(page.get_by_test_id("stTable")).to_contain_text("pool2 filter")
     switch = page.get_by_role("button", name="Switch this unit off")
     switch.scroll_into_view_if_needed()
-    box, viewport = switch.bounding_box(), page.viewport_size
-    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
-    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+    on_screen(page, switch)
     switch.click()
     expect(page.get_by_test_id("stMetric").filter(has_text="With them off")).to_be_visible()
     expect(page.get_by_text("Switched off: dense1: 37.")).to_be_visible()
@@ -236,6 +235,7 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(serve
 
 def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its_unit(server, browser):
     from playwright.sync_api import expect
+    from test_projector_lesson import on_screen
 
     from deepviz.measure.bench import FIRST_VISIT_MS
 
@@ -251,9 +251,7 @@ def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its
     graph = page.locator(".st-key-inside-graph")
     graph.scroll_into_view_if_needed()
     expect(graph.locator(".nsewdrag")).to_be_visible()
-    box, viewport = graph.bounding_box(), page.viewport_size
-    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
-    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+    on_screen(page, graph)
     # The nodes are the last trace; on the projector each column shows 10: the pixels' and the
     # four conv and pooling layers' come first, so the 51st is dense1's first.
     node = graph.locator(".scatterlayer .trace").last.locator("path.point").nth(50)
