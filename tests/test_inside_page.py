@@ -208,7 +208,7 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(serve
     # Last in this file: the browser's event loop stays until the module ends.
     from playwright.sync_api import expect
     from test_browser import draw_a_three
-    from test_projector_lesson import on_screen
+    from test_projector_lesson import press, scroll_to
 
     from deepviz.measure.bench import FIRST_VISIT_MS
 
@@ -218,16 +218,12 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(serve
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Inside").click()
     expect(page.get_by_role("heading", name="Inside the network")).to_be_visible()
     cells = page.locator(".st-key-inside-chart-dense1 .nsewdrag")
-    cells.scroll_into_view_if_needed()
-    box = cells.bounding_box()
+    box = scroll_to(cells)
     rows, columns = 8, 16  # dense1's 128 units, as figures.grid_shape lays them
     page.mouse.click(box["x"] + 5.5 / columns * box["width"], box["y"] + 2.5 / rows * box["height"])
     expect(page.get_by_role("heading", name="dense1, unit 37")).to_be_visible()
     expect(page.get_by_test_id("stTable")).to_contain_text("pool2 filter")
-    switch = page.get_by_role("button", name="Switch this unit off")
-    switch.scroll_into_view_if_needed()
-    on_screen(page, switch)
-    switch.click()
+    press(page, page.get_by_role("button", name="Switch this unit off"))
     expect(page.get_by_test_id("stMetric").filter(has_text="With them off")).to_be_visible()
     expect(page.get_by_text("Switched off: dense1: 37.")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
@@ -265,6 +261,7 @@ def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its
 
 def test_clicking_a_conv1_cell_shows_that_filters_arithmetic(server, page):
     from playwright.sync_api import expect
+    from test_projector_lesson import scroll_to
 
     from deepviz.measure.bench import FIRST_VISIT_MS
 
@@ -272,8 +269,7 @@ def test_clicking_a_conv1_cell_shows_that_filters_arithmetic(server, page):
     page.goto(f"{server}/inside")
     expect(page.get_by_role("heading", name="Inside the network")).to_be_visible()
     cells = page.locator(".st-key-inside-chart-conv1 .nsewdrag")
-    cells.scroll_into_view_if_needed()
-    box = cells.bounding_box()
+    box = scroll_to(cells)
     # conv1's 32 maps of 28 x 28, 4 rows of 8 with 1-cell gaps (figures.tile_maps): 231 x 115 cells,
     # kept square, so centred in the chart's box along its longer side.
     cell = min(box["width"] / 231, box["height"] / 115)

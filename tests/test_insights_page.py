@@ -169,6 +169,7 @@ def test_a_layer_with_no_live_unit_gets_its_own_sentence(default_trained, mnist)
 def test_a_box_dragged_round_dots_in_a_projection_shows_their_digits(server, page):
     # Last in this file: the browser's event loop stays until the module ends.
     from playwright.sync_api import expect
+    from test_projector_lesson import scroll_to
 
     from deepviz.measure.browser import WAIT_MS
 
@@ -176,8 +177,7 @@ def test_a_box_dragged_round_dots_in_a_projection_shows_their_digits(server, pag
     page.goto(f"{server}/insights")  # a fresh server projects the test digits at every layer first
     expect(page.get_by_text(PICK_HINT)).to_be_visible(timeout=PROJECTING_S * 1000)
     picture = page.locator(".st-key-projection-pixels .nsewdrag")
-    picture.scroll_into_view_if_needed()
-    box = picture.bounding_box()
+    box = scroll_to(picture)
     page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
     page.mouse.down()
     page.mouse.move(box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"], steps=10)

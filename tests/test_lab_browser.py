@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 from playwright.sync_api import expect
-from test_projector_lesson import on_screen, pen_digit
+from test_projector_lesson import on_screen, pen_digit, press
 
 from deepviz.drawings import DATABASE_ENV, Drawings
 from deepviz.measure.bench import FIRST_VISIT_MS
@@ -78,10 +78,7 @@ def test_a_digit_a_student_submits_appears_on_the_projected_wall(server, databas
     on_screen(student, student.get_by_role("heading", name="Draw a 0"))
     canvas = student.locator("canvas.upper-canvas")
     replay(student, canvas, pen_digit(0))
-    submit = student.get_by_role("button", name="Submit")
-    submit.scroll_into_view_if_needed()
-    on_screen(student, submit)
-    submit.click()
+    press(student, student.get_by_role("button", name="Submit"))
     expect(student.get_by_text(re.compile(r"^Kept your 0\. The network reads it as"))).to_be_visible()
     sent = time.monotonic()
     expect(student.get_by_role("heading", name="Draw a 1")).to_be_visible()

@@ -28,7 +28,10 @@ def test_four_people_drawing_and_training_at_once_get_their_answers_without_erro
     assert summary.errors == [], summary.report()
     # The canvas component can lose a page's first drawing when the page is starved of CPU.
     assert summary.unsent <= len(summary.predictions_by_session), summary.report()
-    assert len(summary.predictions_by_session) == 3 and min(summary.predictions_by_session) >= 1, summary.report()
+    # Every person's drawings are answered. On a machine this busy (the browsers took all of 2
+    # cores in one CI run) React can apply a run's start and end at once, so a session's one
+    # answered drawing may go untimed (draw_once): counted here, and apart in the report.
+    assert len(summary.answered_by_session) == 3 and min(summary.answered_by_session) >= 1, summary.report()
     assert summary.p95_ms < P95_MS, summary.report()
     assert summary.trainings >= 1, summary.report()
     assert summary.rss_samples >= 10 and summary.peak_rss_mb > 100, summary.report()

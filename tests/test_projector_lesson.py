@@ -42,21 +42,44 @@ def pen_digit(label: int) -> list[list[tuple[float, float]]]:
 def on_screen(page, locator) -> dict:
     """Assert that a person sees `locator` whole, inside the screen; its bounding box."""
     expect(locator).to_be_visible()
-    box = locator.bounding_box()
-    for _ in range(50):  # None for the moment Streamlit swaps the element for its next render
-        if box is not None:
-            break
-        page.wait_for_timeout(100)
-        box = locator.bounding_box()
+    box = box_of(locator)
     size = page.viewport_size
     assert box["x"] >= 0 and box["y"] >= 0, box
     assert box["x"] + box["width"] <= size["width"] + 1 and box["y"] + box["height"] <= size["height"] + 1, (box, size)
     return box
 
 
+def scroll_to(locator) -> dict:
+    """Scroll to `locator` as a person would; its bounding box. Streamlit swaps an element for its
+    next render (a button is disabled, then enabled again, while a run goes on; a chart is drawn
+    anew), and Playwright gives up on an element swapped while it waits for it to be still."""
+    from playwright.sync_api import Error
+
+    for attempt in range(5):
+        try:
+            locator.scroll_into_view_if_needed()
+            break
+        except Error as error:
+            if "not attached" not in str(error) or attempt == 4:
+                raise
+            locator.page.wait_for_timeout(200)
+    return box_of(locator)
+
+
+def box_of(locator) -> dict:
+    """`locator`'s bounding box, waiting out the moment Streamlit swaps the element (None)."""
+    for _ in range(50):
+        box = locator.bounding_box()
+        if box is not None:
+            return box
+        locator.page.wait_for_timeout(100)
+    raise AssertionError(f"{locator} has no box on screen")
+
+
 def press(page, locator) -> None:
     """Scroll to a control as a person would, check it is on screen, and click it."""
-    locator.scroll_into_view_if_needed()
+    expect(locator).to_be_enabled()
+    scroll_to(locator)
     on_screen(page, locator)
     locator.click()
 

@@ -112,6 +112,8 @@ class Summary:
     untaken: int = 0
     unsent: int = 0
     untimed: int = 0
+    # Drawings answered, timed or not, one count per drawing session.
+    answered_by_session: list[int] = field(default_factory=list)
     warm_rss_mb: float = math.nan  # after warming up, before anyone came
     left_rss_mb: float = math.nan  # once everyone has left and their sessions were let go
     server_cpu_s: float = math.nan  # CPU time the server used during the load
@@ -527,6 +529,7 @@ def summarised(people: list[Session], **measured) -> Summary:
         untaken=sum(p.untaken for p in people),
         unsent=sum(p.unsent for p in people),
         untimed=sum(p.untimed for p in people),
+        answered_by_session=[len(p.latencies_ms) + p.untimed for p in people if p.kind == "draw"],
         errors=[error for p in people for error in p.errors],
         **measured,
     )
