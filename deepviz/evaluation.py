@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +20,8 @@ class Evaluation:
     labels: np.ndarray  # true digit per test image
     probabilities: np.ndarray  # (images, 10) model outputs
 
-    @property
+    # Cached: the Draw page's caption gives the accuracy on every stroke (10,000 argmaxes each time).
+    @cached_property
     def predictions(self) -> np.ndarray:
         return self.probabilities.argmax(axis=1)
 
@@ -27,7 +29,7 @@ class Evaluation:
     def misread(self) -> int:
         return int((self.predictions != self.labels).sum())
 
-    @property
+    @cached_property
     def accuracy(self) -> float:
         return float((self.predictions == self.labels).mean())
 

@@ -18,6 +18,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from deepviz import plotly_internals
 from deepviz.activations import LayerActivation
 from deepviz.config import CLASSES
 from deepviz.graph import PATCH
@@ -631,13 +632,14 @@ def stage_figure(
             data = np.dstack([cells, z]).astype(np.float32)
             hover = f"{CELL_NAMES[grid.kind]} %{{customdata[0]}}: %{{customdata[1]:.3f}}"
         traces.append(
-            go.Image(
-                source=_png(_colour(z, grid.zmin, grid.zmax, grid.scale)),
-                customdata=data,
-                hovertemplate=hover + "<extra></extra>",
-                xaxis=f"x{axis}",
-                yaxis=f"y{axis}",
-            )
+            {
+                "type": "image",
+                "source": _png(_colour(z, grid.zmin, grid.zmax, grid.scale)),
+                "customdata": data,
+                "hovertemplate": hover + "<extra></extra>",
+                "xaxis": f"x{axis}",
+                "yaxis": f"y{axis}",
+            }
         )
         layout[f"xaxis{axis}"] = {"domain": [left, left + width], "visible": False, "fixedrange": True}
         layout[f"yaxis{axis}"] = {
@@ -661,7 +663,7 @@ def stage_figure(
                 "font": {"size": font},
             }
         )
-    return go.Figure(traces, layout=layout | {"annotations": annotations})
+    return plotly_internals.unchecked_figure(traces, layout | {"annotations": annotations})
 
 
 @cache

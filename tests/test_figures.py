@@ -1,6 +1,9 @@
+import json
 from itertools import pairwise
 
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from deepviz.activations import LayerActivation
@@ -200,6 +203,8 @@ def test_the_draw_page_gets_every_layer_in_one_stage_and_a_figure_per_map():
     titles = {"dense1": "Dense ×16"}
     figures = draw_figures(np.zeros((28, 28)), layers, maps, titles=titles, tops={"dense1": 10.0}, font=26, height=210)
     stage = figures.stage
+    # Built unchecked (deepviz/plotly_internals.py), it is still a figure Plotly's checks accept whole.
+    assert json.loads(pio.to_json(go.Figure(stage.to_dict()))) == json.loads(pio.to_json(stage))
     assert [note.text for note in stage.layout.annotations if note.xref == "paper"] == [
         "pixels",
         "Dense ×16",

@@ -1,13 +1,15 @@
-"""The private parts of Keras and TensorFlow that deepviz uses are where it reaches for them:
+"""The private parts of Keras, TensorFlow and Plotly that deepviz uses are where it reaches for them:
 an upgrade that moves one fails here, and deepviz names what moved rather than training wrong
 or leaking without a word."""
 
 import keras
+import plotly.graph_objects as go
 import pytest
 import tensorflow as tf
 from tensorflow.python.framework import ops
 
 from deepviz.keras_internals import adam_moments
+from deepviz.plotly_internals import unchecked_figure
 from deepviz.tensorflow_internals import gradient_registry, traced_gradients
 
 
@@ -48,3 +50,12 @@ def test_a_moved_gradient_registry_is_named(monkeypatch):
     monkeypatch.delattr(ops, "_gradient_registry")  # as an upgrade that moved it
     with pytest.raises(RuntimeError, match=r"_gradient_registry.*deepviz/tensorflow_internals\.py"):
         gradient_registry()
+
+
+def test_an_unchecked_figure_is_built_as_given_and_skips_plotlys_checks():
+    trace, layout = {"type": "image", "source": "data:image/png;base64,", "xaxis": "x2"}, {"height": 200}
+    assert unchecked_figure([trace], layout).to_dict() == go.Figure([trace], layout).to_dict()
+    wrong = {"type": "image", "nosuchproperty": 1}
+    with pytest.raises(ValueError, match="nosuchproperty"):
+        go.Figure([wrong])
+    unchecked_figure([wrong], {})  # not checked: no error

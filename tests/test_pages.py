@@ -321,9 +321,8 @@ def test_insights_page_shows_confusions_and_mistakes_for_the_default_model(defau
 
 
 def test_train_page_says_when_it_falls_back_to_the_bundled_subset(monkeypatch, mnist):
-    import streamlit as st
-
     import deepviz.data
+    from deepviz.ui import resources
 
     subset = deepviz.data.Mnist(
         mnist.x_train[:4000],
@@ -335,7 +334,7 @@ def test_train_page_says_when_it_falls_back_to_the_bundled_subset(monkeypatch, m
         notes=["download failed (offline)", "Using the subset. Set DEEPVIZ_DATA_DIR ..."],
     )
     monkeypatch.setattr(deepviz.data, "load_mnist", lambda: subset)
-    st.cache_data.clear()  # the real dataset is cached from earlier tests
+    resources.mnist.clear()  # the real dataset is cached from earlier tests
     try:
         at = open_page({}, "train")
         no_errors(at)
@@ -343,7 +342,7 @@ def test_train_page_says_when_it_falls_back_to_the_bundled_subset(monkeypatch, m
         assert "download failed (offline)" in banner and "DEEPVIZ_DATA_DIR" in banner
         assert "4,000 images from the 5,000-digit" in at.caption[0].value
     finally:
-        st.cache_data.clear()
+        resources.mnist.clear()
 
 
 def test_switching_off_a_preparation_step_changes_what_the_network_sees(default_trained, canvas, mnist):

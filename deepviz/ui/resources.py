@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 def settle_heap() -> None:
     """Exempt what is in memory now (TensorFlow, the default model) from garbage collection.
 
-    Streamlit runs a full gc.collect() after every script run, which frees a closed session's
-    models, but scans every object in the process: with TensorFlow's half a million, that
-    took 0.2 s of each stroke. Frozen, they are skipped, and a collection costs milliseconds."""
+    Python's collector, which frees a closed session's models, scans every object it tracks:
+    with TensorFlow's half a million, a full collection took 0.2 s. Frozen, they are skipped,
+    and a collection costs milliseconds. (Streamlit's own full collection after every script
+    run is switched off: .streamlit/config.toml.)"""
     gc.collect()
     gc.freeze()
 
@@ -48,11 +49,17 @@ def preload_tensorflow() -> threading.Thread:
     return thread
 
 
-@st.cache_data(show_spinner="Loading MNIST...")
+@st.cache_resource(show_spinner="Loading MNIST...")
 def mnist() -> Mnist:
+    """One copy per server, read-only. Not st.cache_data: it hands each call a fresh copy,
+    unpickling all 70,000 digits, and the Draw page asks on every stroke (its data banner):
+    60% of a stroke's server time, measured under load (docs/capacity.md)."""
     from deepviz.data import load_mnist
 
-    return load_mnist()
+    data = load_mnist()
+    for images in (data.x_train, data.y_train, data.x_test, data.y_test):
+        images.flags.writeable = False  # shared by every session: a page that wrote to it would fail
+    return data
 
 
 @st.cache_resource(show_spinner="Drawing 30 people's pen digits to learn from, as the canvas draws them (once)...")

@@ -3,6 +3,7 @@ model a training leaves in the session however it ends."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -119,6 +120,9 @@ def settle_training(run: TrainingRun | None = None) -> None:
     trained = pending.run.finish()
     if trained is not None:
         setattr(session, pending.slot, trained)
+        # The model it replaces is held in reference cycles (Keras layers and their model):
+        # free it now, not at Python's next full collection (Streamlit's after every run is off).
+        gc.collect()
     if session.training is pending:
         session.training = None
 
