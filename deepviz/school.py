@@ -32,6 +32,7 @@ TEMPLATES = ROOT / "deploy" / "nginx"
 APP_HOST = "127.0.0.1"  # the app processes listen only here: students reach them through nginx
 START_S = 180  # a process that imports this long on a busy machine is given up on
 PROCESSES = "processes.json"
+RESTARTS = 3  # an app process that stops is started again this many times, then left stopped
 
 
 class SchoolError(RuntimeError):
@@ -42,9 +43,22 @@ class SchoolError(RuntimeError):
 class School:
     run: Path
     url: str
+    env: dict[str, str]  # the app processes'
     apps: dict[str, subprocess.Popen] = field(default_factory=dict)  # by address, as X-Deepviz-Upstream names it
     nginx: subprocess.Popen | None = None
-    stopped: set[str] = field(default_factory=set)  # the apps' that have stopped
+    stopped: set[str] = field(default_factory=set)  # the apps' that have stopped for good
+    restarts: dict[str, int] = field(default_factory=dict)  # by address
+
+    def launch(self, name: str) -> None:
+        """Start the app process at `name` (address:port), logging to its file in the run folder."""
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+        command += ["--server.address", APP_HOST, "--server.port", name.split(":")[1]]
+        with open(self.run / f"app-{name}.log", "a") as log:
+            self.apps[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def write_processes(self) -> None:
+        pids = {"nginx": self.nginx.pid if self.nginx else None, "apps": {n: a.pid for n, a in self.apps.items()}}
+        (self.run / PROCESSES).write_text(json.dumps(pids))
 
 
 def free_port() -> int:
@@ -96,14 +110,10 @@ def start(processes: int, port: int, address: str = "0.0.0.0", run: Path | None 
     run.mkdir(mode=0o700, parents=True, exist_ok=True)
     # One cookie secret for all: a browser moved to another process keeps its XSRF cookie valid.
     env = {"STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32), **os.environ}
-    school = School(run, f"http://{'localhost' if address == '0.0.0.0' else address}:{port}")
+    school = School(run, f"http://{'localhost' if address == '0.0.0.0' else address}:{port}", env)
     try:
         for _ in range(processes):
-            name = f"{APP_HOST}:{free_port()}"
-            command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-            command += ["--server.address", APP_HOST, "--server.port", name.split(":")[1]]
-            with open(run / f"app-{name}.log", "w") as log:
-                school.apps[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            school.launch(f"{APP_HOST}:{free_port()}")
         for name, app in school.apps.items():
             up(f"http://{name}", app, run / f"app-{name}.log")
         upstreams = "\n    ".join(f"server {name};" for name in school.apps)
@@ -117,8 +127,7 @@ def start(processes: int, port: int, address: str = "0.0.0.0", run: Path | None 
         with open(run / "nginx.log", "w") as log:
             school.nginx = subprocess.Popen([*command, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT)
         up(school.url.replace("localhost", "127.0.0.1"), school.nginx, run / "nginx-error.log")
-        pids = {"nginx": school.nginx.pid, "apps": {name: app.pid for name, app in school.apps.items()}}
-        (run / PROCESSES).write_text(json.dumps(pids))
+        school.write_processes()
     except BaseException:
         stop(school)
         raise
@@ -148,7 +157,11 @@ def stop(school: School) -> None:
 
 
 def serve(school: School, say=print) -> int:
-    """Keep the school up until Ctrl-C or SIGTERM (0), or until nginx or every app process stops (1)."""
+    """Keep the school up until Ctrl-C or SIGTERM (0), or until nginx or every app process stops (1).
+
+    An app process that stops (killed, or out of memory) is started again on its address, so the
+    school keeps its cores; its students meanwhile reload onto another process (nginx passes them
+    on). One that keeps stopping, RESTARTS times, is left stopped: it is failing, not unlucky."""
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
@@ -156,10 +169,18 @@ def serve(school: School, say=print) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         while True:
-            for name, app in school.apps.items():
-                if app.poll() is not None and name not in school.stopped:
+            for name, app in list(school.apps.items()):
+                if app.poll() is None or name in school.stopped:
+                    continue
+                lost = f"deepviz school: the app process at {name} stopped: its students reload and go on on another"
+                if school.restarts.get(name, 0) >= RESTARTS:
                     school.stopped.add(name)
-                    say(f"deepviz school: the app process at {name} stopped: its students reload and go on on another")
+                    say(f"{lost}; it stopped {RESTARTS + 1} times, so it is left stopped (see app-{name}.log)")
+                    continue
+                school.restarts[name] = school.restarts.get(name, 0) + 1
+                school.launch(name)
+                school.write_processes()
+                say(f"{lost}, and it is starting again")
             nginx_stopped = school.nginx is None or school.nginx.poll() is not None
             if nginx_stopped or len(school.stopped) == len(school.apps):
                 say(f"deepviz school: {'nginx' if nginx_stopped else 'every app process'} stopped")

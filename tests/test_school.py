@@ -20,7 +20,7 @@ from test_browser import draw_a_three, no_exceptions, pen_three
 from deepviz import school as school_module
 from deepviz.cli import main
 from deepviz.measure.browser import WAIT_MS, replay
-from deepviz.school import PROCESSES, ROOT, TEMPLATES, free_port, nginx_program
+from deepviz.school import PROCESSES, ROOT, TEMPLATES, free_port, healthy, nginx_program
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +40,20 @@ def school(default_trained, tmp_path_factory):
         while not (run / PROCESSES).exists():
             assert school.poll() is None and time.monotonic() < deadline, school.stdout.read()
             time.sleep(0.5)
-        processes = json.loads((run / PROCESSES).read_text())
-        yield f"http://127.0.0.1:{port}", processes
+        yield f"http://127.0.0.1:{port}", run
     finally:
         school.send_signal(signal.SIGTERM)
         output = school.communicate(timeout=60)[0]
     assert school.returncode == 0, output
+    processes = json.loads((run / PROCESSES).read_text())  # as the school last wrote them: restarts too
     for pid in [processes["nginx"], *processes["apps"].values()]:  # stopping the school stopped them all
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def running(run) -> dict:
+    """The school's processes.json: nginx's pid, and each app process's by address."""
+    return json.loads((run / PROCESSES).read_text())
 
 
 def upstream(headers) -> str:
@@ -58,7 +63,8 @@ def upstream(headers) -> str:
 
 @pytest.mark.slow
 def test_each_browser_sticks_to_one_process_and_both_serve(school):
-    url, processes = school
+    url, run = school
+    processes = running(run)
     seen = {}
     for _ in range(12):  # a fresh client lands on either process, a coin toss each
         jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
@@ -75,8 +81,9 @@ def test_each_browser_sticks_to_one_process_and_both_serve(school):
 
 
 @pytest.mark.slow
-def test_a_killed_process_loses_only_its_own_sessions(school, browser):
-    url, processes = school
+def test_a_killed_process_loses_only_its_own_sessions_and_starts_again(school, browser):
+    url, run = school
+    processes = running(run)
     pages = {}
     try:
         for _ in range(12):  # browsers until each process holds one
@@ -111,11 +118,19 @@ def test_a_killed_process_loses_only_its_own_sessions(school, browser):
         expect(prediction.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))
         no_exceptions(going_on)
 
-        # The killed process's student lost that session: reloaded, the page is the other process's, and works.
+        # The killed process's student lost that session: reloaded, the page is a fresh session (on
+        # the other process, or on the killed one started again), and works.
         lost = pages[killed]
-        assert upstream(lost.reload().headers) == survivor
+        lost.reload()
+        expect(lost.get_by_text("Draw a digit from 0 to 9")).to_be_visible(timeout=10 * WAIT_MS)
         draw_a_three(lost, url)
         no_exceptions(lost)
+
+        # The school starts the killed process again on its address, and it serves.
+        deadline = time.monotonic() + 180
+        while running(run)["apps"][killed] == processes["apps"][killed] or not healthy(f"http://{killed}"):
+            assert time.monotonic() < deadline, "the killed process was not started again"
+            time.sleep(1)
     finally:
         for page in pages.values():
             page.context.close()
@@ -145,3 +160,29 @@ def test_nginx_lets_through_the_largest_upload_the_app_takes():
     template = (TEMPLATES / "default.conf.template").read_text()
     (allowed,) = re.findall(r"client_max_body_size (\d+)m;", template)
     assert int(allowed) >= settings["server"]["maxUploadSize"]
+
+
+def test_a_process_that_keeps_stopping_is_started_again_then_left_stopped(tmp_path, monkeypatch):
+    class Stopped:
+        pid = 1
+
+        def poll(self):
+            return -9
+
+    class Serving(Stopped):
+        def poll(self):
+            return None
+
+    said, launched = [], []
+    school = school_module.School(tmp_path, "http://127.0.0.1:1", {}, {"a:1": Stopped(), "b:2": Stopped()}, Serving())
+    monkeypatch.setattr(school, "launch", lambda name: launched.append(name) or school.apps.update({name: Stopped()}))
+    monkeypatch.setattr(school_module.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(school_module, "stop", lambda school: None)
+    monkeypatch.setattr(school_module.signal, "signal", lambda *args: None)  # this test process's own SIGTERM stays
+    assert school_module.serve(school, said.append) == 1
+    assert launched == ["a:1", "b:2"] * school_module.RESTARTS
+    lost = "deepviz school: the app process at a:1 stopped: its students reload and go on on another"
+    assert said[0] == f"{lost}, and it is starting again"
+    assert "it stopped 4 times, so it is left stopped (see app-a:1.log)" in said[-3]
+    assert said[-1] == "deepviz school: every app process stopped"
+    assert running(tmp_path)["apps"] == {"a:1": 1, "b:2": 1}
