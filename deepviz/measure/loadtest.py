@@ -19,7 +19,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -497,17 +497,52 @@ async def load(sessions: int, training: int, duration: float, seed: int, say) ->
         with running_server(options={"server.disconnectedSessionTTL": str(SESSION_TTL_S)}) as server:
             say("Warming up: one drawing on the Draw page (the first visit ever also trains the default model)")
             await warm(browser, server.url, digits[0])
-            warm_mb = rss_kb(server.pid) / 1024
-            people = [Session("train", n + 1) for n in range(training)]
-            people += [Session("draw", n + 1) for n in range(sessions - training)]
-            say(f"Driving {sessions} sessions ({sessions - training} drawing, {training} training) for {duration:g} s")
-            server_start, machine_start = cpu_s(server.pid), machine_cpu_s()
-            peak_mb, samples = await drive(browser, server, people, duration, seed, digits)
-            server_used, machine_used = cpu_s(server.pid) - server_start, machine_cpu_s() - machine_start
-            say(f"Everyone has left: waiting {SESSION_TTL_S} s for their sessions to be let go")
-            left_mb = await after_everyone_left(browser, server)
-    return summarised(
-        people,
+            summary, _ = await driven(
+                server,
+                sessions,
+                training,
+                duration,
+                say,
+                lambda people: drive(browser, server, people, duration, seed, digits),
+                lambda: after_everyone_left(browser, server),
+            )
+    return summary
+
+
+async def driven(
+    server: Server,
+    sessions: int,
+    training: int,
+    duration: float,
+    say: Callable[[str], None],
+    drive: Callable[[list[Session]], Awaitable[tuple[float, int]]],
+    leave: Callable[[], Awaitable[float]],
+    clients: str = "browsers and this driver",
+    kind: str = "sessions",
+) -> tuple[Summary, float]:
+    """Both load tests' timed part, on a warmed-up `server`: `training` of `sessions` people train
+    and the rest draw, run by `drive` (which gives the server's peak memory and its samples),
+    then all leave (`leave` gives the server's memory after). The summary, with the CPU the
+    server and the machine used meanwhile, and this process's own CPU seconds."""
+    warm_mb = rss_kb(server.pid) / 1024
+    people = [Session("train", n + 1) for n in range(training)]
+    people += [Session("draw", n + 1) for n in range(sessions - training)]
+    say(f"Driving {sessions} {kind} ({sessions - training} drawing, {training} training) for {duration:g} s")
+    server_start, machine_start, own_start = cpu_s(server.pid), machine_cpu_s(), time.process_time()
+    peak_mb, samples = await drive(people)
+    server_used, machine_used = cpu_s(server.pid) - server_start, machine_cpu_s() - machine_start
+    own_used = time.process_time() - own_start
+    say(f"Everyone has left: waiting {SESSION_TTL_S} s for their sessions to be let go")
+    left_mb = await leave()
+    summary = Summary(
+        predictions_by_session=[len(p.latencies_ms) for p in people if p.kind == "draw"],
+        latencies_ms=[ms for p in people for ms in p.latencies_ms],
+        trainings=sum(p.trainings for p in people),
+        untaken=sum(p.untaken for p in people),
+        unsent=sum(p.unsent for p in people),
+        untimed=sum(p.untimed for p in people),
+        answered_by_session=[len(p.latencies_ms) + p.untimed for p in people if p.kind == "draw"],
+        errors=[error for p in people for error in p.errors],
         sessions=sessions,
         training=training,
         duration_s=duration,
@@ -517,22 +552,9 @@ async def load(sessions: int, training: int, duration: float, seed: int, say) ->
         left_rss_mb=left_mb,
         server_cpu_s=server_used,
         machine_cpu_s=machine_used,
+        clients=clients,
     )
-
-
-def summarised(people: list[Session], **measured) -> Summary:
-    """The sessions' own counts added up, with what was measured around them (Summary's other fields)."""
-    return Summary(
-        predictions_by_session=[len(p.latencies_ms) for p in people if p.kind == "draw"],
-        latencies_ms=[ms for p in people for ms in p.latencies_ms],
-        trainings=sum(p.trainings for p in people),
-        untaken=sum(p.untaken for p in people),
-        unsent=sum(p.unsent for p in people),
-        untimed=sum(p.untimed for p in people),
-        answered_by_session=[len(p.latencies_ms) + p.untimed for p in people if p.kind == "draw"],
-        errors=[error for p in people for error in p.errors],
-        **measured,
-    )
+    return summary, own_used
 
 
 def measure(

@@ -41,11 +41,9 @@ from deepviz.measure.loadtest import (
     RssSampler,
     Session,
     Summary,
-    cpu_s,
     drawable,
-    machine_cpu_s,
+    driven,
     rss_kb,
-    summarised,
 )
 from deepviz.pendigits import Point, fit_strokes, load_pen_digits, render
 
@@ -361,30 +359,17 @@ async def load(server: Server, recording: Recording, sessions: int, training: in
     await warm.open("draw")
     await warm.draw(digits[0])
     await warm.close()
-    warm_mb = rss_kb(server.pid) / 1024
-    people = [Session("train", n + 1) for n in range(training)]
-    people += [Session("draw", n + 1) for n in range(sessions - training)]
-    say(f"Driving {sessions} protocol sessions ({sessions - training} drawing, {training} training) for {duration:g} s")
-    server_start, machine_start, own_start = cpu_s(server.pid), machine_cpu_s(), time.process_time()
-    peak_mb, samples = await drive(server, recording, people, duration, seed, digits)
-    server_used, machine_used = cpu_s(server.pid) - server_start, machine_cpu_s() - machine_start
-    own_used = time.process_time() - own_start
-    say(f"Everyone has left: waiting {SESSION_TTL_S} s for their sessions to be let go")
-    left_mb = await after_everyone_left(server, recording)
-    summary = summarised(
-        people,
-        sessions=sessions,
-        training=training,
-        duration_s=duration,
-        peak_rss_mb=peak_mb,
-        rss_samples=samples,
-        warm_rss_mb=warm_mb,
-        left_rss_mb=left_mb,
-        server_cpu_s=server_used,
-        machine_cpu_s=machine_used,
+    return await driven(
+        server,
+        sessions,
+        training,
+        duration,
+        say,
+        lambda people: drive(server, recording, people, duration, seed, digits),
+        lambda: after_everyone_left(server, recording),
         clients="the protocol sessions and everything else on the machine",
+        kind="protocol sessions",
     )
-    return summary, own_used
 
 
 def measure(
