@@ -200,7 +200,7 @@ def replay(page, canvas, strokes: list[list[Point]]) -> list[float | None]:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
-    box = canvas.bounding_box()
+    box = still_box(page, canvas)
     scale = box["width"] / CANVAS_SIZE  # the page shows the canvas at the screen's size, not its own
     times = []
     for stroke in strokes:
@@ -216,6 +216,20 @@ def replay(page, canvas, strokes: list[list[Point]]) -> list[float | None]:
         except PlaywrightTimeout:
             times.append(None)
     return times
+
+
+def still_box(page, locator, wait_ms: float = 10_000) -> dict:
+    """`locator`'s bounding box once it has stopped moving, as a person draws where the canvas
+    is, not where it was: in projector mode the sidebar folds away after the page shows, sliding
+    the canvas left, and strokes aimed at its old place missed it (two CI runs)."""
+    box = locator.bounding_box()
+    deadline = time.monotonic() + wait_ms / 1000
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(150)
+        box, before = locator.bounding_box(), box
+        if box is not None and box == before:
+            return box
+    raise BrowserError(f"{locator} kept moving (or vanished) for {wait_ms / 1000:.0f} s")
 
 
 def settled(page) -> None:
