@@ -81,6 +81,8 @@ def draw_a_three(page, server, query=""):
     # while the first run goes on was once wiped from the canvas on a busy CI machine (see
     # docs/canvas-first-stroke.md; tests/test_first_stroke.py draws at once on purpose).
     settled(page)
+    # The canvas's own toolbar lies over where a pen-written 3 starts: shown, it swallows the stroke.
+    expect(page.locator(".dc-toolbar")).to_be_hidden()
     replay(page, canvas, pen_three())
     prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
     expect(prediction.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\s*[0-9]\s*$"))

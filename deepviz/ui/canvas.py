@@ -18,6 +18,7 @@ from deepviz.ui.session import Sketch, session
 CANVAS_SCRIPT = """<script>
 (() => {
   if (window.deepvizStyleCanvases) return;
+  const WAIT_FRAMES = 600;
   const rule = `.dc-toolbar { display: none !important; }
     .dc-root { width: fit-content; }
     .dc-container, .dc-container .canvas-container {
@@ -27,12 +28,23 @@ CANVAS_SCRIPT = """<script>
   // watching it for that, to add the rule again, sets the two against each other for good).
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(rule);
+  // Streamlit inserts a canvas's host first and attaches its shadow root in a later effect, so
+  // the insertion's call can find no root, and a quiet page may never call again: then the
+  // toolbar stayed, over where a digit starts, and swallowed the stroke. Look again each frame
+  // until every host has its root (a few frames; at most WAIT_FRAMES for one that never does).
+  let frames = 0, frame = null;
   window.deepvizStyleCanvases = () => {
+    let rootless = false;
     for (const host of document.querySelectorAll("[data-testid=stBidiComponentIsolated]")) {
       const root = host.shadowRoot;
-      if (root && !root.adoptedStyleSheets.includes(sheet)) {
+      if (!root) rootless = true;
+      else if (!root.adoptedStyleSheets.includes(sheet)) {
         root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
       }
+    }
+    frames = rootless ? frames + 1 : 0;
+    if (rootless && frame === null && frames < WAIT_FRAMES) {
+      frame = requestAnimationFrame(() => { frame = null; window.deepvizStyleCanvases(); });
     }
   };
   new MutationObserver(window.deepvizStyleCanvases).observe(document.body, {childList: true, subtree: true});
