@@ -31,7 +31,7 @@ def test_each_digit_is_sent_stroke_by_stroke_the_last_value_the_whole_digit():
 @pytest.mark.slow
 def test_protocol_sessions_draw_clear_and_train_on_a_real_server_without_errors(default_trained):
     # default_trained: the server loads the default model from the cache folder.
-    summary, generator_s = protoload.measure(sessions=4, training=1, duration=20, seed=0)
+    summary, generator_s = protoload.measure(sessions=4, training=1, duration=10, seed=0)
     print(summary.report())
     assert summary.errors == [], summary.report()
     assert len(summary.predictions_by_session) == 3 and min(summary.predictions_by_session) >= 2, summary.report()
