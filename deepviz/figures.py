@@ -159,15 +159,15 @@ def _square_heatmap(trace: go.Heatmap, title: str, height: int, show_digits: boo
 def _square_layout(title: str, height: int, show_digits: bool) -> dict:
     """Image-like axes: square cells, row 0 at the top, ticks only for the output's digits."""
     return {
-        "title": {"text": title, "font": {"size": 14}},
+        "title": {"text": title, "font": {"size": FONT}},
         "height": height,
         "margin": {"l": 4, "r": 4, "t": 36, "b": 4},
-        "xaxis": {"visible": show_digits, "tickvals": list(range(CLASSES))},
+        "xaxis": {"visible": show_digits, "tickvals": list(range(CLASSES)), "tickfont": {"size": FONT}},
         "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
     }
 
 
-def probability_figure(probabilities: np.ndarray, height: int = 260, font: int = 14) -> go.Figure:
+def probability_figure(probabilities: np.ndarray, height: int = 260, font: int = FONT) -> go.Figure:
     """One bar per digit, the answer's highlighted; no axis titles: the digits and the
     percentages say what they are, and the room keeps the height."""
     best = int(np.argmax(probabilities))
@@ -305,6 +305,53 @@ def per_class_figure(per_class_accuracy: np.ndarray, height: int = 260) -> go.Fi
     return _type_size(figure, FONT)
 
 
+def accuracy_change_figure(before: np.ndarray, after: np.ndarray, height: int = 300) -> go.Figure:
+    """Per-digit test accuracy with every unit on and with some switched off, side by side; the
+    axis starts near the lowest, so that a drop shows."""
+    figure = go.Figure(
+        [
+            go.Bar(name="all units on", x=list(range(CLASSES)), y=before, marker_color=MUTED),
+            go.Bar(name="units switched off", x=list(range(CLASSES)), y=after, marker_color=HIGHLIGHT),
+        ]
+    )
+    figure.update_layout(
+        height=height,
+        barmode="group",
+        margin={"l": 4, "r": 4, "t": 8, "b": 4},
+        xaxis={"tickvals": list(range(CLASSES)), "title": "digit"},
+        yaxis={
+            "range": [max(0.0, min(before.min(), after.min()) - 0.05), 1],
+            "tickformat": ".0%",
+            "title": "test accuracy",
+        },
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return _type_size(figure, FONT)
+
+
+def numbers_figure(values: np.ndarray, title: str, symmetric: bool, height: int = 260) -> go.Figure:
+    """A small grid of numbers (a patch, a kernel, a window), each printed in its cell."""
+    limit = float(np.abs(values).max()) or 1.0
+    trace = go.Heatmap(
+        z=values,
+        text=np.round(values, 2),
+        texttemplate="%{text}",
+        colorscale=WEIGHT_SCALE if symmetric else "Greys_r",
+        zmin=-limit if symmetric else 0.0,
+        zmax=limit,
+        showscale=False,
+        hovertemplate="%{z:.4f}<extra></extra>",
+    )
+    layout = {
+        "title": {"text": title},
+        "height": height,
+        "margin": {"l": 4, "r": 4, "t": 36, "b": 4},
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x"},
+    }
+    return _type_size(go.Figure(trace, layout=layout), FONT)
+
+
 # The drawing's outline over a saliency map: white, on a black halo, so it reads on the scale's
 # dark and bright ends alike, and is never mistaken for the map's bright "decided" colour.
 OUTLINE = (("black", 5), ("white", 2))
@@ -390,13 +437,13 @@ def projection_figure(
             # Named on the picture itself: with one shared key and no legend, a star alone says nothing.
             text=["your drawing"],
             textposition="top center",
-            textfont={"size": 14, "color": "white"},
+            textfont={"size": FONT, "color": "white"},
             marker={"size": 18, "symbol": "star", "color": "white", "line": {"width": 2, "color": "black"}},
             hovertemplate="your drawing<extra></extra>",
         )
     star = None if drawing is None else np.asarray(drawing)
     figure.update_layout(
-        title={"text": title, "font": {"size": 14}},
+        title={"text": title, "font": {"size": FONT}},
         height=height,
         margin={"l": 4, "r": 4, "t": 36, "b": 4},
         xaxis={"visible": False, "range": _spread(points[:, 0], None if star is None else star[:1])},
@@ -437,14 +484,13 @@ def digit_key_figure(height: int = 60) -> go.Figure:
         )
     )
     figure.update_layout(
-        font={"size": 14},  # projector mode enlarges it with the rest
         height=height,
         margin={"l": 4, "r": 4, "t": 4, "b": 4},
         xaxis={"visible": False, "range": [-0.3, CLASSES]},
         yaxis={"visible": False},
         showlegend=False,
     )
-    return figure
+    return _type_size(figure, FONT)  # projector mode enlarges it with the rest
 
 
 PROJECTOR_FONT = 26  # px: at least 24 px, and 1/75 of a 1920-pixel-wide screen (see README)
@@ -465,7 +511,7 @@ def draw_figures(
     maps: list[tuple[str, np.ndarray]],
     titles: dict[str, str] | None = None,
     tops: dict[str, float] | None = None,
-    font: int = 14,
+    font: int = FONT,
     height: int = 220,
 ) -> DrawFigures:
     """For a prepared drawing: the stage of every layer (titled and scaled by layer name where
@@ -571,7 +617,7 @@ def stage_figure(
     activations: list[LayerActivation],
     titles: dict[str, str],
     tops: dict[str, float],
-    font: int = 14,
+    font: int = FONT,
     height: int = 220,
 ) -> go.Figure:
     """Every layer side by side in one figure, each with square cells, titled by `titles` and
@@ -721,7 +767,7 @@ def dead_units_figure(life: Liveness, at: int, height: int = 300) -> go.Figure:
         # On the left: Plotly's toolbar takes the top right corner.
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
     )
-    return figure
+    return _type_size(figure, FONT)
 
 
 def responses_figure(life: Liveness, at: int, height: int = 260) -> go.Figure:
@@ -748,7 +794,7 @@ def responses_figure(life: Liveness, at: int, height: int = 260) -> go.Figure:
         top = float(layer.shares.max()) * 1.05
         figure.update_yaxes(range=[0, top], tickformat=".0%", nticks=3, row=row, col=col)
     figure.update_layout(height=height * rows, margin={"l": 4, "r": 4, "t": 36, "b": 4}, bargap=0)
-    return figure
+    return _type_size(figure, FONT)
 
 
 def difference_figure(difference: np.ndarray, title: str, height: int = 260) -> go.Figure:
@@ -862,7 +908,7 @@ def graph_figure(graph: Graph, height: int = 640) -> go.Figure:
         for at, c in enumerate(graph.columns)
         if c.left_out
     ]
-    return go.Figure(
+    figure = go.Figure(
         traces,
         layout={
             "height": height,
@@ -871,12 +917,12 @@ def graph_figure(graph: Graph, height: int = 640) -> go.Figure:
             "yaxis": {"visible": False, "range": [-(rows + 5) / 2, rows / 2]},
             "annotations": titles + notes,
             "legend": {"orientation": "h", "x": 0.5, "xanchor": "center", "y": 0, "yanchor": "top"},
-            "font": {"size": FONT},
             "clickmode": "event+select",
             "dragmode": False,
             "hovermode": "closest",
         },
     )
+    return _type_size(figure, FONT)
 
 
 COLUMN_WORDS = {"input": "4x4 patches", "conv": "filters", "pool": "filters", "dense": "units", "output": "digits"}

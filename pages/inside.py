@@ -7,7 +7,14 @@ import streamlit as st
 from deepviz.activations import LayerActivation
 from deepviz.arithmetic import Arithmetic, unit_arithmetic
 from deepviz.evaluation import Evaluation
-from deepviz.figures import HIGHLIGHT, MUTED, WEIGHT_SCALE, activation_figure, graph_figure, grid_shape
+from deepviz.figures import (
+    HIGHLIGHT,
+    accuracy_change_figure,
+    activation_figure,
+    graph_figure,
+    grid_shape,
+    numbers_figure,
+)
 from deepviz.graph import network_graph, strongest_place
 from deepviz.guide import word
 from deepviz.knockout import TEST_DIGITS, Knockout, Scorer, masked, silenced, strongest
@@ -128,29 +135,6 @@ def pick_unit(activations, layer: str) -> tuple[int, ...]:
     )
 
 
-def numbers_figure(values: np.ndarray, title: str, symmetric: bool) -> go.Figure:
-    """A small grid of numbers (a patch, a kernel, a window), each printed in its cell."""
-    limit = float(np.abs(values).max()) or 1.0
-    trace = go.Heatmap(
-        z=values,
-        text=np.round(values, 2),
-        texttemplate="%{text}",
-        colorscale=WEIGHT_SCALE if symmetric else "Greys_r",
-        zmin=-limit if symmetric else 0.0,
-        zmax=limit,
-        showscale=False,
-        hovertemplate="%{z:.4f}<extra></extra>",
-    )
-    layout = {
-        "title": {"text": title},
-        "height": 260,
-        "margin": {"l": 4, "r": 4, "t": 36, "b": 4},
-        "xaxis": {"visible": False},
-        "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x"},
-    }
-    return go.Figure(trace, layout=layout)
-
-
 def total_line(numbers: Arithmetic) -> str:
     sum_words = f"Inputs × weights add up to **{numbers.weighted_sum:.4f}**"
     if numbers.kind == "output":
@@ -261,28 +245,6 @@ def undo() -> None:
     session.knockout = None
 
 
-def accuracy_figure(before: np.ndarray, after: np.ndarray) -> go.Figure:
-    figure = go.Figure(
-        [
-            go.Bar(name="all units on", x=list(range(10)), y=before, marker_color=MUTED),
-            go.Bar(name="units switched off", x=list(range(10)), y=after, marker_color=HIGHLIGHT),
-        ]
-    )
-    figure.update_layout(
-        height=300,
-        barmode="group",
-        margin={"l": 4, "r": 4, "t": 8, "b": 4},
-        xaxis={"tickvals": list(range(10)), "title": "digit"},
-        yaxis={
-            "range": [max(0.0, min(before.min(), after.min()) - 0.05), 1],
-            "tickformat": ".0%",
-            "title": "test accuracy",
-        },
-        legend={"orientation": "h", "y": -0.3},
-    )
-    return figure
-
-
 def knock_out(
     trained, before: np.ndarray, after: np.ndarray, layer: str, kind: str, values: np.ndarray, unit: int
 ) -> None:
@@ -327,7 +289,7 @@ def knock_out(
         f"Test accuracy on the first {len(labels):,} test digits: {intact.accuracy:.1%} with every unit on, "
         f"{kept.test.accuracy:.1%} with them off."
     )
-    plot(accuracy_figure(intact.per_class_accuracy, kept.test.per_class_accuracy))
+    plot(accuracy_change_figure(intact.per_class_accuracy, kept.test.per_class_accuracy))
 
 
 st.title("Inside the network")
