@@ -26,6 +26,14 @@ WORDS = {
     "heatmaps show it as colour, brighter for more active; 0 means the unit stayed quiet.",
     "activation function": "What a unit does with its total before passing it on. relu keeps a "
     "positive total and turns a negative one into 0; sigmoid and tanh squash it into a small range.",
+    "bias": "A number each unit adds to its weighted sum before its activation function: it sets how "
+    "easily the unit fires. Training learns it as it learns the weights.",
+    "dead unit": "A unit that stays quiet (0) for every test digit: it passes nothing on, and as its "
+    "weights no longer change, it stays dead. Too big a learning rate kills many relu units at once.",
+    "softmax": "The output layer's last step: it turns the ten digits' scores into chances that add up "
+    "to 100%, the highest score getting the biggest chance.",
+    "projection": "A flat picture of a layer's many numbers, one dot per digit. PCA shows the layer "
+    "straight on, like a shadow; t-SNE puts each digit beside the digits most like it at that layer.",
     "filter": "A conv layer's small pattern detector: a 3x3 (or larger) patch of weights slid over "
     "the whole image, lighting up wherever its pattern, such as an edge or a curve, appears.",
     "pooling": "Keeps only the strongest value of each small patch: a smaller map that still says "

@@ -135,18 +135,21 @@ def pick_unit(activations, layer: str) -> tuple[int, ...]:
     )
 
 
-def total_line(numbers: Arithmetic) -> str:
+def show_total(numbers: Arithmetic) -> None:
+    """The sum's last steps: the bias, then the activation function (the output's softmax)."""
     sum_words = f"Inputs × weights add up to **{numbers.weighted_sum:.4f}**"
     if numbers.kind == "output":
-        return (
+        line = (
             f"{sum_words}; + bias {numbers.bias:.4f} = **{numbers.total:.4f}**, this digit's score. "
             f"Softmax turns the ten scores into chances: e^{numbers.total:.2f} ÷ (e^ of every score, added up) "
             f"= **{numbers.output:.4f}**, that is {confidence(numbers.output)}."
         )
-    return (
-        f"{sum_words}; + bias {numbers.bias:.4f} = **{numbers.total:.4f}**; "
-        f"{numbers.activation}({numbers.total:.4f}) = **{numbers.output:.4f}**, what this unit passes on."
-    )
+    else:
+        line = (
+            f"{sum_words}; + bias {numbers.bias:.4f} = **{numbers.total:.4f}**; "
+            f"{numbers.activation}({numbers.total:.4f}) = **{numbers.output:.4f}**, what this unit passes on."
+        )
+    st.markdown(line, help=word("softmax" if numbers.kind == "output" else "bias"))
 
 
 def dense_arithmetic(numbers: Arithmetic) -> None:
@@ -164,7 +167,7 @@ def dense_arithmetic(numbers: Arithmetic) -> None:
             "= adds": [f"{flat_inputs[index] * flat_weights[index]:+.4f}" for index in top],
         }
     )
-    st.markdown(total_line(numbers))
+    show_total(numbers)
 
 
 def conv_arithmetic(numbers: Arithmetic) -> None:
@@ -193,7 +196,7 @@ def conv_arithmetic(numbers: Arithmetic) -> None:
                 "patch × kernel, added up": [f"{by_filter[index]:+.4f}" for index in order],
             }
         )
-    st.markdown(total_line(numbers))
+    show_total(numbers)
 
 
 def pool_arithmetic(numbers: Arithmetic) -> None:

@@ -40,7 +40,7 @@ PICKING = {"selection_mode": ("points", "box", "lasso")}  # a click picks a dot;
 
 
 def patterns_building_up(trained) -> None:
-    st.header("Patterns building up, layer by layer")
+    st.header("Patterns building up, layer by layer", help=word("projection"))
     st.caption(
         "2,000 test digits, each a dot coloured by its true digit, squeezed onto a flat picture "
         "(PCA) at every layer. In the pixels the digits are a jumble; layer by layer, each digit "
@@ -111,7 +111,7 @@ def picked_digits(trained, section: str) -> None:
 
 @st.fragment
 def neighbours_kept_together(trained, names: list[str]) -> None:
-    st.subheader("Neighbours kept together (t-SNE)")
+    st.subheader("Neighbours kept together (t-SNE)", help=word("projection"))
     st.caption(
         "PCA shows a layer straight on, like a shadow: clouds can hide behind one another. t-SNE instead "
         "puts each test digit next to the digits most like it at that layer, so clouds that overlap above "
@@ -152,7 +152,7 @@ def what_units_look_for(trained, test) -> None:
         list(strengths),
         key="units-layer",
         format_func=lambda name: f"{name}: {dead_summary(dead[name])}",
-        help=word("layer"),
+        help=f"{word('layer')} Beside each, its dead units: {word('dead unit')}",
     )
     start = telling_unit(strengths[layer], test.y_test)
     if start is None:

@@ -44,7 +44,7 @@ def train_now(current, data, queue, busy) -> None:
         if life is not None and life.layers and len(life.epochs) > shown:  # once an epoch, not every report
             shown = len(life.epochs)
             with dying.container():
-                st.subheader("Units living and dying", help=word("unit"))
+                st.subheader("Units living and dying", help=word("dead unit"))
                 units_dying(life, shown - 1)
                 st.caption(
                     f"Each layer's share of units that stay quiet for all {SAMPLE:,} test digits, read as each "
@@ -96,7 +96,7 @@ def show_result(trained) -> None:
 @st.fragment
 def show_liveness(trained) -> None:
     """Each layer's dead units and responses, epoch by epoch: a fragment, so the slider redraws only this."""
-    st.subheader("Units living and dying", help=word("unit"))
+    st.subheader("Units living and dying", help=word("dead unit"))
     life = liveness(trained.key, trained)
     if not life.layers:
         st.info(

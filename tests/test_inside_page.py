@@ -7,6 +7,7 @@ import pytest
 from apptest import app, no_errors
 
 from deepviz.config import ModelConfig
+from deepviz.guide import WORDS
 from deepviz.trained import opened
 
 
@@ -90,6 +91,7 @@ def test_without_a_drawing_it_says_so_and_shows_a_test_digits_arithmetic(default
     answer = int(np.argmax(default_trained.reader(mnist.x_test[0] / 255.0)[-1].values))
     assert at.subheader[-1].value == f"output, digit {answer}"  # nothing picked: the answer
     assert "Softmax turns the ten scores into chances" in text(at)
+    assert [line.help for line in at.markdown if "Softmax turns" in line.value] == [WORDS["softmax"]]
     assert graph_nodes(at)["output", answer] == 4
     assert [tab.label for tab in at.tabs] == ["Heatmaps", "As a graph"]
 
@@ -112,6 +114,7 @@ def test_the_default_cnns_dense_unit_shows_its_sum_matching_the_model(default_tr
     assert list(table.columns) == ["Input", "Value", "× weight", "= adds"] and len(table) == 8
     assert table["Input"].iloc[0].startswith("pool2 filter")
     assert "relu(" in text(at) and f"= **{value:.4f}**" in text(at)
+    assert [line.help for line in at.markdown if "+ bias" in line.value] == [WORDS["bias"]]
 
 
 def test_a_conv_unit_in_a_feature_map_and_the_output(default_trained, mnist):
@@ -121,6 +124,7 @@ def test_a_conv_unit_in_a_feature_map_and_the_output(default_trained, mnist):
     assert list(at.table[0].value.columns) == ["pool1 filter", "patch × kernel, added up"]
     at = pick(at, "output", unit=7)  # the first test digit is a 7
     assert "Softmax turns the ten scores into chances" in text(at)
+    assert [line.help for line in at.markdown if "Softmax turns" in line.value] == [WORDS["softmax"]]
 
 
 def test_switching_units_off_shows_the_answer_and_accuracy_before_and_after_and_undo(default_trained, mnist):

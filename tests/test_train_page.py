@@ -110,7 +110,7 @@ def test_while_training_each_layers_dead_units_show_as_each_epoch_ends(monkeypat
 
     import deepviz.figures
     import deepviz.ui.training
-    from deepviz.figures import PROJECTOR_FONT
+    from deepviz.figures import FONT, PROJECTOR_FONT
 
     progress_text, dead_units_figure = deepviz.ui.training.progress_text, deepviz.figures.dead_units_figure
     drawn = []  # ("report", epochs ended) at each report, ("chart", points) at each dead-units chart
@@ -138,7 +138,7 @@ def test_while_training_each_layers_dead_units_show_as_each_epoch_ends(monkeypat
     (lines,) = liveness_charts(at)  # the responses wait for the end of training
     assert [trace["name"] for trace in lines["data"]] == ["dense1", "dense2"]
     assert [trace["x"] for trace in lines["data"]] == [[0, 1], [0, 1]]
-    assert lines["layout"]["yaxis"].get("tickfont", {}).get("size") == (PROJECTOR_FONT if projector else None)
+    assert lines["layout"]["yaxis"].get("tickfont", {}).get("size") == (PROJECTOR_FONT if projector else FONT)
 
 
 def test_a_network_without_hidden_layers_says_it_has_no_units_to_watch():
