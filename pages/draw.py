@@ -7,7 +7,7 @@ from deepviz.liveness import SAMPLE
 from deepviz.preprocess import Preparation, prepare
 from deepviz.ui.canvas import clear_button, drawing_pad
 from deepviz.ui.markdown import plain
-from deepviz.ui.resources import layer_tops, liveness, pick_model, preload_tensorflow
+from deepviz.ui.resources import layer_tops, liveness, other_model, pick_model, preload_tensorflow
 from deepviz.ui.session import session
 from deepviz.ui.shell import run_app_first
 from deepviz.ui.show import confidence, figure_font, plot, stage_titles
@@ -152,8 +152,42 @@ def fool_the_network(trained, image: np.ndarray, digit: int) -> None:
     plot(difference_figure(change.differences[0], "The change: blue ink added, red taken away"), difference)
     st.markdown(
         f"**It took {change.ink[0]:.1f} pixels' worth of ink** ({change.pixels[0]} pixels changed), "
-        f"where your drawing has {image.sum():.0f}. Try it on the tutorial MLP too (Train page): its change "
-        "is a faint haze over the whole square, where a CNN's gathers into strokes and dots."
+        f"where your drawing has {image.sum():.0f}."
+    )
+    fool_the_other(trained, image, target, change.ink[0], change.pixels[0])
+
+
+def fool_the_other(trained, image: np.ndarray, target: int, ink: float, pixels: int) -> None:
+    """The reverse lesson: the same change asked of the session's other network, and the ink
+    each needed. A CNN reads strokes, so fooling it takes strokes and dots; an MLP weighs every
+    pixel on its own, so a faint haze over the whole square can do it."""
+    other = other_model(trained)
+    if other is None:
+        st.markdown(
+            "Train the tutorial MLP on the Train page (about half a minute) and come back: this tab then "
+            "fools both networks, yours and the default CNN, and shows how much ink each needed. "
+            "An MLP's change is a faint haze over the whole square, where a CNN's gathers into strokes and dots."
+        )
+        return
+    this_name, other_name, other_trained = other
+    with st.spinner(f"Searching for the smallest change that makes {other_name} read {target}..."):
+        theirs = other_trained.fooler.fool(image[np.newaxis], [target])
+    if not theirs.fooled[0]:
+        st.info(f"No small change made {other_name} read {target}: it holds firm where {this_name} did not.")
+        return
+    st.markdown(f"**The same question for {other_name}:**")
+    after, difference, sums = st.columns(3)
+    after.image(
+        theirs.images[0],
+        caption=f"Changed: read as {target} ({confidence(theirs.probabilities[0][target])})",
+        clamp=True,
+        width="stretch",
+    )
+    plot(difference_figure(theirs.differences[0], "Its change"), difference)
+    sums.markdown(
+        f"**Ink needed to make it read {target}:**\n\n"
+        f"- {this_name}: **{ink:.1f}** ({pixels} pixels)\n"
+        f"- {other_name}: **{theirs.ink[0]:.1f}** ({theirs.pixels[0]} pixels)"
     )
 
 

@@ -76,6 +76,8 @@ def test_fooling_the_default_model_shows_before_after_difference_and_the_ink(def
     assert any(
         re.match(r"\*\*It took \d+\.\d pixels' worth of ink\*\* \(\d+ pixels changed\)", m.value) for m in at.markdown
     )
+    # With no model of the session's own, the reverse lesson says how to get one.
+    assert any("Train the tutorial MLP on the Train page" in m.value for m in at.markdown)
 
 
 def test_a_drawing_already_read_as_the_target_is_told_so(default_trained, canvas, mnist):
@@ -106,9 +108,14 @@ def test_a_trained_and_an_uploaded_model_dream_and_are_fooled(default_trained, c
         read = int(at.metric[0].value)
         open_fool_tab(at, (read + 3) % 10).button(key="fool-go").click().run()
         no_errors(at)
-        assert any(caption.startswith("Changed: read as") for image in at.image for caption in image.captions) or any(
-            "holds firm" in info.value for info in at.info
-        )
+        said = " ".join([m.value for m in at.markdown] + [info.value for info in at.info])
+        if "Your drawing: read as" in " ".join(c for image in at.image for c in image.captions):
+            # Fooled: the same change asked of the default model, and the ink each needed.
+            assert (
+                "Ink needed to make it read" in said and "- your model: **" in said and "- the default model" in said
+            ) or "it holds firm where your model did not" in said
+        else:
+            assert "holds firm" in said
 
 
 @pytest.mark.slow

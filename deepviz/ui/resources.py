@@ -224,6 +224,16 @@ def pick_model() -> TrainedModel:
     return own if choice == "Your model" else default_model()
 
 
+def other_model(trained: TrainedModel) -> tuple[str, str, TrainedModel] | None:
+    """Where the session has a model of its own: the name of `trained` (the one pick_model gave),
+    and the other one's name and model, for a page that puts the two side by side; else None."""
+    own = session.model
+    if own is None:
+        return None
+    default = f"the default model ({DEFAULT_MODEL})"
+    return ("your model", default, default_model()) if trained is own else (default, "your model", own)
+
+
 @st.cache_data(max_entries=8, show_spinner="Watching each layer's units at every kept epoch...")
 def liveness(key: str, _trained: TrainedModel) -> Liveness:
     """Per model (`key` names it): its units' dead share and responses at each kept epoch."""
