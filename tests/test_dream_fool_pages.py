@@ -133,7 +133,7 @@ def test_on_the_projector_the_dreams_go_five_to_a_row_and_the_change_is_large(de
 
 
 # In a real browser, last in this file: Playwright's event loop stays until the module's end.
-def test_in_a_browser_a_drawing_is_fooled_and_the_digits_dreamed_of_show(server, page):
+def test_in_a_browser_a_drawing_is_fooled_and_the_digits_dreamed_of_show(server, page, screenshots):
     from playwright.sync_api import expect
     from test_browser import draw_a_three, no_exceptions
 
@@ -145,8 +145,16 @@ def test_in_a_browser_a_drawing_is_fooled_and_the_digits_dreamed_of_show(server,
     expect(page.get_by_text(re.compile(r"^It took \d+\.\d pixels' worth of ink")).first).to_be_visible()
     expect(page.get_by_text(re.compile(r"^Changed: read as \d \("))).to_have_count(1)
     no_exceptions(page)
+    if screenshots:  # from the tabs down: the drawing, the change and the ink it took
+        page.get_by_role("tab", name="Fool the network").evaluate("tab => tab.scrollIntoView()")
+        page.wait_for_timeout(500)
+        page.screenshot(path=screenshots / "fool-the-network.png")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
     # The page first works out every layer's projections and unit strengths, once per server.
     expect(page.get_by_role("heading", name="What the network dreams of")).to_be_visible(timeout=240_000)
     expect(page.get_by_text(re.compile(r"^dreamed \d: read as \d \("))).to_have_count(10, timeout=120_000)
     no_exceptions(page)
+    if screenshots:
+        page.get_by_role("heading", name="What the network dreams of").evaluate("heading => heading.scrollIntoView()")
+        page.wait_for_timeout(500)
+        page.screenshot(path=screenshots / "dreams.png")

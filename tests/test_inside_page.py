@@ -208,7 +208,7 @@ def test_a_dead_unit_and_a_layer_with_no_live_unit_are_each_one_sentence(default
     assert any("there is no top 5 to switch off" in info.value for info in at.info)
 
 
-def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(server, page):
+def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(server, page, screenshots):
     # Last in this file: the browser's event loop stays until the module ends.
     from playwright.sync_api import expect
     from test_browser import draw_a_three
@@ -231,13 +231,18 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(serve
     expect(page.get_by_test_id("stMetric").filter(has_text="With them off")).to_be_visible()
     expect(page.get_by_text("Switched off: dense1: 37.")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
+    if screenshots:  # the unit's sum, then the answer and accuracy with it off
+        page.get_by_role("heading", name="dense1, unit 37").evaluate("heading => heading.scrollIntoView()")
+        page.wait_for_timeout(500)
+        page.screenshot(path=screenshots / "inside-page.png")
 
 
-def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its_unit(server, browser):
+def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its_unit(server, browser, screenshots):
     from playwright.sync_api import expect
     from test_projector_lesson import on_screen
 
     from deepviz.measure.bench import FIRST_VISIT_MS
+    from deepviz.measure.browser import settled
 
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     context.set_default_timeout(
@@ -260,6 +265,11 @@ def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its
     expect(page.get_by_role("heading", name=re.compile(r"^dense1, unit \d+$"))).to_be_visible()
     expect(page.get_by_test_id("stTable")).to_contain_text("pool2 filter")
     expect(page.get_by_test_id("stException")).to_have_count(0)
+    if screenshots:  # the graph with the clicked unit's strongest inputs
+        settled(page)  # the click's run over: no stale copy of the graph left
+        graph.evaluate("graph => graph.scrollIntoView({block: \"end\"})")
+        page.wait_for_timeout(500)
+        page.screenshot(path=screenshots / "inside-graph.png")
     context.close()
 
 
