@@ -89,7 +89,7 @@ def test_a_drawing_already_read_as_the_target_is_told_so(default_trained, canvas
 
 
 @pytest.mark.slow
-def test_a_trained_and_an_uploaded_model_dream_and_are_fooled(default_trained, canvas, mnist):
+def test_a_trained_and_an_uploaded_model_dream_are_looked_inside_and_fooled(default_trained, canvas, mnist):
     from deepviz.modelfile import model_bytes
     from deepviz.network import build_model
 
@@ -104,6 +104,9 @@ def test_a_trained_and_an_uploaded_model_dream_and_are_fooled(default_trained, c
         at.switch_page("pages/insights.py").run()
         no_errors(at)
         assert at.radio[0].value == "Your model" and len(dreamed_captions(at)) == 10
+        at.switch_page("pages/inside.py").run()  # its sum, with the real numbers of this model
+        no_errors(at)
+        assert any("Inputs × weights add up to" in line.value for line in at.markdown)
         at.switch_page("pages/draw.py").run()
         read = int(at.metric[0].value)
         open_fool_tab(at, (read + 3) % 10).button(key="fool-go").click().run()
