@@ -35,8 +35,10 @@ from deepviz.pendigits import WRITERS
 HANDWRITING_MODELS = ("default", "tutorial")
 # What a simulated class tunes: networks that never saw its writers (see run_teach).
 TEACH_MODELS = ("small-cnn", "tutorial", "default")
-# They drive a browser, so their tools (deepviz.measure) are imported only when they run.
-MEASUREMENTS = ("handwriting", "loadtest", "bench")
+# The measurement tools' package, beside deepviz/ in a clone and not in the app's image:
+# imported only inside the command that needs it (some drive a browser).
+TOOLS = "measure"
+MEASUREMENTS = ("handwriting", "loadtest", "bench")  # the commands that drive a browser
 
 
 class Parser(argparse.ArgumentParser):
@@ -309,8 +311,8 @@ def run_handwriting(args: argparse.Namespace) -> int:
     if args.model or args.data_dir or args.cross_writers:
         print("deepviz: error: --model, --data-dir and --cross-writers go with --offline", file=sys.stderr)
         return 2
-    from deepviz.measure.handwriting import measure
     from deepviz.pendigits import load_pen_digits
+    from measure.handwriting import measure
 
     digits = load_pen_digits(args.pen_digits)[: args.limit]
     print(f"Replaying {len(digits)} pen-drawn digits on the Draw page: {', '.join(args.models)} model", flush=True)
@@ -324,7 +326,7 @@ def run_handwriting(args: argparse.Namespace) -> int:
 
 
 def run_offline(args: argparse.Namespace) -> int:
-    from deepviz.measure.offline import cross_writers, measure, pen_sets
+    from measure.offline import cross_writers, measure, pen_sets
 
     if args.pen_digits or args.limit is not None or args.models != list(HANDWRITING_MODELS):
         print(
@@ -363,8 +365,8 @@ def run_teach(args: argparse.Namespace) -> int:
     if not args.simulate:
         print("deepviz: error: teach needs --simulate: a real class teaches on the Teach page", file=sys.stderr)
         return 2
-    from deepviz.measure.classlab import CLASS_CODE, simulated_class, summary
     from deepviz.pendigits import load_pen_digits
+    from measure.classlab import CLASS_CODE, simulated_class, summary
 
     path = Path(args.pen_digits) if args.pen_digits else pen_folder(args, "--pen-digits, or ") / WRITERS
     digits = load_pen_digits(path)
@@ -408,9 +410,9 @@ def run_teach(args: argparse.Namespace) -> int:
 def run_fool(args: argparse.Namespace) -> int:
     import keras
 
-    from deepviz.measure.fooling import measure
     from deepviz.store import default_model
     from deepviz.training import train
+    from measure.fooling import measure
 
     mnist = data_from(args)
     print(measure(f"default model ({DEFAULT_MODEL})", default_model(mnist), mnist, args.count).line(), flush=True)
@@ -420,8 +422,8 @@ def run_fool(args: argparse.Namespace) -> int:
 
 
 def run_loadtest(args: argparse.Namespace) -> int:
-    from deepviz.measure import loadtest, protoload
-    from deepviz.measure.browser import Server
+    from measure import loadtest, protoload
+    from measure.browser import Server
 
     if args.training > args.sessions:
         print(f"deepviz: error: --training {args.training} is more than --sessions {args.sessions}", file=sys.stderr)
@@ -448,8 +450,8 @@ def run_loadtest(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from deepviz.measure.bench import QUICK, Plan, run
     from deepviz.pendigits import load_pen_digits
+    from measure.bench import QUICK, Plan, run
 
     if args.data_dir:
         # The app's server that the bench starts, and the pen digits beside the MNIST folder,
@@ -486,11 +488,11 @@ def run_inspect(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     failures: tuple[type[Exception], ...] = (ConfigError, DataError, ModelFileError)
-    if args.command in MEASUREMENTS:
-        from deepviz.measure.browser import BrowserError
-
-        failures += (BrowserError,)
     try:
+        if args.command in MEASUREMENTS:
+            from measure.browser import BrowserError
+
+            failures += (BrowserError,)
         if args.command == "loadtest":
             return run_loadtest(args)
         if args.command == "inspect":
@@ -506,6 +508,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_handwriting(args) if args.command == "handwriting" else run_train(args)
     except failures as error:
         print(f"deepviz: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] != TOOLS:
+            raise
+        where = f"{TOOLS}/ beside deepviz/, in a clone of the repository"
+        print(f"deepviz: error: {args.command} needs the measurement tools ({where})", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"deepviz: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)

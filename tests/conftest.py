@@ -9,9 +9,9 @@ from apptest import FakeCanvas
 
 from deepviz.data import DATA_DIR_ENV, read_dir
 from deepviz.drawings import DATABASE_ENV
-from deepviz.measure.browser import WAIT_MS, BrowserError, chromium, running_app
 from deepviz.slots import SLOTS_ENV
 from deepviz.store import CACHE_ENV
+from measure.browser import WAIT_MS, BrowserError, chromium, running_app
 
 # Tests, and the app servers they start, keep trained models out of the user's real cache:
 # in a fresh folder, or in DEEPVIZ_TEST_CACHE's, kept between runs to skip retraining the

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from deepviz.config import ModelConfig, multiply_adds
-from deepviz.measure.bench import training_flops
+from measure.bench import training_flops
 
 FIGURES = [
     "train_seed_script_s",

@@ -8,8 +8,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from deepviz.measure.browser import WAIT_MS, replay, running_app, settled
 from deepviz.pendigits import fit_strokes, load_pen_digits
+from measure.browser import WAIT_MS, replay, running_app, settled
 
 # The first visit to Draw imports TensorFlow and loads the model: well past expect's 5 s default.
 expect.set_options(timeout=WAIT_MS)

@@ -1,6 +1,9 @@
+import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import pytest
@@ -62,6 +65,19 @@ def test_bad_options_exit_non_zero_with_one_line(args, message, capsys):
     assert exit_info.value.code != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("deepviz: error: ") and message in err
+
+
+def test_a_measurement_where_its_tools_are_not_is_one_line(tmp_path):
+    """The app's image (Dockerfile) carries deepviz/ and not the measurement tools beside it."""
+    shutil.copytree(
+        Path(__file__).parents[1] / "deepviz", tmp_path / "deepviz", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    for command in ("bench", "handwriting", "loadtest"):
+        result = run_cli(command, cwd=tmp_path, env=env)
+        assert result.returncode == 1, result.stderr
+        where = "measure/ beside deepviz/, in a clone of the repository"
+        assert result.stderr == f"deepviz: error: {command} needs the measurement tools ({where})\n"
 
 
 def test_data_dir_with_damaged_files_is_one_line(tmp_path, capsys):

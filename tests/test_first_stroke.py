@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from deepviz.measure.loadtest import INKED
 from deepviz.preprocess import CANVAS_SIZE
+from measure.loadtest import INKED
 
 RATE = 10  # how many times slower the page's CPU is
 # Measured on a loaded 2-core machine, a ten-times-slower page took up to 72 s to show the

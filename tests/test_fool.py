@@ -54,7 +54,7 @@ def test_ink_and_pixels_count_the_change():
 
 
 def test_the_reverse_lesson_measures_the_ink_each_network_needs(default_trained, mnist):
-    from deepviz.measure.fooling import measure, targets
+    from measure.fooling import measure, targets
 
     assert targets([0, 8, 9]).tolist() == [1, 9, 0]
     fooled = measure("default", default_trained, mnist, count=10)

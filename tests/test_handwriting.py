@@ -10,9 +10,9 @@ machine's arithmetic and the browser's timing."""
 
 import pytest
 
-from deepviz.measure.handwriting import read_digits
-from deepviz.measure.offline import SETS, measure, pen_sets
 from deepviz.pendigits import PenDigit, load_pen_digits, one_of_each
+from measure.handwriting import read_digits
+from measure.offline import SETS, measure, pen_sets
 
 # Measured with the Handwriting CNN: all 22 (all 220: 220). Less two digits: 20 of 22.
 FLOOR = 0.909
@@ -33,7 +33,7 @@ def test_the_default_model_reads_real_handwriting_drawn_on_the_canvas(server, pa
 
 
 # Offline, every digit of the 11 writers the default model never saw (it learnt from the 30
-# others': deepviz/measure/offline.py), read by the seeded default model. Measured: 219 of 220,
+# others': measure/offline.py), read by the seeded default model. Measured: 219 of 220,
 # the worst writer 19 of 20 (w08). Floors: 5 digits less in all (214, 0.9727) and 1 less for the
 # worst writer, for another machine's arithmetic.
 UJI_FLOOR, UJI_WORST_FLOOR = 0.97, 0.9

@@ -214,7 +214,7 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic_and_switching_it_off(serve
     from test_browser import draw_a_three
     from test_projector_lesson import press, scroll_to
 
-    from deepviz.measure.bench import FIRST_VISIT_MS
+    from measure.bench import FIRST_VISIT_MS
 
     page.goto(f"{server}/draw")  # a fresh server loads the default model first, past expect's wait on a busy machine
     expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=FIRST_VISIT_MS)
@@ -241,8 +241,8 @@ def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its
     from playwright.sync_api import expect
     from test_projector_lesson import on_screen
 
-    from deepviz.measure.bench import FIRST_VISIT_MS
-    from deepviz.measure.browser import settled
+    from measure.bench import FIRST_VISIT_MS
+    from measure.browser import settled
 
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     context.set_default_timeout(
@@ -267,7 +267,7 @@ def test_the_graph_on_the_projector_is_on_screen_and_a_click_on_a_node_picks_its
     expect(page.get_by_test_id("stException")).to_have_count(0)
     if screenshots:  # the graph with the clicked unit's strongest inputs
         settled(page)  # the click's run over: no stale copy of the graph left
-        graph.evaluate("graph => graph.scrollIntoView({block: \"end\"})")
+        graph.evaluate('graph => graph.scrollIntoView({block: "end"})')
         page.wait_for_timeout(500)
         page.screenshot(path=screenshots / "inside-graph.png")
     context.close()
@@ -277,7 +277,7 @@ def test_clicking_a_conv1_cell_shows_that_filters_arithmetic(server, page):
     from playwright.sync_api import expect
     from test_projector_lesson import scroll_to
 
-    from deepviz.measure.bench import FIRST_VISIT_MS
+    from measure.bench import FIRST_VISIT_MS
 
     page.set_default_timeout(FIRST_VISIT_MS)
     page.goto(f"{server}/inside")

@@ -171,7 +171,7 @@ def test_a_box_dragged_round_dots_in_a_projection_shows_their_digits(server, pag
     from playwright.sync_api import expect
     from test_projector_lesson import scroll_to
 
-    from deepviz.measure.browser import WAIT_MS
+    from measure.browser import WAIT_MS
 
     expect.set_options(timeout=WAIT_MS)
     page.goto(f"{server}/insights")  # a fresh server projects the test digits at every layer first

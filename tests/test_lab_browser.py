@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from test_projector_lesson import on_screen, pen_digit, press
 
 from deepviz.drawings import DATABASE_ENV, Drawings
-from deepviz.measure.bench import FIRST_VISIT_MS
-from deepviz.measure.browser import WAIT_MS, replay, running_server, settled
+from measure.bench import FIRST_VISIT_MS
+from measure.browser import WAIT_MS, replay, running_server, settled
 
 REFRESH_S = 3  # pages/wall.py's
 # The first page to need the model imports TensorFlow and loads it: well past expect's 5 s default.

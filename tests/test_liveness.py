@@ -149,8 +149,8 @@ def test_on_the_projector_the_train_page_shows_units_dying_and_draws_replay_name
     large type and follow the epoch slider; Draw's replay at random weights counts dead units."""
     from playwright.sync_api import expect
 
-    from deepviz.measure.browser import WAIT_MS, replay, settled
     from deepviz.pendigits import fit_strokes, load_pen_digits
+    from measure.browser import WAIT_MS, replay, settled
 
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     context.set_default_timeout(WAIT_MS)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import deepviz.measure.browser
 from deepviz.cli import main
-from deepviz.measure.loadtest import Summary, measure
+from measure import browser as browsers
+from measure.loadtest import Summary, measure
 
 P95_MS = 10_000
 LEFT_BEHIND_MB = 600
@@ -66,7 +66,7 @@ def one_line_error(capsys) -> str:
 
 
 def test_without_a_browser_the_load_test_stops_at_once_with_one_line(data_dir, monkeypatch, capsys):
-    monkeypatch.setattr(deepviz.measure.browser, "CHROMIUM", Path("/no/such/chromium"))
+    monkeypatch.setattr(browsers, "CHROMIUM", Path("/no/such/chromium"))
     assert main(["loadtest", "--sessions", "2", "--training", "1", "--duration", "5"]) == 1
     assert "/no/such/chromium is missing" in one_line_error(capsys)
 

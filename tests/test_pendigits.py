@@ -4,8 +4,6 @@ import numpy as np
 import pytest
 
 from deepviz.data import DataError
-from deepviz.measure.handwriting import Reading, Score
-from deepviz.measure.offline import PenSet
 from deepviz.pendigits import (
     PenDigit,
     fit_strokes,
@@ -13,6 +11,8 @@ from deepviz.pendigits import (
     one_of_each,
 )
 from deepviz.preprocess import CANVAS_SIZE
+from measure.handwriting import Reading, Score
+from measure.offline import PenSet
 
 
 def test_strokes_fill_the_middle_of_the_canvas_keeping_their_shape():

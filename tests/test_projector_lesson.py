@@ -8,9 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from deepviz.measure.browser import WAIT_MS, replay, settled
 from deepviz.pendigits import fit_strokes, load_pen_digits
 from deepviz.preprocess import CANVAS_SIZE
+from measure.browser import WAIT_MS, replay, settled
 
 TRAINING = "images=12000&epochs=1"  # the tutorial MLP, on a fifth of MNIST: a few seconds
 # Readable from 10 m: text at least 1/250 of the distance tall (40 mm), on a projected image

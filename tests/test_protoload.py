@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from deepviz.measure import protoload
 from deepviz.pendigits import fit_strokes, load_pen_digits, render
 from deepviz.preprocess import canvas_image, restorable
+from measure import protoload
 
 
 def test_a_drawing_is_sent_as_the_canvas_sends_it_and_reads_back_as_the_same_pixels():

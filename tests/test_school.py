@@ -19,8 +19,8 @@ from test_browser import draw_a_three, no_exceptions, pen_three
 
 from deepviz import school as school_module
 from deepviz.cli import main
-from deepviz.measure.browser import WAIT_MS, replay
 from deepviz.school import PROCESSES, ROOT, TEMPLATES, free_port, healthy, nginx_program
+from measure.browser import WAIT_MS, replay
 
 
 @pytest.fixture(scope="module")

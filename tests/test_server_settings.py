@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from deepviz.measure.browser import WAIT_MS, running_server
 from deepviz.modelfile.archive import MAX_MODEL_BYTES
+from measure.browser import WAIT_MS, running_server
 
 CONFIG = Path(__file__).parent.parent / ".streamlit" / "config.toml"
 SETTINGS = tomllib.loads(CONFIG.read_text())

@@ -13,9 +13,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from deepviz.measure.browser import WAIT_MS, settled
 from deepviz.pendigits import fit_strokes, load_pen_digits
 from deepviz.preprocess import CANVAS_SIZE
+from measure.browser import WAIT_MS, settled
 
 # A fresh server's first Draw page imports TensorFlow and loads the model: a minute or more
 # on a busy machine.

@@ -12,7 +12,7 @@ so Clear and a new canvas after it work as they do on the page. Training session
 Train page with the load test's small network and press Train, again and again.
 
 What is timed is the server's part: from a drawing's message sent to the prediction's element
-received, where the browser load test (deepviz.measure.loadtest) times mouse-up to painted page.
+received, where the browser load test (measure.loadtest) times mouse-up to painted page.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from deepviz.measure.browser import Server, chromium, replay, running_server, settled
-from deepviz.measure.loadtest import (
+from deepviz.pendigits import Point, fit_strokes, load_pen_digits, render
+from measure.browser import Server, chromium, replay, running_server, settled
+from measure.loadtest import (
     ARRIVAL_S,
     DONE,
     FIRST_VISIT_MS,
@@ -45,7 +46,6 @@ from deepviz.measure.loadtest import (
     driven,
     rss_kb,
 )
-from deepviz.pendigits import Point, fit_strokes, load_pen_digits, render
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection

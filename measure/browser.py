@@ -21,7 +21,7 @@ from deepviz.pendigits import Point
 from deepviz.preprocess import CANVAS_SIZE
 from deepviz.school import free_port, healthy
 
-ROOT = Path(__file__).parents[2]  # app.py's folder
+ROOT = Path(__file__).parents[1]  # app.py's folder
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from deepviz.config import PRESETS
-from deepviz.measure.browser import WAIT_MS, BrowserError, chromium, replay, running_app, settled
 from deepviz.pendigits import PenDigit, fit_strokes
+from measure.browser import WAIT_MS, BrowserError, chromium, replay, running_app, settled
 
 TRAIN_TIMEOUT_MS = 600_000
 

@@ -198,7 +198,7 @@ def clear(page, canvas) -> None:
     running and done in one update, which leaves the script state as it was."""
     from playwright.sync_api import expect
 
-    from deepviz.measure.browser import WAIT_MS, settled
+    from measure.browser import WAIT_MS, settled
 
     drawn_on = canvas.element_handle()
     page.get_by_role("button", name="Clear").click(timeout=WAIT_MS)
@@ -214,7 +214,7 @@ def draw_browser_ms(page, url: str, query: str, digits: list[PenDigit]) -> list[
     left out: its run is the session's first prediction, which warms what later ones reuse."""
     from playwright.sync_api import expect
 
-    from deepviz.measure.browser import replay, settled
+    from measure.browser import replay, settled
 
     page.goto(f"{url}/draw{query}")
     canvas = page.locator("canvas.upper-canvas")
@@ -232,7 +232,7 @@ def draw_browser(digits: list[PenDigit]) -> dict[str, float]:
     server, in headless Chromium at SCREEN's size."""
     from playwright.sync_api import Error as PlaywrightError
 
-    from deepviz.measure.browser import BrowserError, chromium, running_server
+    from measure.browser import BrowserError, chromium, running_server
 
     figures = {}
     with running_server() as server, chromium() as browser:
@@ -254,7 +254,7 @@ def draw_browser(digits: list[PenDigit]) -> dict[str, float]:
 
 def home_first_paint(repeats: int) -> float:
     """Seconds from `streamlit run` to the home page drawn in headless Chromium, median of fresh servers."""
-    from deepviz.measure.browser import chromium, running_server
+    from measure.browser import chromium, running_server
 
     times = []
     with chromium() as browser:

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from deepviz.config import PRESETS
-from deepviz.measure.browser import (
+from deepviz.pendigits import Point, fit_strokes, load_pen_digits
+from deepviz.preprocess import CANVAS_SIZE
+from measure.browser import (
     CHROMIUM_ARGS,
     RUN_MS,
     STROKE_RUN_MS,
@@ -35,8 +37,6 @@ from deepviz.measure.browser import (
     async_chromium,
     running_server,
 )
-from deepviz.pendigits import Point, fit_strokes, load_pen_digits
-from deepviz.preprocess import CANVAS_SIZE
 
 HINT = "Draw a digit from 0 to 9"
 DONE = re.compile(r"^Your model: trained for")

@@ -14,10 +14,10 @@ import numpy as np
 
 from deepviz.data import Handwriting
 from deepviz.drawings import checked_image
-from deepviz.measure.offline import prepared
 from deepviz.pendigits import PenDigit, one_of_each
 from deepviz.teach import SEED, Split, split_students
 from deepviz.trained import TrainedModel
+from measure.offline import prepared
 
 HELD_OUT_WRITERS = 10
 CLASS_CODE = "simulated"
