@@ -140,21 +140,25 @@ def fool_the_network(trained, image: np.ndarray, digit: int) -> None:
     if not change.fooled[0]:
         st.info(f"No small change made the network read {target}: this drawing holds firm. Try another digit.")
         return
-    probabilities = change.probabilities[0]
     before, after, difference = st.columns(3)
     before.image(image, caption=f"Your drawing: read as {digit}", clamp=True, width="stretch")
-    after.image(
-        change.images[0],
-        caption=f"Changed: read as {target} ({confidence(probabilities[target])})",
-        clamp=True,
-        width="stretch",
-    )
-    plot(difference_figure(change.differences[0], "The change: blue ink added, red taken away"), difference)
+    show_change(change, target, after, difference, "The change: blue ink added, red taken away")
     st.markdown(
         f"**It took {change.ink[0]:.1f} pixels' worth of ink** ({change.pixels[0]} pixels changed), "
         f"where your drawing has {image.sum():.0f}."
     )
     fool_the_other(trained, image, target, change.ink[0], change.pixels[0])
+
+
+def show_change(change, target: int, after, difference, title: str) -> None:
+    """The changed drawing as the network reads it (in `after`), and the change (in `difference`)."""
+    after.image(
+        change.images[0],
+        caption=f"Changed: read as {target} ({confidence(change.probabilities[0][target])})",
+        clamp=True,
+        width="stretch",
+    )
+    plot(difference_figure(change.differences[0], title), difference)
 
 
 def fool_the_other(trained, image: np.ndarray, target: int, ink: float, pixels: int) -> None:
@@ -177,13 +181,7 @@ def fool_the_other(trained, image: np.ndarray, target: int, ink: float, pixels: 
         return
     st.markdown(f"**The same question for {other_name}:**")
     after, difference, sums = st.columns(3)
-    after.image(
-        theirs.images[0],
-        caption=f"Changed: read as {target} ({confidence(theirs.probabilities[0][target])})",
-        clamp=True,
-        width="stretch",
-    )
-    plot(difference_figure(theirs.differences[0], "Its change"), difference)
+    show_change(theirs, target, after, difference, "Its change")
     sums.markdown(
         f"**Ink needed to make it read {target}:**\n\n"
         f"- {this_name}: **{ink:.1f}** ({pixels} pixels)\n"
