@@ -293,14 +293,13 @@ def what_the_network_dreams_of(trained, test) -> None:
     layer_column, unit_column = st.columns(2)
     layer = layer_column.selectbox("Layer", list(strengths), key="dream-layer", help=word("layer"))
     dead = dead_units(strengths[layer])
-    if dead.all():
+    start = telling_unit(strengths[layer], test.y_test)  # as "What a unit looks for" opens
+    if start is None:
         st.info(
             f"No unit of {plain(layer)} fires for any test digit: every one is dead, so there is nothing to dream of."
         )
         return
-    unit = unit_column.number_input(
-        "Unit", 0, len(dead) - 1, int(np.argmin(dead)), key=f"dream-unit-{layer}", help=word("unit")
-    )
+    unit = unit_column.number_input("Unit", 0, len(dead) - 1, start, key=f"dream-unit-{layer}", help=word("unit"))
     if dead[unit]:
         st.info(
             f"Unit {unit} of {plain(layer)} never fires for any test digit: it is dead, and passes only 0 on. "

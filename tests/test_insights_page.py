@@ -61,6 +61,7 @@ def test_the_default_model_opens_on_a_telling_unit_and_counts_dead_units(default
     assert layers.options == [f"{name}: {dead_summary(dead[name])}" for name in default_strengths]
     assert any("never fire" in option for option in layers.options)  # dense1 has dead units
     assert at.number_input(key="unit-conv1").value == telling_unit(default_strengths["conv1"], mnist.y_test)
+    assert at.number_input(key="dream-unit-conv1").value == at.number_input(key="unit-conv1").value  # dreams too
     assert top_digits(at) >= 1
 
 
