@@ -1,7 +1,7 @@
 import numpy as np
 import streamlit as st
 
-from deepviz.figures import ACTIVITY_SCALE, HIGHLIGHT, MUTED, difference_figure, draw_figures
+from deepviz.figures import ACTIVITY_SCALE, HIGHLIGHT, MUTED, difference_figure, draw_figures, responses_figure
 from deepviz.guide import word
 from deepviz.liveness import SAMPLE
 from deepviz.preprocess import Preparation, prepare
@@ -75,8 +75,12 @@ def replay_training(trained):
     )
     st.markdown(
         f"**Dead units {snapshots[at].label}:** {dead}",
-        help=f"A dead unit stays quiet (0) for every one of {SAMPLE:,} test digits. {word('unit')}",
+        help=f"A dead unit stays quiet (0) for every one of {SAMPLE:,} test digits. {word('dead unit')}",
     )
+    # Asked for, not drawn on every stroke while the slider is back.
+    if st.toggle("How each layer's units respond", key="replay-responses"):
+        plot(responses_figure(life, at))
+        st.caption("The share of the test digits' responses at each strength: a tall bar at 0 is units staying quiet.")
     return snapshots[at]
 
 

@@ -142,6 +142,11 @@ def test_replaying_training_on_the_draw_page_shows_each_layers_dead_units(canvas
         f"dense2 {life.layers[1].dead[0]} of 64"
     )
     assert json.loads(at.get("plotly_chart")[0].proto.spec)  # the stage still shows
+    at.toggle(key="replay-responses").set_value(True).run()  # and how each layer responds then
+    no_errors(at)
+    (bars,) = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")[1:]]
+    titles = [note["text"] for note in bars["layout"]["annotations"]]
+    assert titles == [f"{layer.name}: {layer.dead[0]} of {layer.units} dead" for layer in life.layers]
 
 
 def test_on_the_projector_the_train_page_shows_units_dying_and_draws_replay_names_them(server, browser):
