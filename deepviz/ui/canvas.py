@@ -42,9 +42,9 @@ CANVAS_SCRIPT = """<script>
         root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
       }
     }
-    frames = rootless ? frames + 1 : 0;
-    if (rootless && frame === null && frames < WAIT_FRAMES) {
-      frame = requestAnimationFrame(() => { frame = null; window.deepvizStyleCanvases(); });
+    if (!rootless) frames = 0;
+    else if (frame === null && frames < WAIT_FRAMES) {
+      frame = requestAnimationFrame(() => { frame = null; frames += 1; window.deepvizStyleCanvases(); });
     }
   };
   new MutationObserver(window.deepvizStyleCanvases).observe(document.body, {childList: true, subtree: true});
