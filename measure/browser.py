@@ -221,7 +221,7 @@ def replay(page, canvas, strokes: list[list[Point]]) -> list[float | None]:
 def still_box(page, locator, wait_ms: float = 10_000) -> dict:
     """`locator`'s bounding box once it has stopped moving, as a person draws where the canvas
     is, not where it was: in projector mode the sidebar folds away after the page shows, sliding
-    the canvas left, and strokes aimed at its old place missed it (two CI runs)."""
+    the canvas left. (Suspected, wrongly, of a lost drawing in CI: docs/canvas-first-stroke.md.)"""
     box = locator.bounding_box()
     deadline = time.monotonic() + wait_ms / 1000
     while time.monotonic() < deadline:
