@@ -156,6 +156,8 @@ def test_the_images_files_serve_the_app_as_its_command_starts_it(default_trained
             time.sleep(0.5)
         result = subprocess.run(health, check=False, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
+        page.goto(f"{url}/draw")  # a fresh server's first Draw page waits for the default model
+        expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=120_000)
         draw_a_three(page, url)
         # The default model came from the cache folder, as compose's shared volume gives it.
         expect(page.locator(".st-key-stage-layers .js-plotly-plot image")).to_have_count(7)
