@@ -12,7 +12,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ import yaml
 from playwright.sync_api import expect
 from test_browser import draw_a_three, no_exceptions
 
-from deepviz.school import ROOT, TEMPLATES, free_port, healthy
+from deepviz.school import ROOT, TEMPLATES, free_port, up
 from measure.browser import stop
 
 DATA_ENV = "DEEPVIZ_DATA_DIR"
@@ -149,11 +148,7 @@ def test_the_images_files_serve_the_app_as_its_command_starts_it(default_trained
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            assert process.poll() is None, log.read_text()
-            if healthy(url):
-                break
-            time.sleep(0.5)
+        up(url, process, log)
         result = subprocess.run(health, check=False, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         page.goto(f"{url}/draw")  # a fresh server's first Draw page waits for the default model
